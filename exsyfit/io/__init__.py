@@ -1,0 +1,1 @@
+"""Readers (and, for simulated data, writers) of spectrometer folders."""
