@@ -7,6 +7,8 @@ to ``volume`` in intensity x ppm^2.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 _GAUSS_NORM = 2.0 * np.sqrt(np.log(2.0) / np.pi)
@@ -45,3 +47,35 @@ def peak_2d(
         pseudo_voigt(ppm_f1, center_f1, fwhm_f1, eta_f1),
         pseudo_voigt(ppm_f2, center_f2, fwhm_f2, eta_f2),
     )
+
+
+@dataclass(frozen=True)
+class SimPeak:
+    """One 2D peak of a simulated spectrum.
+
+    Parameters
+    ----------
+    ppm_f1, ppm_f2 : float
+        Peak position, ppm (F1 = started site, F2 = detected site).
+    volume : float
+        Integral of the peak, intensity x ppm^2, on the series' common intensity scale.
+    fwhm_f1_ppm, fwhm_f2_ppm : float
+        Full widths at half maximum, ppm.
+    eta_f1, eta_f2 : float
+        Lorentzian fraction of the pseudo-Voigt line in each dimension (0 = Gaussian).
+    """
+
+    ppm_f1: float
+    ppm_f2: float
+    volume: float
+    fwhm_f1_ppm: float
+    fwhm_f2_ppm: float
+    eta_f1: float = 0.5
+    eta_f2: float = 0.5
+
+    def render(self, ppm_f1: np.ndarray, ppm_f2: np.ndarray) -> np.ndarray:
+        """The peak sampled on the given ppm axes, shape (len(ppm_f1), len(ppm_f2))."""
+        return self.volume * peak_2d(
+            ppm_f1, ppm_f2, self.ppm_f1, self.ppm_f2,
+            self.fwhm_f1_ppm, self.fwhm_f2_ppm, self.eta_f1, self.eta_f2,
+        )
