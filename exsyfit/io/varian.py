@@ -1,0 +1,893 @@
+"""Varian/Agilent (VnmrJ) 2D exchange spectra: ``<name>.fid/{fid, procpar}``.
+
+What is read
+------------
+* ``procpar`` with a tolerant parser of its own (string values may span lines, which breaks
+  some other parsers), and the binary ``fid`` through :func:`nmrglue.varian.read_fid`.
+* The indirect dimension must be hypercomplex (States, ``phase = 1, 2``; States-TPPI done with
+  a frequency-axial-displacement phase cycle in the sequence looks the same on disk).
+* Block order on disk: the t1 increment (``ni``) is the outermost loop; inside it every arrayed
+  parameter, the first one named in ``array`` varying fastest; parameters in parentheses in
+  ``array`` are arrayed together (``array = '(mix,nt),phase'``).
+* An arrayed experiment gives one :class:`~exsyfit.spectrum.Spectrum2D` per array element
+  (usually one per mixing time).
+
+Conventions (science brief, section f)
+--------------------------------------
+* Varian FIDs rotate in the opposite sense to Bruker ones, in both dimensions: a plain FFT
+  followed by ``fftshift`` gives NMR order (index 0 = highest ppm) directly, with the carrier at
+  index n/2.  The t1 interferogram of a hypercomplex pair is ``Re S(phase=1) + i Re S(phase=2)``.
+* ppm of point i: ``(sw - rfl + rfp)/sfrq - i * sw/(n * sfrq)`` (``sw1``, ``rfl1``, ``rfp1`` and
+  the F1 frequency in F1; the F1 frequency is ``sfrq`` unless ``refsource1`` names another).
+* Phases: the spectrum is multiplied by ``exp(i (rp + lp * i/n) pi/180)`` with i the point
+  index in NMR order (left edge = 0).  The sign of ``rp`` was checked on real VnmrJ data; the
+  pivot and sign of ``lp`` are an assumption (no real 2D Varian data with a first-order phase
+  was available), so pass ``phases=`` or check the phase on the data when ``lp`` is not zero.
+* ``temp`` is the VT set temperature in degrees Celsius; when VT is off (``temp`` inactive) the
+  temperature is unknown (``None``).
+* Intensities: the fid holds the sum of ``nt`` scans; ``gain`` is in dB, so the common scale
+  divides by ``nt * 10**(gain/20)``.
+
+Volumes are preserved: with the first point of each FID and of each t1 interferogram halved, the
+integral of the real spectrum over ppm is ``s(0,0) * (sw1/f1)/2 * (sw/sfrq)/2`` for a time signal
+of value s(0,0) at t1 = t2 = 0 in each hypercomplex channel, whatever the zero filling and for any
+window equal to 1 at t = 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataFormatError
+from ..lineshapes import SimPeak
+from ..spectrum import Spectrum2D
+
+__all__ = [
+    "is_varian_experiment",
+    "read_procpar",
+    "read_metadata",
+    "read_experiment",
+    "write_fid",
+    "varian_nucleus",
+]
+
+_FILE_HEADER_BYTES = 32
+_BLOCK_HEADER_BYTES = 28
+_KELVIN = 273.15
+_MIXING_NAMES = ("mixN", "mix")
+
+# --------------------------------------------------------------------------------------------
+# procpar
+# --------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Param:
+    """One procpar parameter: its values (strings or floats) and whether it is active."""
+
+    values: tuple[Any, ...]
+    active: bool
+    is_string: bool
+
+
+def read_procpar(path: str | os.PathLike) -> dict[str, _Param]:
+    """Parse a VnmrJ ``procpar`` file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``procpar`` file.
+
+    Returns
+    -------
+    dict
+        Parameter name -> ``_Param`` (``values`` tuple, ``active`` flag, ``is_string``).
+
+    Raises
+    ------
+    DataFormatError
+        When the file is missing or not a procpar file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read the parameter file ({exc.strerror})") from exc
+    tokens = _TOKEN.findall(text)
+    params: dict[str, _Param] = {}
+    pos = 0
+    try:
+        while pos < len(tokens):
+            name = tokens[pos]
+            header = tokens[pos + 1: pos + 11]
+            basictype, active = int(header[1]), int(header[8])
+            pos += 11
+            count = int(tokens[pos])
+            raw = tokens[pos + 1: pos + 1 + count]
+            pos += 1 + count
+            n_enum = int(tokens[pos])
+            pos += 1 + n_enum
+            if len(raw) != count or len(header) != 10:
+                raise ValueError("file ends inside a parameter")
+            if basictype == 2:
+                values: tuple[Any, ...] = tuple(v[1:-1] if v.startswith('"') else v for v in raw)
+            else:
+                values = tuple(float(v) for v in raw)
+            params[name] = _Param(values, bool(active), basictype == 2)
+    except (ValueError, IndexError) as exc:
+        near = tokens[pos] if pos < len(tokens) else "end of file"
+        raise DataFormatError(
+            f"{path}: not a readable VnmrJ procpar file (stopped near {near!r}: {exc}); "
+            "expected lines 'name subtype basictype ...', value count, values, enumerations"
+        ) from exc
+    if not params:
+        raise DataFormatError(f"{path}: empty parameter file; expected VnmrJ procpar entries")
+    return params
+
+
+def _num(pp: dict[str, _Param], name: str, folder: Path, default: float | None = None,
+         index: int = 0) -> float:
+    """Numeric procpar value ``name`` (element ``index`` if arrayed)."""
+    p = pp.get(name)
+    if p is None or not p.values:
+        if default is not None:
+            return default
+        raise DataFormatError(f"{folder / 'procpar'}: parameter {name!r} is missing")
+    if p.is_string:
+        raise DataFormatError(
+            f"{folder / 'procpar'}: parameter {name!r} = {p.values[0]!r} is text; expected a number"
+        )
+    value = float(p.values[index if len(p.values) > 1 else 0])
+    if not np.isfinite(value):
+        raise DataFormatError(f"{folder / 'procpar'}: parameter {name!r} = {value} is not finite")
+    return value
+
+
+def _text(pp: dict[str, _Param], name: str, default: str = "") -> str:
+    p = pp.get(name)
+    if p is None or not p.values:
+        return default
+    return str(p.values[0])
+
+
+def varian_nucleus(tn: str) -> str:
+    """Convert a VnmrJ nucleus name (``"Li7"``, ``"H1"``) to the usual ``"7Li"`` form."""
+    m = re.fullmatch(r"\s*([A-Za-z]+)(\d+)\s*", tn)
+    if m:
+        return f"{m.group(2)}{m.group(1)}"
+    m = re.fullmatch(r"\s*(\d+)([A-Za-z]+)\s*", tn)
+    return f"{m.group(1)}{m.group(2)}" if m else tn.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# layout of the arrayed / 2D data
+# --------------------------------------------------------------------------------------------
+
+
+def _array_groups(pp: dict[str, _Param], folder: Path) -> list[tuple[str, ...]]:
+    """Arrayed parameter groups, fastest-varying first (``array`` string order)."""
+    spec = _text(pp, "array").strip()
+    if not spec:
+        return []
+    groups: list[tuple[str, ...]] = []
+    for m in re.finditer(r"\(([^)]*)\)|([^,()\s]+)", spec):
+        names = tuple(n.strip() for n in (m.group(1) or m.group(2)).split(",") if n.strip())
+        if names:
+            groups.append(names)
+    for names in groups:
+        lengths = {n: len(pp[n].values) if n in pp else 0 for n in names}
+        if any(v == 0 for v in lengths.values()) or len(set(lengths.values())) != 1:
+            raise DataFormatError(
+                f"{folder / 'procpar'}: array = {spec!r} names parameters that are missing or "
+                f"of unequal length {lengths}"
+            )
+    return groups
+
+
+@dataclass(frozen=True)
+class _Layout:
+    ni: int
+    groups: list[tuple[str, ...]]      # arrayed groups other than phase, fastest first
+    lengths: list[int]
+    phase_position: int                # index of 'phase' among all groups (fastest first)
+    all_groups: list[tuple[str, ...]]
+
+    @property
+    def n_elements(self) -> int:
+        return int(np.prod(self.lengths)) if self.lengths else 1
+
+    def element_indices(self, element: int) -> dict[str, int]:
+        """Index into each arrayed parameter's values for one array element."""
+        out: dict[str, int] = {}
+        rest = element
+        for names, n in zip(self.groups, self.lengths, strict=True):
+            k = rest % n
+            rest //= n
+            for name in names:
+                out[name] = k
+        return out
+
+
+def _layout(pp: dict[str, _Param], folder: Path) -> _Layout:
+    ni = int(_num(pp, "ni", folder, default=1.0))
+    phases = pp.get("phase")
+    all_groups = _array_groups(pp, folder)
+    if ni <= 1:
+        arr = _text(pp, "array")
+        extra = f", arrayed over {arr!r}" if arr else ""
+        raise DataFormatError(
+            f"{folder}: is a 1D experiment (ni = {ni}{extra}); an EXSY series needs 2D spectra "
+            "with an indirect dimension (ni > 1, phase = 1,2)"
+        )
+    phase_values = tuple(int(v) for v in phases.values) if phases is not None else ()
+    if sorted(phase_values) != [1, 2]:
+        raise DataFormatError(
+            f"{folder / 'procpar'}: phase = {','.join(map(str, phase_values)) or 'missing'}; "
+            "only hypercomplex (States) F1 with phase = 1,2 is supported"
+        )
+    flat = [n for g in all_groups for n in g]
+    if "phase" not in flat:
+        raise DataFormatError(f"{folder / 'procpar'}: phase = 1,2 but 'phase' is not in array")
+    phase_position = next(i for i, g in enumerate(all_groups) if "phase" in g)
+    if len(all_groups[phase_position]) > 1:
+        raise DataFormatError(
+            f"{folder / 'procpar'}: phase is arrayed jointly with {all_groups[phase_position]}; "
+            "expected phase on its own"
+        )
+    if phase_values != (1, 2):
+        raise DataFormatError(f"{folder / 'procpar'}: phase order {phase_values}; expected 1,2")
+    groups = [g for g in all_groups if "phase" not in g]
+    lengths = [len(pp[g[0]].values) for g in groups]
+    return _Layout(ni, groups, lengths, phase_position, all_groups)
+
+
+# --------------------------------------------------------------------------------------------
+# fid
+# --------------------------------------------------------------------------------------------
+
+
+def _check_fid_size(fid_path: Path) -> dict[str, int]:
+    """Read the 32-byte file header and check the file holds every block it announces."""
+    import nmrglue as ng
+
+    try:
+        size = fid_path.stat().st_size
+        with open(fid_path, "rb") as f:
+            head = ng.varian.fileheader2dic(ng.varian.get_fileheader(f))
+    except OSError as exc:
+        raise DataFormatError(f"{fid_path}: cannot read the fid ({exc.strerror})") from exc
+    except Exception as exc:  # struct.error on a short or foreign file
+        raise DataFormatError(f"{fid_path}: not a VnmrJ fid file ({exc})") from exc
+    nblocks, ntraces, npts = head["nblocks"], head["ntraces"], head["np"]
+    ebytes, nbheaders = head["ebytes"], head["nbheaders"]
+    if nblocks <= 0 or ntraces <= 0 or npts <= 0 or ebytes not in (2, 4) or nbheaders < 0:
+        raise DataFormatError(
+            f"{fid_path}: file header is not a VnmrJ fid header "
+            f"(nblocks={nblocks}, ntraces={ntraces}, np={npts}, ebytes={ebytes})"
+        )
+    expected = _FILE_HEADER_BYTES + nblocks * (
+        nbheaders * _BLOCK_HEADER_BYTES + ntraces * npts * ebytes
+    )
+    if size < expected:
+        raise DataFormatError(
+            f"{fid_path}: truncated: {size} bytes, the header announces {nblocks} blocks of "
+            f"{ntraces} x {npts} points ({expected} bytes)"
+        )
+    return head
+
+
+def _read_blocks(folder: Path) -> tuple[dict[str, int], np.ndarray]:
+    """All FID blocks as a complex array (n_blocks*n_traces, np/2)."""
+    import nmrglue as ng
+
+    fid_path = folder / "fid"
+    if not fid_path.is_file():
+        raise DataFormatError(f"{folder}: no 'fid' file; expected {fid_path}")
+    head = _check_fid_size(fid_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, data = ng.varian.read_fid(str(fid_path), as_2d=True)
+        except Exception as exc:
+            raise DataFormatError(f"{fid_path}: cannot read the FID blocks ({exc})") from exc
+    data = np.atleast_2d(np.asarray(data, dtype=np.complex128))
+    if not np.all(np.isfinite(data)):
+        raise DataFormatError(f"{fid_path}: contains non-finite numbers (NaN or inf)")
+    return head, data
+
+
+# --------------------------------------------------------------------------------------------
+# processing (array functions; windows from ProcessingOptions when given)
+# --------------------------------------------------------------------------------------------
+
+
+def _window(n: int, kind: str, value: float, sw_hz: float) -> np.ndarray:
+    """Apodisation window over n complex points, equal to 1 at t = 0.
+
+    kind: "none", "em" (value = line broadening, Hz), "gm" (Gaussian, value = FWHM Hz),
+    "cos2"/"sine" (shifted sine bell / squared; value = shift in degrees, 90 = cosine).
+    """
+    t = np.arange(n) / sw_hz
+    if kind == "none" or n == 0:
+        return np.ones(n)
+    if kind == "em":
+        return np.exp(-np.pi * value * t)
+    if kind == "gm":
+        return np.exp(-((np.pi * value * t) ** 2) / (4.0 * np.log(2.0)))
+    shift = np.deg2rad(value if value else 90.0)
+    x = shift + (np.pi - shift) * np.arange(n) / max(n, 1)
+    w = np.sin(x) / np.sin(shift) if np.sin(shift) > 1e-12 else np.sin(x)
+    return w**2 if kind == "cos2" else w
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to process both dimensions."""
+
+    size_f2: int
+    size_f1: int
+    window_f2: tuple[str, float]
+    window_f1: tuple[str, float]
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(int(n) - 1, 1).bit_length()
+
+
+def _plan_from_options(options: Any, n2: int, n1: int) -> _Plan:
+    """Translate ProcessingOptions (or None) to a processing plan.
+
+    Defaults: zero fill to twice the next power of two, exponential 5 Hz in F2 and a
+    cosine-squared bell in F1 (short t1 data).
+    """
+    if options is None:
+        return _Plan(2 * _next_pow2(n2), 2 * _next_pow2(n1), ("em", 5.0), ("cos2", 90.0))
+    get = getattr
+    size_f2 = int(get(options, "size_f2", 0) or 2 * _next_pow2(n2))
+    size_f1 = int(get(options, "size_f1", 0) or 2 * _next_pow2(n1))
+    w2 = (str(get(options, "window_f2", "em")), float(get(options, "window_f2_value", 5.0)))
+    w1 = (str(get(options, "window_f1", "cos2")), float(get(options, "window_f1_value", 90.0)))
+    return _Plan(max(size_f2, n2), max(size_f1, n1), w2, w1)
+
+
+def _ft_nmr_order(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Zero fill to ``size`` along ``axis`` and Fourier transform to NMR order (Varian sense)."""
+    return np.fft.fftshift(np.fft.fft(x, n=size, axis=axis), axes=axis)
+
+
+def _phase_factor(size: int, p0_deg: float, p1_deg: float) -> np.ndarray:
+    return np.exp(1j * np.deg2rad(p0_deg + p1_deg * np.arange(size) / size))
+
+
+def _process_hypercomplex(
+    fid: np.ndarray, *, sw2: float, sw1: float, plan: _Plan, phases: tuple[float, ...]
+) -> np.ndarray:
+    """Hypercomplex 2D FID (ni, 2, np/2) -> real absorptive spectrum (size_f1, size_f2)."""
+    rp, lp, rp1, lp1 = phases
+    ni, _, n2 = fid.shape
+    x = fid.astype(np.complex128, copy=True)
+    x[:, :, 0] *= 0.5
+    x[0] *= 0.5
+    x *= _window(n2, *plan.window_f2, sw2)
+    spec = _ft_nmr_order(x, plan.size_f2, axis=2) * _phase_factor(plan.size_f2, rp, lp)
+    inter = spec[:, 0, :].real + 1j * spec[:, 1, :].real  # (ni, size_f2) t1 interferograms
+    inter *= _window(ni, *plan.window_f1, sw1)[:, None]
+    out = _ft_nmr_order(inter, plan.size_f1, axis=0) * _phase_factor(plan.size_f1, rp1, lp1)[
+        :, None
+    ]
+    return np.ascontiguousarray(out.real)
+
+
+# --------------------------------------------------------------------------------------------
+# metadata
+# --------------------------------------------------------------------------------------------
+
+
+def is_varian_experiment(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` is a directory holding both ``procpar`` and ``fid``."""
+    p = Path(folder)
+    return p.is_dir() and (p / "procpar").is_file() and (p / "fid").is_file()
+
+
+def _require_folder(folder: str | os.PathLike) -> Path:
+    p = Path(folder)
+    if not p.is_dir():
+        raise DataFormatError(f"{p}: not a folder; expected a VnmrJ '<name>.fid' folder")
+    if not (p / "procpar").is_file():
+        raise DataFormatError(f"{p}: no 'procpar' file; expected {p / 'procpar'} beside the fid")
+    return p
+
+
+def _mixing_values(
+    pp: dict[str, _Param], folder: Path, mixing_time: str | float | None
+) -> tuple[str | None, tuple[float, ...] | None]:
+    """(parameter name or None, values in s) for the requested mixing-time source."""
+    if mixing_time is None:
+        return None, None
+    if isinstance(mixing_time, int | float) and not isinstance(mixing_time, bool):
+        if not np.isfinite(mixing_time) or mixing_time < 0:
+            raise DataFormatError(f"{folder}: mixing time {mixing_time!r} must be >= 0 seconds")
+        return None, (float(mixing_time),)
+    spec = str(mixing_time)
+    if spec == "auto":
+        names: tuple[str, ...] = _MIXING_NAMES
+    elif spec.startswith("param:"):
+        names = (spec[len("param:"):].strip(),)
+        if names[0] not in pp:
+            raise DataFormatError(
+                f"{folder / 'procpar'}: no parameter {names[0]!r} (mixing_time = {spec!r})"
+            )
+    else:
+        raise DataFormatError(
+            f"{folder}: mixing_time = {spec!r}; expected 'auto', 'param:NAME' or seconds"
+        )
+    for name in names:
+        p = pp.get(name)
+        if p is None or p.is_string or not p.values:
+            continue
+        vals = tuple(float(v) for v in p.values)
+        if not all(np.isfinite(v) and v >= 0 for v in vals):
+            raise DataFormatError(f"{folder / 'procpar'}: {name} = {vals}; expected seconds >= 0")
+        return name, vals
+    return None, None
+
+
+def read_metadata(
+    folder: str | os.PathLike, *, mixing_time: str | float | None = "auto", **_: Any
+) -> dict[str, Any]:
+    """Read the acquisition parameters of a VnmrJ experiment without its data.
+
+    Parameters
+    ----------
+    folder : path-like
+        The ``<name>.fid`` folder.
+    mixing_time : {"auto", "param:NAME"} or float
+        Where the mixing time comes from: ``mixN`` then ``mix`` ("auto"), a named procpar
+        parameter, or a value in seconds.
+
+    Returns
+    -------
+    dict
+        ``format`` ("varian"), ``nucleus``, ``sf_mhz``, ``temperature_K`` (VT set temperature or
+        None), ``scans`` (per element), ``receiver_gain`` (dB), ``receiver_gain_linear``,
+        ``mas_rate_hz``, ``pulse_program``, ``mixing_time_parameter``, ``mixing_times_s``
+        (one per array element), ``n_elements``, ``ndim`` (1 or 2), ``td_f2``/``td_f1``
+        (complex points), ``size`` (``"ni x np/2"``), ``has_processed`` (False), ``has_raw``,
+        ``has_2rr``, ``has_ser``, ``array``.
+    """
+    p = _require_folder(folder)
+    pp = read_procpar(p / "procpar")
+    ni = int(_num(pp, "ni", p, default=1.0))
+    np2 = int(_num(pp, "np", p)) // 2
+    temp = pp.get("temp")
+    temperature = None
+    if temp is not None and temp.active and temp.values and not temp.is_string:
+        temperature = float(temp.values[0]) + _KELVIN
+    srate = pp.get("srate")
+    mas = float(srate.values[0]) if srate is not None and srate.values and not srate.is_string \
+        else None
+    groups = _array_groups(pp, p)
+    lengths = [len(pp[g[0]].values) for g in groups if "phase" not in g]
+    n_el = int(np.prod(lengths)) if lengths else 1
+    name, mix = _mixing_values(pp, p, mixing_time)
+    mixing_list: list[float | None]
+    if mix is None:
+        mixing_list = [None] * n_el
+    elif len(mix) == 1:
+        mixing_list = [mix[0]] * n_el
+    else:
+        mixing_list = _per_element(pp, groups, name, p, n_el)
+    nt = pp.get("nt")
+    scans = [float(v) for v in nt.values] if nt is not None and nt.values else [1.0]
+    gain = _num(pp, "gain", p, default=0.0)
+    return {
+        "format": "varian",
+        "folder": str(p),
+        "nucleus": varian_nucleus(_text(pp, "tn", "?")),
+        "sf_mhz": _num(pp, "sfrq", p),
+        "temperature_K": temperature,
+        "scans": int(scans[0]) if len(scans) == 1 else [int(s) for s in scans],
+        "receiver_gain": gain,
+        "receiver_gain_linear": 10.0 ** (gain / 20.0),
+        "mas_rate_hz": mas,
+        "pulse_program": _text(pp, "seqfil") or None,
+        "mixing_time_parameter": name,
+        "mixing_times_s": mixing_list,
+        "n_elements": n_el,
+        "array": _text(pp, "array"),
+        "ndim": 2 if ni > 1 else 1,
+        "td_f2": np2,
+        "td_f1": ni,
+        "size": f"{ni}x{np2}",
+        "has_processed": False,
+        "has_raw": (p / "fid").is_file(),
+        "has_2rr": False,
+        "has_ser": (p / "fid").is_file(),
+    }
+
+
+def _per_element(
+    pp: dict[str, _Param], groups: list[tuple[str, ...]], name: str | None, folder: Path,
+    n_el: int,
+) -> list[float | None]:
+    """Values of an arrayed parameter, one per non-phase array element."""
+    non_phase = [g for g in groups if "phase" not in g]
+    if name is None or not any(name in g for g in non_phase):
+        raise DataFormatError(
+            f"{folder / 'procpar'}: {name} has several values but is not in array = "
+            f"{_text(pp, 'array')!r}"
+        )
+    out: list[float | None] = []
+    lengths = [len(pp[g[0]].values) for g in non_phase]
+    for element in range(n_el):
+        rest = element
+        for g, n in zip(non_phase, lengths, strict=True):
+            k = rest % n
+            rest //= n
+            if name in g:
+                out.append(float(pp[name].values[k]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+
+
+def _element_value(pp: dict[str, _Param], name: str, idx: dict[str, int], default: float,
+                   folder: Path) -> float:
+    p = pp.get(name)
+    if p is None or not p.values or p.is_string:
+        return default
+    k = idx.get(name, 0) if len(p.values) > 1 else 0
+    if len(p.values) > 1 and name not in idx:
+        raise DataFormatError(f"{folder / 'procpar'}: {name} has several values but is not arrayed")
+    return float(p.values[k])
+
+
+def read_experiment(
+    folder: str | os.PathLike,
+    *,
+    options: Any = None,
+    normalise: bool = True,
+    mixing_time: str | float | None = "auto",
+    phases: Sequence[float] | None = None,
+    **_: Any,
+) -> list[Spectrum2D]:
+    """Read and process a VnmrJ 2D exchange experiment.
+
+    Parameters
+    ----------
+    folder : path-like
+        The ``<name>.fid`` folder (read only).
+    options : exsyfit.processing.ProcessingOptions, optional
+        Windows and zero filling; defaults: 5 Hz exponential in F2, cosine-squared in F1,
+        zero filling to twice the next power of two.
+    normalise : bool
+        Divide by ``nt * 10**(gain/20)`` so arrayed and separate experiments share a scale.
+    mixing_time : {"auto", "param:NAME"} or float
+        Mixing-time source (see :func:`read_metadata`).
+    phases : sequence of 4 floats, optional
+        ``(rp, lp, rp1, lp1)`` in degrees instead of the stored values.
+
+    Returns
+    -------
+    list of Spectrum2D
+        One per array element (usually per mixing time), ``format = "varian"``.
+
+    Raises
+    ------
+    DataFormatError
+        1D data, non-hypercomplex F1, missing or truncated files, unreadable parameters.
+    """
+    p = _require_folder(folder)
+    pp = read_procpar(p / "procpar")
+    lay = _layout(pp, p)
+    head, blocks = _read_blocks(p)
+    np2 = int(_num(pp, "np", p)) // 2
+    expected = lay.ni * 2 * lay.n_elements
+    if blocks.shape != (expected, np2):
+        raise DataFormatError(
+            f"{p / 'fid'}: holds {blocks.shape[0]} traces of {blocks.shape[1]} complex points; "
+            f"procpar (ni = {lay.ni}, phase = 1,2, {lay.n_elements} array element(s), "
+            f"np = {2 * np2}) expects {expected} traces of {np2}"
+        )
+    # traces: for t1 (outer), groups in reverse order of speed, ..., fastest group
+    shape = (lay.ni,) + tuple(len(pp[g[0]].values) for g in reversed(lay.all_groups)) + (np2,)
+    cube = blocks.reshape(shape)
+    n_groups = len(lay.all_groups)
+    # axis of group k (fastest first) in cube: 1 + (n_groups - 1 - k)
+    phase_axis = 1 + (n_groups - 1 - lay.phase_position)
+    other_axes = [1 + (n_groups - 1 - k) for k, g in enumerate(lay.all_groups) if "phase" not in g]
+    # order: elements (fastest group first in the flattening -> reverse for C order), t1, phase
+    cube = np.moveaxis(cube, [*reversed(other_axes), 0, phase_axis],
+                       list(range(len(other_axes) + 2)))
+    cube = cube.reshape((lay.n_elements, lay.ni, 2, np2))
+
+    sw2 = _num(pp, "sw", p)
+    sw1 = _num(pp, "sw1", p)
+    sfrq = _num(pp, "sfrq", p)
+    f1_name = _text(pp, "refsource1", "sfrq") or "sfrq"
+    f1_mhz = _num(pp, f1_name, p, default=sfrq) if f1_name in pp else sfrq
+    if sw2 <= 0 or sw1 <= 0 or sfrq <= 0 or f1_mhz <= 0:
+        raise DataFormatError(
+            f"{p / 'procpar'}: sw = {sw2}, sw1 = {sw1}, sfrq = {sfrq}; expected positive values"
+        )
+    stored = tuple(_num(pp, n, p, default=0.0) for n in ("rp", "lp", "rp1", "lp1"))
+    use_phases = tuple(float(v) for v in phases) if phases is not None else stored
+    if len(use_phases) != 4:
+        raise DataFormatError(f"{p}: phases must be (rp, lp, rp1, lp1); got {phases!r}")
+    plan = _plan_from_options(options, np2, lay.ni)
+    left2 = (sw2 - _num(pp, "rfl", p, 0.0) + _num(pp, "rfp", p, 0.0)) / sfrq
+    left1 = (sw1 - _num(pp, "rfl1", p, 0.0) + _num(pp, "rfp1", p, 0.0)) / f1_mhz
+    ppm2 = left2 - np.arange(plan.size_f2) * sw2 / (plan.size_f2 * sfrq)
+    ppm1 = left1 - np.arange(plan.size_f1) * sw1 / (plan.size_f1 * f1_mhz)
+
+    meta = read_metadata(p, mixing_time=mixing_time)
+    temp = meta["temperature_K"]
+    spectra = []
+    for element in range(lay.n_elements):
+        idx = lay.element_indices(element)
+        nt = _element_value(pp, "nt", idx, 1.0, p)
+        gain = _element_value(pp, "gain", idx, 0.0, p)
+        if "temp" in idx and pp["temp"].active:
+            temp = _element_value(pp, "temp", idx, 0.0, p) + _KELVIN
+        factor = 1.0 / (nt * 10.0 ** (gain / 20.0)) if normalise else 1.0
+        data = _process_hypercomplex(cube[element], sw2=sw2, sw1=sw1, plan=plan,
+                                     phases=use_phases) * factor
+        arrayed = {n: pp[n].values[k] for n, k in idx.items()}
+        spectra.append(Spectrum2D(
+            data=data,
+            ppm_f1=ppm1,
+            ppm_f2=ppm2,
+            nucleus=meta["nucleus"],
+            sf_mhz=sfrq,
+            mixing_time_s=meta["mixing_times_s"][element],
+            temperature_K=temp,
+            source=str(folder) + (f"[{element + 1}]" if lay.n_elements > 1 else ""),
+            format="varian",
+            scans=int(nt),
+            receiver_gain=gain,
+            mas_rate_hz=meta["mas_rate_hz"],
+            pulse_program=meta["pulse_program"],
+            intensity_factor=factor,
+            metadata={
+                "array_element": element + 1,
+                "arrayed": arrayed,
+                "phases_deg": dict(zip(("rp", "lp", "rp1", "lp1"), use_phases, strict=True)),
+                "receiver_gain_unit": "dB",
+                "sw_hz": sw2,
+                "sw1_hz": sw1,
+                "td_f2": np2,
+                "td_f1": lay.ni,
+                "file_header": {k: int(v) for k, v in head.items() if isinstance(v, int)},
+            },
+        ))
+    return spectra
+
+
+# --------------------------------------------------------------------------------------------
+# writing (simulated data)
+# --------------------------------------------------------------------------------------------
+
+
+def _time_signal(peaks: Sequence[SimPeak], *, n2: int, ni: int, sw2: float, sw1: float,
+                 sfrq: float, f1_mhz: float, carrier2_ppm: float, carrier1_ppm: float,
+                 amp_per_volume: float, phase_error_deg: Sequence[float]) -> np.ndarray:
+    """Noise-free hypercomplex FID (ni, 2, n2) whose spectrum holds ``peaks``.
+
+    The phase error is a true first-order error: the signal is sampled late by
+    ``lp/(360 sw)`` (and ``lp1/(360 sw1)`` in t1) and rotated by ``rp + lp/2``, so the spectrum
+    carries ``rp + lp*x`` (x = fractional NMR-order index) everywhere, and the reader's
+    correction with the negated values restores pure absorption.
+    """
+    rp, lp, rp1, lp1 = (float(v) for v in phase_error_deg)
+    t2 = np.arange(n2) / sw2 + lp / (360.0 * sw2)
+    t1 = np.arange(ni) / sw1 + lp1 / (360.0 * sw1)
+    phi2 = np.deg2rad(rp + 0.5 * lp)
+    phi1 = np.deg2rad(rp1 + 0.5 * lp1)
+    out = np.zeros((ni, 2, n2), dtype=np.complex128)
+    for pk in peaks:
+        nu2 = (pk.ppm_f2 - carrier2_ppm) * sfrq
+        nu1 = (pk.ppm_f1 - carrier1_ppm) * f1_mhz
+        d2 = _decay(t2, pk.fwhm_f2_ppm * sfrq, pk.eta_f2) * np.exp(
+            -2j * np.pi * nu2 * t2 + 1j * phi2)
+        d1 = _decay(t1, pk.fwhm_f1_ppm * f1_mhz, pk.eta_f1)
+        a = pk.volume * amp_per_volume
+        arg = 2 * np.pi * nu1 * t1 - phi1
+        out[:, 0, :] += a * np.outer(d1 * np.cos(arg), d2)
+        out[:, 1, :] += a * np.outer(-d1 * np.sin(arg), d2)
+    return out
+
+
+def _decay(t: np.ndarray, fwhm_hz: float, eta: float) -> np.ndarray:
+    """Time-domain envelope of a unit-area pseudo-Voigt of FWHM ``fwhm_hz`` (value 1 at t=0)."""
+    t = np.abs(t)
+    lor = np.exp(-np.pi * fwhm_hz * t)
+    gau = np.exp(-((np.pi * fwhm_hz * t) ** 2) / (4.0 * np.log(2.0)))
+    return eta * lor + (1.0 - eta) * gau
+
+
+def _procpar_entry(name: str, values: Sequence[Any], *, string: bool = False,
+                   active: bool = True) -> str:
+    basictype = 2 if string else 1
+    subtype = 2 if string else 1
+    head = f"{name} {subtype} {basictype} 1e+18 -1e+18 0 2 1 0 {int(active)} 64\n"
+    if string:
+        body = f"{len(values)} " + "\n".join(f'"{v}"' for v in values) + "\n"
+    else:
+        body = f"{len(values)} " + " ".join(repr(float(v)) for v in values) + " \n"
+    return head + body + "0 \n"
+
+
+def write_fid(
+    folder: str | os.PathLike,
+    peaks: Sequence[SimPeak] | Sequence[Sequence[SimPeak]],
+    *,
+    np_: int,
+    ni: int,
+    sw_hz: float,
+    sw1_hz: float,
+    sfrq_mhz: float,
+    carrier_ppm: float,
+    carrier1_ppm: float | None = None,
+    nucleus: str = "Li7",
+    temp_C: float = 25.0,
+    mix_s: float | Sequence[float] = 0.1,
+    nt: int = 16,
+    gain: float = 30.0,
+    srate_hz: float = 0.0,
+    phase_error_deg: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+    noise_rms: float = 0.0,
+    t1_noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+    seqfil: str = "exsy",
+    dtype: str = "float32",
+    overwrite: bool = False,
+) -> Path:
+    """Write a simulated VnmrJ 2D exchange experiment (``fid`` + ``procpar``).
+
+    Parameters
+    ----------
+    folder : path-like
+        The ``<name>.fid`` folder to create.
+    peaks : sequence of SimPeak, or one such sequence per mixing time
+        Peaks on the normalised scale: :func:`read_experiment` with ``normalise=True`` returns
+        spectra whose volumes (intensity x ppm^2) equal ``SimPeak.volume``.
+    np_ : int
+        Number of real points per FID (VnmrJ ``np``; complex points = np/2).
+    ni : int
+        Number of t1 increments (complex points in F1).
+    sw_hz, sw1_hz : float
+        Spectral widths in F2 and F1, Hz.
+    sfrq_mhz : float
+        Observe frequency, MHz (also used in F1: homonuclear exchange).
+    carrier_ppm, carrier1_ppm : float
+        Chemical shift of the carrier in F2 and F1 (F1 defaults to F2).
+    nucleus : str
+        VnmrJ nucleus name (``tn``), e.g. ``"Li7"``.
+    temp_C : float
+        VT set temperature, degrees Celsius.
+    mix_s : float or sequence of float
+        Mixing time(s), s; a sequence writes an experiment arrayed over ``mix``.
+    nt, gain : int, float
+        Number of scans and receiver gain (dB); the stored numbers are scaled by
+        ``nt * 10**(gain/20)``.
+    srate_hz : float
+        MAS rate, Hz.
+    phase_error_deg : (rp, lp, rp1, lp1)
+        Phase error put into the data; the procpar stores the correction that removes it.
+    noise_rms : float
+        Standard deviation of the noise in the processed spectrum (no window, no zero
+        filling) on the normalised scale.
+    t1_noise : float
+        Relative standard deviation of a random amplitude fluctuation per t1 increment
+        (gives t1-noise streaks through intense peaks).
+    rng : numpy.random.Generator, optional
+        Random generator for the noise.
+    dtype : {"float32", "int32"}
+        Storage type of the FID.
+    overwrite : bool
+        Replace an existing folder's files.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder written.
+    """
+    import nmrglue as ng
+
+    folder = Path(folder)
+    if folder.exists() and not overwrite and any(folder.iterdir()):
+        raise FileExistsError(f"{folder} exists and is not empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    mixes = [float(m) for m in np.atleast_1d(np.asarray(mix_s, dtype=float))]
+    arrayed = np.ndim(mix_s) > 0
+    per_mix = _peaks_per_mix(peaks, len(mixes))
+    n2 = np_ // 2
+    c1 = carrier_ppm if carrier1_ppm is None else carrier1_ppm
+    scale = nt * 10.0 ** (gain / 20.0)
+    amp = scale / ((sw1_hz / sfrq_mhz / 2.0) * (sw_hz / sfrq_mhz / 2.0))
+    rp, lp, rp1, lp1 = (float(v) for v in phase_error_deg)
+    noise_t = noise_rms * scale / np.sqrt(n2 * ni)
+    elements = []
+    for pk in per_mix:
+        fid = _time_signal(pk, n2=n2, ni=ni, sw2=sw_hz, sw1=sw1_hz, sfrq=sfrq_mhz,
+                           f1_mhz=sfrq_mhz, carrier2_ppm=carrier_ppm, carrier1_ppm=c1,
+                           amp_per_volume=amp, phase_error_deg=(rp, lp, rp1, lp1))
+        if t1_noise > 0:
+            fid *= (1.0 + t1_noise * rng.standard_normal(ni))[:, None, None]
+        if noise_rms > 0:
+            fid += noise_t * (rng.standard_normal(fid.shape) + 1j * rng.standard_normal(fid.shape))
+        elements.append(fid)
+    cube = np.stack(elements)  # (n_mix, ni, 2, n2)
+    # disk order: t1 outer, then mix (slower), phase (fastest): array = 'phase,mix'
+    blocks = np.moveaxis(cube, 0, 1).reshape(ni * len(mixes) * 2, n2)
+    if dtype == "int32":
+        blocks = np.round(blocks.real) + 1j * np.round(blocks.imag)
+    dic = ng.varian.create_dic(ng.fileiobase.create_blank_udic(2))
+    dic.update({
+        "nblocks": blocks.shape[0], "ntraces": 1, "np": 2 * n2,
+        "ebytes": 4, "tbytes": 8 * n2, "bbytes": 8 * n2 + _BLOCK_HEADER_BYTES,
+        "S_FLOAT": 1 if dtype == "float32" else 0, "S_32": 1 if dtype == "int32" else 0,
+    })
+    dic = ng.varian.repack_fileheader(dic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ng.varian.write_fid(str(folder / "fid"), dic, blocks, overwrite=True)
+    mix_entry = mixes if arrayed else mixes[:1]
+    array = "phase,mix" if arrayed else "phase"
+    left_hz = sw_hz / 2.0 + carrier_ppm * sfrq_mhz       # rfp = 0: rfl = sw - left_ppm*sfrq
+    left1_hz = sw1_hz / 2.0 + c1 * sfrq_mhz
+    entries = [
+        _procpar_entry("tn", [nucleus], string=True),
+        _procpar_entry("seqfil", [seqfil], string=True),
+        _procpar_entry("array", [array], string=True),
+        _procpar_entry("arraydim", [ni * 2 * len(mixes)]),
+        _procpar_entry("np", [2 * n2]),
+        _procpar_entry("ni", [ni]),
+        _procpar_entry("phase", [1, 2]),
+        _procpar_entry("sw", [sw_hz]),
+        _procpar_entry("sw1", [sw1_hz]),
+        _procpar_entry("sfrq", [sfrq_mhz]),
+        _procpar_entry("reffrq", [sfrq_mhz - carrier_ppm * sfrq_mhz * 1e-6]),
+        _procpar_entry("refsource1", ["sfrq"], string=True),
+        _procpar_entry("rfl", [sw_hz - left_hz]),
+        _procpar_entry("rfp", [0.0]),
+        _procpar_entry("rfl1", [sw1_hz - left1_hz]),
+        _procpar_entry("rfp1", [0.0]),
+        _procpar_entry("rp", [-rp]),
+        _procpar_entry("lp", [-lp]),
+        _procpar_entry("rp1", [-rp1]),
+        _procpar_entry("lp1", [-lp1]),
+        _procpar_entry("temp", [temp_C]),
+        _procpar_entry("mix", mix_entry),
+        _procpar_entry("nt", [nt]),
+        _procpar_entry("gain", [gain]),
+        _procpar_entry("srate", [srate_hz]),
+        _procpar_entry("d2", [0.0]),
+    ]
+    (folder / "procpar").write_text("".join(entries), encoding="latin-1")
+    (folder / "text").write_text("simulated exsyfit data\n", encoding="latin-1")
+    return folder
+
+
+def _peaks_per_mix(peaks: Any, n_mix: int) -> list[Sequence[SimPeak]]:
+    """One list of peaks per mixing time."""
+    peaks = list(peaks)
+    if peaks and isinstance(peaks[0], SimPeak):
+        return [peaks] * n_mix
+    if len(peaks) != n_mix:
+        raise ValueError(f"{len(peaks)} peak lists for {n_mix} mixing times")
+    return [list(p) for p in peaks]
