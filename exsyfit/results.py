@@ -1,0 +1,426 @@
+"""Fit results: posterior summaries, tables and the posterior file.
+
+Files written by :meth:`FitResult.save` (all atomically):
+
+``summary.json``
+    Posterior medians and 2.5/16/84/97.5 % quantiles of every reported quantity, the global
+    temperature law, and sampler diagnostics (see the README for every key).
+``summary.csv``
+    One row per temperature: medians and 95 % intervals of k_ex, the directional rates, the
+    populations and T1.
+``posterior.nc``
+    ArviZ InferenceData (netCDF4): groups ``posterior`` (physical quantities with dimensions
+    ``chain`` (= walker), ``draw``, ``temperature``, ``site``, ``pair``, ``to_site``,
+    ``from_site``, and the sampled vector ``theta`` with dimension ``parameter``),
+    ``log_likelihood`` (``volume``, per observation, for LOO/WAIC), ``sample_stats`` (``lp``),
+    ``observed_data`` and ``constant_data`` (the volume table).  Open it with
+    ``arviz.from_netcdf``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .inference import SamplingOutput
+from .likelihood import ExsyProblem
+
+QUANTILES = {"q025": 2.5, "q16": 16.0, "median": 50.0, "q84": 84.0, "q975": 97.5}
+
+
+def stats(values: np.ndarray) -> dict[str, float]:
+    """Median and 2.5/16/84/97.5 % quantiles of a 1D sample."""
+    values = np.asarray(values, dtype=float).ravel()
+    q = np.percentile(values, list(QUANTILES.values()))
+    out = dict(zip(QUANTILES, (float(v) for v in q), strict=True))
+    return {k: out[k] for k in ("median", "q025", "q16", "q84", "q975")}
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class FitResult:
+    """Posterior of one model fitted to one volume table.
+
+    Attributes
+    ----------
+    problem : ExsyProblem
+        The model and data.
+    theta : numpy.ndarray, shape (n_walkers, n_draws, n_parameters)
+        Thinned post-burn-in samples (walker-major, as ArviZ chains).
+    lp : numpy.ndarray, shape (n_walkers, n_draws)
+        Log-posterior of each sample.
+    diagnostics : dict
+        Sampler diagnostics (see summary.json).
+    derived : dict
+        Physical quantities per sample, each with leading axes (n_walkers, n_draws).
+    warnings : list of str
+        Problems the user should see (convergence, data checks).
+    """
+
+    problem: ExsyProblem
+    theta: np.ndarray
+    lp: np.ndarray
+    diagnostics: dict[str, Any]
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seed: int = 1
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_sampling(cls, problem: ExsyProblem, out: SamplingOutput, seed: int = 1,
+                      max_draws_per_walker: int = 200) -> FitResult:
+        """Thin the chain, compute physical quantities and diagnostics."""
+        post = out.chain[out.burn_in:]
+        lp = out.log_prob[out.burn_in:]
+        n_post, n_walkers, _ = post.shape
+        tau_max = float(np.max(out.tau))
+        thin = max(1, int(tau_max // 2), int(np.ceil(n_post / max_draws_per_walker)))
+        theta = np.swapaxes(post[::thin], 0, 1)
+        lp_t = np.swapaxes(lp[::thin], 0, 1)
+        ess = n_post * n_walkers / np.maximum(out.tau, 1.0)
+        diagnostics = {
+            "converged": bool(out.converged),
+            "n_walkers": int(n_walkers),
+            "n_steps": int(out.chain.shape[0]),
+            "burn_in": int(out.burn_in),
+            "thin": int(thin),
+            "tau_max": tau_max,
+            "tau": {n: float(t) for n, t in zip(problem.parameter_names, out.tau, strict=True)},
+            "acceptance_fraction": float(out.acceptance_fraction),
+            "ess_min": float(np.min(ess)),
+            "sampling_seconds": float(out.sampling_seconds),
+            "n_log_prob_evaluations": int(out.n_log_prob_evaluations),
+        }
+        result = cls(problem, theta, lp_t, diagnostics, seed=seed)
+        if not out.converged:
+            result.warnings.append(
+                f"sampler not converged: {out.chain.shape[0]} steps < 50 x tau_max "
+                f"({tau_max:.0f}); results may be unreliable"
+            )
+        result.derived = result._compute_derived()
+        return result
+
+    def _compute_derived(self) -> dict[str, np.ndarray]:
+        W, D, P = self.theta.shape
+        flat = self.theta.reshape(W * D, P)
+        rng = np.random.default_rng(self.seed)
+        phys = self.problem.with_scale(flat, rng=rng)
+        out: dict[str, np.ndarray] = {}
+        for key, value in phys.items():
+            value = np.asarray(value)
+            out[key] = value.reshape((W, D) + value.shape[1:])
+        out["T1_s"] = 1.0 / out.pop("r1")
+        loglik = self.problem.log_likelihood_pointwise(flat, phys)
+        out["log_likelihood"] = loglik.reshape(W, D, -1)
+        return out
+
+    # ------------------------------------------------------------------ access
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Site names."""
+        return self.problem.spec.site_names
+
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        """Exchanging pairs, 'A<->B'."""
+        return self.problem.spec.pair_names
+
+    @property
+    def temperatures_K(self) -> np.ndarray:
+        """Temperatures of the data (group means), K."""
+        return self.problem.temperatures_K
+
+    @property
+    def temperature_model(self) -> str:
+        """'free', 'arrhenius' or 'eyring'."""
+        return self.problem.spec.temperature_model
+
+    def draws(self, name: str) -> np.ndarray:
+        """Flattened samples of a derived quantity, leading axis = samples."""
+        value = self.derived[name]
+        return value.reshape((-1,) + value.shape[2:])
+
+    def rate_draws(self, pair: str | None = None) -> np.ndarray:
+        """k_ex samples of one pair, shape (n_samples, n_temperatures), s^-1."""
+        q = 0 if pair is None else self.pairs.index(pair)
+        return self.draws("k_ex")[:, q, :]
+
+    def directional_rate_draws(self, from_site: str, to_site: str) -> np.ndarray:
+        """Samples of the rate from_site -> to_site, shape (n_samples, n_temperatures)."""
+        i, j = self.sites.index(to_site), self.sites.index(from_site)
+        return self.draws("K")[:, :, i, j]
+
+    def predict_buildup(self, temperature_index: int, mixing_times_s: np.ndarray,
+                        n_draws: int = 200, seed: int = 0) -> np.ndarray:
+        """Posterior-predictive mean volumes on a mixing-time grid.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_draws, len(mixing_times_s), N, N)
+            ``[..., i, j]`` = volume detected on site i that started on site j.
+        """
+        flat = self.theta.reshape(-1, self.theta.shape[-1])
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
+        return self.problem.predict_grid(flat[pick], temperature_index, mixing_times_s)
+
+    # ------------------------------------------------------------------ summaries
+    def _law_summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        keys = [k for k in ("Ea_eV", "ln_A_per_s", "dH_kJ_per_mol", "dS_J_per_mol_K",
+                            "k_sd") if k in self.derived]
+        for key in keys:
+            values = self.draws(key)
+            name = "k_sd_per_s" if key == "k_sd" else key
+            if len(self.pairs) == 1:
+                out[name] = stats(values[:, 0])
+            else:
+                out[name] = {p: stats(values[:, q]) for q, p in enumerate(self.pairs)}
+        if "Ea_eV" in self.derived:
+            from .kinetics import KJ_PER_MOL_PER_EV
+
+            ea = self.draws("Ea_eV")
+            ln_a = self.draws("ln_A_per_s")
+            corr = [float(np.corrcoef(ea[:, q], ln_a[:, q])[0, 1]) for q in range(ea.shape[1])]
+            kj = {p: stats(ea[:, q] * KJ_PER_MOL_PER_EV) for q, p in enumerate(self.pairs)}
+            out["Ea_kJ_per_mol"] = kj[self.pairs[0]] if len(self.pairs) == 1 else kj
+            out["Ea_lnA_correlation"] = corr[0] if len(self.pairs) == 1 else dict(
+                zip(self.pairs, corr, strict=True))
+        if self.temperature_model != "free":
+            out["reference_temperature_K"] = float(self.problem.T_ref_K)
+        return out
+
+    def _temperature_entry(self, t: int) -> dict[str, Any]:
+        sites, pairs = self.sites, self.pairs
+        entry: dict[str, Any] = {"temperature_K": float(self.temperatures_K[t])}
+        if self.problem.sample_temperatures:
+            entry["sample_temperature_K"] = stats(self.draws("temperature_K")[:, t])
+        k_ex = self.draws("k_ex")[:, :, t]
+        entry["k_ex_per_s"] = (stats(k_ex[:, 0]) if len(pairs) == 1
+                               else {p: stats(k_ex[:, q]) for q, p in enumerate(pairs)})
+        K = self.draws("K")[:, t]
+        rates = {}
+        for i, j in self.problem.spec.pairs:
+            rates[f"{sites[i]}->{sites[j]}"] = stats(K[:, j, i])
+            rates[f"{sites[j]}->{sites[i]}"] = stats(K[:, i, j])
+        entry["k_per_s"] = rates
+        entry["populations"] = {s: stats(self.draws("populations")[:, t, i])
+                                for i, s in enumerate(sites)}
+        entry["T1_s"] = {s: stats(self.draws("T1_s")[:, t, i]) for i, s in enumerate(sites)}
+        if self.problem.spec.start != "equilibrium":
+            entry["start_magnetisation"] = {s: stats(self.draws("start")[:, t, i])
+                                            for i, s in enumerate(sites)}
+        entry["intensity_scale"] = stats(self.draws("scale")[:, t])
+        return entry
+
+    def summary_dict(self) -> dict[str, Any]:
+        """Everything summary.json holds, as a dict."""
+        spec = self.problem.spec
+        out: dict[str, Any] = {
+            "exsyfit_version": __version__,
+            "temperature_model": self.temperature_model,
+            "sites": list(self.sites),
+            "pairs": list(self.pairs),
+            "transport": spec.transport,
+            "rate_definitions": {
+                "k_ex_per_s": "k_AB + k_BA of each pair (s^-1)"
+                if spec.transport == "first-order"
+                else "D/L^2 of the diffusion-limited uptake model (s^-1)",
+                "k_per_s": "'X->Y': first-order rate constant for a spin on X to move to Y "
+                "(s^-1, per X spin); p_X k_X->Y = p_Y k_Y->X",
+            },
+        }
+        out.update(self._law_summary())
+        out["temperatures"] = [self._temperature_entry(t) for t in range(len(self.temperatures_K))]
+        out["diagnostics"] = dict(self.diagnostics)
+        out["n_volumes"] = int(len(self.problem.y))
+        out["warnings"] = list(self.warnings)
+        out["seed"] = int(self.seed)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per temperature: medians and 95 % intervals (the content of summary.csv)."""
+        rows = []
+        for entry in self.summary_dict()["temperatures"]:
+            row: dict[str, float] = {"temperature_K": entry["temperature_K"]}
+
+            def put(prefix: str, s: Mapping[str, float]) -> None:
+                row[prefix] = s["median"]
+                row[f"{prefix}_q025"] = s["q025"]
+                row[f"{prefix}_q975"] = s["q975"]
+
+            if len(self.pairs) == 1:
+                put("k_ex_per_s", entry["k_ex_per_s"])
+            else:
+                for p, s in entry["k_ex_per_s"].items():
+                    put(f"k_ex_per_s[{p}]", s)
+            for name, s in entry["k_per_s"].items():
+                put(f"k_per_s[{name}]", s)
+            for name, s in entry["populations"].items():
+                put(f"population[{name}]", s)
+            for name, s in entry["T1_s"].items():
+                put(f"T1_s[{name}]", s)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ files
+    def to_inference_data(self) -> Any:
+        """The posterior as an ``arviz.InferenceData``."""
+        import arviz as az
+
+        d = self.derived
+        posterior = {
+            "theta": self.theta,
+            "k_ex_per_s": d["k_ex"],
+            "k_per_s": np.moveaxis(d["K"], 2, -1),  # (chain, draw, to, from, temperature)
+            "populations": np.moveaxis(d["populations"], 2, -1),
+            "T1_s": np.moveaxis(d["T1_s"], 2, -1),
+            "start_magnetisation": np.moveaxis(d["start"], 2, -1),
+            "intensity_scale": d["scale"],
+            "temperature_K": d["temperature_K"],
+        }
+        dims = {
+            "theta": ["parameter"],
+            "k_ex_per_s": ["pair", "temperature"],
+            "k_per_s": ["to_site", "from_site", "temperature"],
+            "populations": ["site", "temperature"],
+            "T1_s": ["site", "temperature"],
+            "start_magnetisation": ["site", "temperature"],
+            "intensity_scale": ["temperature"],
+            "temperature_K": ["temperature"],
+            "volume": ["observation"],
+        }
+        for key in ("Ea_eV", "ln_A_per_s", "dH_kJ_per_mol", "dS_J_per_mol_K", "k_sd"):
+            if key in d:
+                posterior[key] = d[key]
+                dims[key] = ["pair"]
+        table = self.problem.table
+        coords = {
+            "parameter": list(self.problem.parameter_names),
+            "pair": list(self.pairs),
+            "site": list(self.sites),
+            "to_site": list(self.sites),
+            "from_site": list(self.sites),
+            "temperature": [float(t) for t in self.temperatures_K],
+            "observation": np.arange(len(table)),
+        }
+        constant = {
+            "experiment": table["experiment"].astype(str).to_numpy(),
+            "temperature_K_obs": table["temperature_K"].to_numpy(float),
+            "mixing_time_s": table["mixing_time_s"].to_numpy(float),
+            "from_site_obs": table["from_site"].astype(str).to_numpy(),
+            "to_site_obs": table["to_site"].astype(str).to_numpy(),
+            "sigma": table["sigma"].to_numpy(float),
+        }
+        dims.update({k: ["observation"] for k in constant})
+        idata = az.from_dict(
+            posterior=posterior,
+            log_likelihood={"volume": d["log_likelihood"]},
+            observed_data={"volume": table["volume"].to_numpy(float)},
+            constant_data=constant,
+            sample_stats={"lp": self.lp},
+            coords=coords,
+            dims=dims,
+            attrs={
+                "exsyfit_version": __version__,
+                "temperature_model": self.temperature_model,
+                "reference_temperature_K": float(self.problem.T_ref_K),
+                "transport": self.problem.spec.transport,
+                "seed": int(self.seed),
+                "diagnostics": json.dumps(self.diagnostics),
+            },
+        )
+        return idata
+
+    def save(self, outdir: str | Path, stem: str = "") -> dict[str, Path]:
+        """Write summary.json, summary.csv and posterior.nc into ``outdir``.
+
+        Parameters
+        ----------
+        outdir : path
+            Output folder (created if needed).
+        stem : str
+            Prefix for the file names (e.g. ``"free_"`` for a comparison fit).
+
+        Returns
+        -------
+        dict
+            File kind -> path written.
+        """
+        outdir = Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "summary_json": outdir / f"{stem}summary.json",
+            "summary_csv": outdir / f"{stem}summary.csv",
+            "posterior": outdir / f"{stem}posterior.nc",
+        }
+        write_text_atomic(paths["summary_json"],
+                          json.dumps(self.summary_dict(), indent=2) + "\n")
+        write_text_atomic(paths["summary_csv"], self.summary().to_csv(index=False))
+        tmp = paths["posterior"].with_name(paths["posterior"].name + ".tmp")
+        self.to_inference_data().to_netcdf(str(tmp), engine="h5netcdf")
+        os.replace(tmp, paths["posterior"])
+        return paths
+
+    # ------------------------------------------------------------------ notebook helpers
+    def plot_arrhenius(self, ax: Any = None, free: FitResult | None = None, **kwargs: Any) -> Any:
+        """Arrhenius figure (see :func:`exsyfit.plots.plot_arrhenius`)."""
+        from .plots import plot_arrhenius
+
+        return plot_arrhenius(self, free=free, ax=ax, **kwargs)
+
+    def plot_buildup(self, temperature_index: int | None = None, **kwargs: Any) -> Any:
+        """Build-up figure (see :func:`exsyfit.plots.plot_buildup`)."""
+        from .plots import plot_buildup
+
+        return plot_buildup(self, temperature_index=temperature_index, **kwargs)
+
+
+def load_result(posterior_path: str | Path, problem: ExsyProblem) -> FitResult:
+    """Rebuild a :class:`FitResult` from a posterior.nc and the problem it was fitted to.
+
+    Raises
+    ------
+    exsyfit.errors.ExsyfitError
+        When the file does not match the problem (different parameters).
+    """
+    import arviz as az
+
+    from .errors import ExsyfitError
+
+    idata = az.from_netcdf(str(posterior_path))
+    names = [str(v) for v in idata.posterior["parameter"].values]
+    if tuple(names) != problem.parameter_names:
+        raise ExsyfitError(
+            f"{posterior_path}: the posterior was sampled with parameters {names[:4]}...; "
+            f"the current config gives {list(problem.parameter_names)[:4]}...; rerun the fit"
+        )
+    theta = np.asarray(idata.posterior["theta"].values)
+    lp = np.asarray(idata.sample_stats["lp"].values)
+    diagnostics = json.loads(idata.attrs.get("diagnostics", "{}"))
+    seed = int(idata.attrs.get("seed", 1))
+    result = FitResult(problem, theta, lp, diagnostics, seed=seed)
+    result.derived = result._compute_derived()
+    return result
