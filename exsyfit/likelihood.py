@@ -194,10 +194,9 @@ class ExsyProblem:
         temps = [_tlabel(t) for t in self.temperatures_K]
         lk = np.log(pri.k_ex_per_s)
         rate_word = "k_ex" if spec.transport == "first-order" else "D/L^2"
-        self._rate_slots: dict[str, int] = {}
-        for q, pair in enumerate(spec.pair_names):
+        for pair in spec.pair_names:
             if spec.temperature_model == "free":
-                for t, tl in enumerate(temps):
+                for tl in temps:
                     self._add(f"ln_k_ex[{pair}]@{tl}", *lk, f"ln {rate_word} {pair} {tl}")
             else:
                 if spec.temperature_model == "arrhenius":
@@ -232,7 +231,7 @@ class ExsyProblem:
                           f"p {spec.site_names[i]}{' ' + tl if tl else ''}")
         # T1
         lt1 = np.log(pri.T1_s)
-        for i, site in enumerate(spec.sites):
+        for site in spec.sites:
             if isinstance(site.T1_s, float):
                 continue
             lo, hi = lt1

@@ -266,7 +266,7 @@ class FitResult:
         for entry in self.summary_dict()["temperatures"]:
             row: dict[str, float] = {"temperature_K": entry["temperature_K"]}
 
-            def put(prefix: str, s: Mapping[str, float]) -> None:
+            def put(prefix: str, s: Mapping[str, float], row: dict[str, float] = row) -> None:
                 row[prefix] = s["median"]
                 row[f"{prefix}_q025"] = s["q025"]
                 row[f"{prefix}_q975"] = s["q975"]
