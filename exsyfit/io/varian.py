@@ -40,7 +40,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -307,85 +307,57 @@ def _read_blocks(folder: Path) -> tuple[dict[str, int], np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# processing (array functions; windows from ProcessingOptions when given)
+# processing: exsyfit.processing (Bruker sense) after conjugation
 # --------------------------------------------------------------------------------------------
 
 
-def _window(n: int, kind: str, value: float, sw_hz: float) -> np.ndarray:
-    """Apodisation window over n complex points, equal to 1 at t = 0.
+def _bruker_sense_rows(cube: np.ndarray) -> np.ndarray:
+    """Hypercomplex Varian FID (ni, 2, np/2) -> rows in the sense :mod:`exsyfit.processing` uses.
 
-    kind: "none", "em" (value = line broadening, Hz), "gm" (Gaussian, value = FWHM Hz),
-    "cos2"/"sine" (shifted sine bell / squared; value = shift in degrees, 90 = cosine).
+    Conjugating the FID reverses the direct dimension and negating the phase = 2 rows
+    conjugates the t1 interferogram, so the shared (Bruker-sense) transform in States mode gives
+    the Varian spectrum; the phases then keep their VnmrJ values with the TopSpin sign
+    convention of :func:`exsyfit.processing.phase`.
     """
-    t = np.arange(n) / sw_hz
-    if kind == "none" or n == 0:
-        return np.ones(n)
-    if kind == "em":
-        return np.exp(-np.pi * value * t)
-    if kind == "gm":
-        return np.exp(-((np.pi * value * t) ** 2) / (4.0 * np.log(2.0)))
-    shift = np.deg2rad(value if value else 90.0)
-    x = shift + (np.pi - shift) * np.arange(n) / max(n, 1)
-    w = np.sin(x) / np.sin(shift) if np.sin(shift) > 1e-12 else np.sin(x)
-    return w**2 if kind == "cos2" else w
+    rows = np.conj(cube)
+    rows[:, 1, :] *= -1.0
+    return rows.reshape(-1, cube.shape[-1])
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """How to process both dimensions."""
+def _acquisition(pp: dict[str, _Param], folder: Path) -> Any:
+    """AcquisitionParameters (and stored defaults) for :func:`exsyfit.processing.process_2d`."""
+    from ..processing import AcquisitionParameters, ProcessingOptions
 
-    size_f2: int
-    size_f1: int
-    window_f2: tuple[str, float]
-    window_f1: tuple[str, float]
+    sw2 = _num(pp, "sw", folder)
+    sw1 = _num(pp, "sw1", folder)
+    sfrq = _num(pp, "sfrq", folder)
+    f1_name = _text(pp, "refsource1", "sfrq") or "sfrq"
+    f1_mhz = _num(pp, f1_name, folder) if f1_name in pp else sfrq
+    if sw2 <= 0 or sw1 <= 0 or sfrq <= 0 or f1_mhz <= 0:
+        raise DataFormatError(
+            f"{folder / 'procpar'}: sw = {sw2}, sw1 = {sw1}, sfrq = {sfrq}, "
+            f"{f1_name} = {f1_mhz}; expected positive values"
+        )
+    left2 = (sw2 - _num(pp, "rfl", folder, 0.0) + _num(pp, "rfp", folder, 0.0)) / sfrq
+    left1 = (sw1 - _num(pp, "rfl1", folder, 0.0) + _num(pp, "rfp1", folder, 0.0)) / f1_mhz
 
+    def size(name: str) -> int | None:
+        p = pp.get(name)
+        if p is None or not p.active or p.is_string or not p.values:
+            return None
+        n = int(float(p.values[0])) // 2
+        return n if n >= 8 else None
 
-def _next_pow2(n: int) -> int:
-    return 1 << max(int(n) - 1, 1).bit_length()
-
-
-def _plan_from_options(options: Any, n2: int, n1: int) -> _Plan:
-    """Translate ProcessingOptions (or None) to a processing plan.
-
-    Defaults: zero fill to twice the next power of two, exponential 5 Hz in F2 and a
-    cosine-squared bell in F1 (short t1 data).
-    """
-    if options is None:
-        return _Plan(2 * _next_pow2(n2), 2 * _next_pow2(n1), ("em", 5.0), ("cos2", 90.0))
-    get = getattr
-    size_f2 = int(get(options, "size_f2", 0) or 2 * _next_pow2(n2))
-    size_f1 = int(get(options, "size_f1", 0) or 2 * _next_pow2(n1))
-    w2 = (str(get(options, "window_f2", "em")), float(get(options, "window_f2_value", 5.0)))
-    w1 = (str(get(options, "window_f1", "cos2")), float(get(options, "window_f1_value", 90.0)))
-    return _Plan(max(size_f2, n2), max(size_f1, n1), w2, w1)
-
-
-def _ft_nmr_order(x: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """Zero fill to ``size`` along ``axis`` and Fourier transform to NMR order (Varian sense)."""
-    return np.fft.fftshift(np.fft.fft(x, n=size, axis=axis), axes=axis)
-
-
-def _phase_factor(size: int, p0_deg: float, p1_deg: float) -> np.ndarray:
-    return np.exp(1j * np.deg2rad(p0_deg + p1_deg * np.arange(size) / size))
-
-
-def _process_hypercomplex(
-    fid: np.ndarray, *, sw2: float, sw1: float, plan: _Plan, phases: tuple[float, ...]
-) -> np.ndarray:
-    """Hypercomplex 2D FID (ni, 2, np/2) -> real absorptive spectrum (size_f1, size_f2)."""
-    rp, lp, rp1, lp1 = phases
-    ni, _, n2 = fid.shape
-    x = fid.astype(np.complex128, copy=True)
-    x[:, :, 0] *= 0.5
-    x[0] *= 0.5
-    x *= _window(n2, *plan.window_f2, sw2)
-    spec = _ft_nmr_order(x, plan.size_f2, axis=2) * _phase_factor(plan.size_f2, rp, lp)
-    inter = spec[:, 0, :].real + 1j * spec[:, 1, :].real  # (ni, size_f2) t1 interferograms
-    inter *= _window(ni, *plan.window_f1, sw1)[:, None]
-    out = _ft_nmr_order(inter, plan.size_f1, axis=0) * _phase_factor(plan.size_f1, rp1, lp1)[
-        :, None
-    ]
-    return np.ascontiguousarray(out.real)
+    defaults = ProcessingOptions(
+        p0_f2=_num(pp, "rp", folder, 0.0), p1_f2=_num(pp, "lp", folder, 0.0),
+        p0_f1=_num(pp, "rp1", folder, 0.0), p1_f1=_num(pp, "lp1", folder, 0.0),
+        size_f2=size("fn"), size_f1=size("fn1"),
+    )
+    return AcquisitionParameters(
+        sw_hz_f2=sw2, sw_hz_f1=sw1, sf_mhz_f2=sfrq, sf_mhz_f1=f1_mhz,
+        carrier_ppm_f2=left2 - 0.5 * sw2 / sfrq, carrier_ppm_f1=left1 - 0.5 * sw1 / f1_mhz,
+        fnmode="States", grpdly=0.0, defaults=defaults,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,24 +586,29 @@ def read_experiment(
                        list(range(len(other_axes) + 2)))
     cube = cube.reshape((lay.n_elements, lay.ni, 2, np2))
 
-    sw2 = _num(pp, "sw", p)
-    sw1 = _num(pp, "sw1", p)
-    sfrq = _num(pp, "sfrq", p)
-    f1_name = _text(pp, "refsource1", "sfrq") or "sfrq"
-    f1_mhz = _num(pp, f1_name, p, default=sfrq) if f1_name in pp else sfrq
-    if sw2 <= 0 or sw1 <= 0 or sfrq <= 0 or f1_mhz <= 0:
-        raise DataFormatError(
-            f"{p / 'procpar'}: sw = {sw2}, sw1 = {sw1}, sfrq = {sfrq}; expected positive values"
-        )
-    stored = tuple(_num(pp, n, p, default=0.0) for n in ("rp", "lp", "rp1", "lp1"))
-    use_phases = tuple(float(v) for v in phases) if phases is not None else stored
-    if len(use_phases) != 4:
-        raise DataFormatError(f"{p}: phases must be (rp, lp, rp1, lp1); got {phases!r}")
-    plan = _plan_from_options(options, np2, lay.ni)
-    left2 = (sw2 - _num(pp, "rfl", p, 0.0) + _num(pp, "rfp", p, 0.0)) / sfrq
-    left1 = (sw1 - _num(pp, "rfl1", p, 0.0) + _num(pp, "rfp1", p, 0.0)) / f1_mhz
-    ppm2 = left2 - np.arange(plan.size_f2) * sw2 / (plan.size_f2 * sfrq)
-    ppm1 = left1 - np.arange(plan.size_f1) * sw1 / (plan.size_f1 * f1_mhz)
+    from ..processing import (
+        ProcessingOptions,
+        auto_phase,
+        finish_2d,
+        resolved_phases,
+        transform_2d,
+    )
+
+    acq = _acquisition(pp, p)
+    opts = options if options is not None else ProcessingOptions()
+    if phases is not None:
+        if len(phases) != 4:
+            raise DataFormatError(f"{p}: phases must be (rp, lp, rp1, lp1); got {phases!r}")
+        opts = replace(opts, p0_f2=float(phases[0]), p1_f2=float(phases[1]),
+                       p0_f1=float(phases[2]), p1_f1=float(phases[3]))
+    transformed = [transform_2d(_bruker_sense_rows(cube[e]), acq, opts)
+                   for e in range(lay.n_elements)]
+    use_phases = resolved_phases(opts, acq)
+    if opts.auto_phase:
+        use_phases = auto_phase(transformed, first_order=opts.auto_phase_first_order,
+                                start=use_phases)
+    ppm1, ppm2 = transformed[0].ppm_f1, transformed[0].ppm_f2
+    sfrq = acq.sf_mhz_f2
 
     meta = read_metadata(p, mixing_time=mixing_time)
     temp = meta["temperature_K"]
@@ -643,8 +620,7 @@ def read_experiment(
         if "temp" in idx and pp["temp"].active:
             temp = _element_value(pp, "temp", idx, 0.0, p) + _KELVIN
         factor = 1.0 / (nt * 10.0 ** (gain / 20.0)) if normalise else 1.0
-        data = _process_hypercomplex(cube[element], sw2=sw2, sw1=sw1, plan=plan,
-                                     phases=use_phases) * factor
+        data = finish_2d(transformed[element], use_phases, opts) * factor
         arrayed = {n: pp[n].values[k] for n, k in idx.items()}
         spectra.append(Spectrum2D(
             data=data,
@@ -666,8 +642,8 @@ def read_experiment(
                 "arrayed": arrayed,
                 "phases_deg": dict(zip(("rp", "lp", "rp1", "lp1"), use_phases, strict=True)),
                 "receiver_gain_unit": "dB",
-                "sw_hz": sw2,
-                "sw1_hz": sw1,
+                "sw_hz": acq.sw_hz_f2,
+                "sw1_hz": acq.sw_hz_f1,
                 "td_f2": np2,
                 "td_f1": lay.ni,
                 "file_header": {k: int(v) for k, v in head.items() if isinstance(v, int)},
@@ -818,7 +794,7 @@ def write_fid(
     n2 = np_ // 2
     c1 = carrier_ppm if carrier1_ppm is None else carrier1_ppm
     scale = nt * 10.0 ** (gain / 20.0)
-    amp = scale / ((sw1_hz / sfrq_mhz / 2.0) * (sw_hz / sfrq_mhz / 2.0))
+    amp = scale  # processing scales volumes to the time-domain amplitude at t1 = t2 = 0
     rp, lp, rp1, lp1 = (float(v) for v in phase_error_deg)
     noise_t = noise_rms * scale / np.sqrt(n2 * ni)
     elements = []
