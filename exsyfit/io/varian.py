@@ -451,40 +451,52 @@ def read_metadata(
     groups = _array_groups(pp, p)
     lengths = [len(pp[g[0]].values) for g in groups if "phase" not in g]
     n_el = int(np.prod(lengths)) if lengths else 1
-    name, mix = _mixing_values(pp, p, mixing_time)
-    mixing_list: list[float | None]
-    if mix is None:
-        mixing_list = [None] * n_el
-    elif len(mix) == 1:
-        mixing_list = [mix[0]] * n_el
-    else:
-        mixing_list = _per_element(pp, groups, name, p, n_el)
+    mixing_list: list[float | None] = [None] * n_el
+    name = None
+    mix_err = None
+    try:
+        name, mix = _mixing_values(pp, p, mixing_time)
+        if mix is not None and len(mix) == 1:
+            mixing_list = [mix[0]] * n_el
+        elif mix is not None:
+            mixing_list = _per_element(pp, groups, name, p, n_el)
+    except DataFormatError as exc:
+        mix_err = str(exc)
     nt = pp.get("nt")
     scans = [float(v) for v in nt.values] if nt is not None and nt.values else [1.0]
     gain = _num(pp, "gain", p, default=0.0)
+    dims = "1D" if ni <= 1 else "2D"
     return {
         "format": "varian",
         "folder": str(p),
+        "dimensionality": dims if n_el == 1 else f"arrayed {dims}",
         "nucleus": varian_nucleus(_text(pp, "tn", "?")),
+        "nucleus_f1": varian_nucleus(_text(pp, "tn", "?")) if ni > 1 else None,
         "sf_mhz": _num(pp, "sfrq", p),
         "temperature_K": temperature,
         "scans": int(scans[0]) if len(scans) == 1 else [int(s) for s in scans],
         "receiver_gain": gain,
         "receiver_gain_linear": 10.0 ** (gain / 20.0),
         "mas_rate_hz": mas,
+        "mas_rate_source": "srate" if mas is not None else None,
         "pulse_program": _text(pp, "seqfil") or None,
-        "mixing_time_parameter": name,
+        "td": (np2, ni) if ni > 1 else (np2,),
+        "si": None,
+        "fnmode": "States" if ni > 1 else None,
+        "mixing_time_s": mixing_list[0] if n_el == 1 else mixing_list,
+        "mixing_time_source": name if name is not None else (
+            "user value" if mixing_list[0] is not None else None),
+        "mixing_time_error": mix_err,
         "mixing_times_s": mixing_list,
         "n_elements": n_el,
         "array": _text(pp, "array"),
         "ndim": 2 if ni > 1 else 1,
-        "td_f2": np2,
-        "td_f1": ni,
         "size": f"{ni}x{np2}",
         "has_processed": False,
         "has_raw": (p / "fid").is_file(),
         "has_2rr": False,
         "has_ser": (p / "fid").is_file(),
+        "has_fid": (p / "fid").is_file(),
     }
 
 
@@ -764,8 +776,8 @@ def write_fid(
     phase_error_deg : (rp, lp, rp1, lp1)
         Phase error put into the data; the procpar stores the correction that removes it.
     noise_rms : float
-        Standard deviation of the noise in the processed spectrum (no window, no zero
-        filling) on the normalised scale.
+        Standard deviation of Gaussian noise added to each real and imaginary time-domain
+        point, on the normalised scale (as :func:`exsyfit.io.bruker.write_raw`).
     t1_noise : float
         Relative standard deviation of a random amplitude fluctuation per t1 increment
         (gives t1-noise streaks through intense peaks).
@@ -796,7 +808,7 @@ def write_fid(
     scale = nt * 10.0 ** (gain / 20.0)
     amp = scale  # processing scales volumes to the time-domain amplitude at t1 = t2 = 0
     rp, lp, rp1, lp1 = (float(v) for v in phase_error_deg)
-    noise_t = noise_rms * scale / np.sqrt(n2 * ni)
+    noise_t = noise_rms * scale
     elements = []
     for pk in per_mix:
         fid = _time_signal(pk, n2=n2, ni=ni, sw2=sw_hz, sw1=sw1_hz, sfrq=sfrq_mhz,
