@@ -1,0 +1,744 @@
+"""Pure array transforms that turn raw 2D time-domain NMR data into a pure-absorption spectrum.
+
+Nothing here reads or writes files: the vendor readers (:mod:`exsyfit.io.bruker`) collect the
+acquisition parameters into :class:`AcquisitionParameters`, the user's choices into
+:class:`ProcessingOptions`, and call :func:`process_2d`.
+
+Conventions (checked against TopSpin on real data, see ``science.md`` section f)
+--------------------------------------------------------------------------------
+* **NMR order.** Spectra are returned with index 0 at the highest frequency (highest ppm).
+  :func:`fft_nmr` applies numpy's FFT, an ``fftshift``, a reversal and a roll by one point,
+  so the carrier sits at index ``n // 2`` and the chemical shift of point ``i`` is
+  ``carrier_ppm + (n/2 - i) * sw_hz / (sf_mhz * n)``, identical to TopSpin's
+  ``OFFSET - i * SW_p / (SF * SI)``.
+* **Digital filter.** Bruker's group delay ``GRPDLY`` (fractional number of points) is removed
+  by an exact band-limited time shift before apodisation (:func:`remove_group_delay`), never
+  truncated to whole points.
+* **Phase.** TopSpin convention: the corrected spectrum is ``S[i] * exp(-1j * (p0 + p1 * i / n))``
+  with the angles in degrees and ``i = 0`` the leftmost (highest ppm) point.  This reproduces
+  TopSpin's ``1r`` from the ``fid`` of a real experiment (correlation > 0.99999).
+* **First point.** The first complex point of every t1 interferogram is multiplied by 0.5.
+  In a digitally filtered direct dimension the point at t2 = 0 (after removing the group delay)
+  already holds about half of the signal, because the filter sees a step there, so F2 is left
+  unscaled by default (TopSpin does the same, ``FCOR = 1``); for analog data it is scaled by 0.5.
+* **Intensity scale.** Each Fourier transform is multiplied by ``2 * sf_mhz / sw_hz``, so that
+  the integral over ppm (sum of points x ppm step) of a line equals the amplitude of its
+  time-domain signal at t = 0, provided the window is 1 at t = 0.  A 2D peak therefore has a
+  volume (intensity x ppm^2) equal to its signal amplitude at t1 = t2 = 0.
+
+Quadrature in F1 (``fnmode``)
+-----------------------------
+``"States"`` and ``"States-TPPI"``: rows alternate cosine- and sine-modulated t1 data; States-TPPI
+additionally alternates the sign of successive complex t1 points.  ``"TPPI"``: real t1 points at
+half the dwell time with a 90 degree phase increment.  ``"echo-antiecho"``: rows alternate
+P-type (``exp(+i w1 t1)``) and N-type (``exp(-i w1 t1)``) data, combined into cosine
+``(P + N) / 2`` and sine ``(P - N) / 2i`` parts.  ``"QF"``: single-channel complex t1 data
+(phase-twisted lines, for completeness only).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from scipy import ndimage, optimize
+
+from exsyfit.errors import ConfigError
+
+WINDOWS = ("none", "em", "gm", "sine", "qsine")
+FNMODES = ("QF", "TPPI", "States", "States-TPPI", "echo-antiecho")
+
+_FNMODE_ALIASES = {
+    "qf": "QF",
+    "tppi": "TPPI",
+    "states": "States",
+    "states-tppi": "States-TPPI",
+    "states_tppi": "States-TPPI",
+    "echo-antiecho": "echo-antiecho",
+    "echo_antiecho": "echo-antiecho",
+    "ea": "echo-antiecho",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessingOptions:
+    """User choices for processing raw 2D data; ``None`` means "take it from the file".
+
+    Fields ending in ``_f2`` concern the direct dimension (t2 -> F2), ``_f1`` the indirect
+    one (t1 -> F1).
+
+    Parameters
+    ----------
+    window_f2, window_f1 : str or None
+        Apodisation: ``"none"``, ``"em"`` (exponential, ``lb_hz``), ``"gm"`` (Lorentz-to-Gauss,
+        ``lb_hz`` < 0 and ``gb``), ``"sine"`` or ``"qsine"`` (sine / squared sine bell shifted
+        by pi/``ssb``; ``ssb = 2`` is a cosine bell, the usual choice for short t1).
+    lb_hz_f2, lb_hz_f1 : float or None
+        Line broadening, Hz.
+    gb_f2, gb_f1 : float or None
+        Gaussian maximum position for ``"gm"``, as a fraction (0-1) of the acquisition time.
+    ssb_f2, ssb_f1 : float or None
+        Sine-bell shift (TopSpin ``SSB``); 0 or 1 gives an unshifted sine.
+    size_f2, size_f1 : int or None
+        Number of real points of the spectrum after zero filling (TopSpin ``SI``).
+    p0_f2, p1_f2, p0_f1, p1_f1 : float or None
+        Zero- and first-order phase correction, degrees, TopSpin convention (see module doc).
+    baseline_order_f2, baseline_order_f1 : int or None
+        Order of the polynomial baseline removed from every row (F2) / column (F1);
+        ``None`` (default) applies no baseline correction.
+    first_point_scale : float
+        Factor for the first point of every t1 interferogram (and of the FID when the direct
+        dimension has no digital filter).
+    first_point_scale_f2 : float or None
+        Factor for the first FID point; ``None`` chooses 1.0 for digitally filtered data and
+        ``first_point_scale`` otherwise.
+    auto_phase : bool
+        Choose the zero-order phases of both dimensions by maximising the absorptive
+        integral of the diagonal peaks; first-order phases stay as given / stored (maximising
+        an integral does not determine them: a phase ramp across a line adds a positive
+        dispersive contribution).  With several spectra one phase is shared by the series.
+    fnmode : str or None
+        Override the F1 quadrature mode read from the file (one of :data:`FNMODES`).
+    """
+
+    window_f2: str | None = None
+    lb_hz_f2: float | None = None
+    gb_f2: float | None = None
+    ssb_f2: float | None = None
+    size_f2: int | None = None
+    p0_f2: float | None = None
+    p1_f2: float | None = None
+    window_f1: str | None = None
+    lb_hz_f1: float | None = None
+    gb_f1: float | None = None
+    ssb_f1: float | None = None
+    size_f1: int | None = None
+    p0_f1: float | None = None
+    p1_f1: float | None = None
+    baseline_order_f2: int | None = None
+    baseline_order_f1: int | None = None
+    first_point_scale: float = 0.5
+    first_point_scale_f2: float | None = None
+    auto_phase: bool = False
+    fnmode: str | None = None
+
+    def merged_with(self, defaults: ProcessingOptions) -> ProcessingOptions:
+        """Fill every ``None`` field from ``defaults`` (for example the file's procs values)."""
+        updates = {}
+        for f in fields(self):
+            if getattr(self, f.name) is None and getattr(defaults, f.name) is not None:
+                updates[f.name] = getattr(defaults, f.name)
+        return replace(self, **updates)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "[processing]") -> ProcessingOptions:
+        """Build options from a config table, reporting every problem at once.
+
+        Keys are the field names (``window_f2 = "em"``) or per-dimension sub-tables
+        (``[processing.f2] window = "em"``).  The strings ``"file"`` (any field) and
+        ``"none"`` (baseline orders) stand for ``None``.
+
+        Raises
+        ------
+        ConfigError
+            Listing every unknown key (with the nearest valid one) and every bad value, each
+            with its key path.
+        """
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where}: expected a table of processing settings, found "
+                              f"{type(d).__name__} {d!r}")
+        flat: dict[str, tuple[str, Any]] = {}
+        problems: list[str] = []
+        valid = [f.name for f in fields(cls)]
+        for key, value in d.items():
+            if key in ("f1", "f2") and isinstance(value, dict):
+                for sub, v in value.items():
+                    flat[f"{sub}_{key}"] = (f"{where}.{key}.{sub}", v)
+            else:
+                flat[str(key)] = (f"{where}.{key}", value)
+        values: dict[str, Any] = {}
+        for name, (path, value) in flat.items():
+            if name not in valid:
+                close = difflib.get_close_matches(name, valid, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"{path}: unknown key{hint}; valid keys: {', '.join(valid)}")
+                continue
+            try:
+                values[name] = _check_option(name, value)
+            except ValueError as exc:
+                problems.append(f"{path} = {value!r}: {exc}")
+        if problems:
+            raise ConfigError("invalid processing settings:\n  " + "\n  ".join(problems))
+        return cls(**values)
+
+
+def _check_option(name: str, value: Any) -> Any:
+    """Validate one option value; return the normalised value or raise ValueError."""
+    if isinstance(value, str) and value.strip().lower() == "file" and name not in (
+        "first_point_scale", "auto_phase"
+    ):
+        return None
+    if name.startswith("window"):
+        if not isinstance(value, str) or value.lower() not in WINDOWS:
+            raise ValueError(f"expected one of {', '.join(WINDOWS)} (or 'file')")
+        return value.lower()
+    if name == "fnmode":
+        key = str(value).strip().lower()
+        if key not in _FNMODE_ALIASES:
+            raise ValueError(f"expected one of {', '.join(FNMODES)}")
+        return _FNMODE_ALIASES[key]
+    if name == "auto_phase":
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if name.startswith("baseline_order"):
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            raise ValueError("expected an integer polynomial order 0-10 or 'none'")
+        return value
+    if name.startswith("size"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 8:
+            raise ValueError("expected an integer number of points >= 8")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    value = float(value)
+    if name.startswith("first_point_scale") and not 0.0 < value <= 2.0:
+        raise ValueError("expected a factor in (0, 2]")
+    if name.startswith("gb") and not 0.0 <= value <= 1.0:
+        raise ValueError("expected a fraction of the acquisition time in [0, 1]")
+    if name.startswith("ssb") and value < 0:
+        raise ValueError("expected a sine-bell shift >= 0")
+    return value
+
+
+@dataclass(frozen=True)
+class AcquisitionParameters:
+    """What :func:`process_2d` needs to know about a raw 2D data set.
+
+    Parameters
+    ----------
+    sw_hz_f2, sw_hz_f1 : float
+        Spectral widths, Hz (Bruker ``SW_h`` of acqus / acqu2s).
+    sf_mhz_f2, sf_mhz_f1 : float
+        Reference frequencies that define ppm, MHz (Bruker ``SF`` of procs / proc2s).
+    carrier_ppm_f2, carrier_ppm_f1 : float
+        Chemical shift of the carrier, ppm (``(SFO1 / SF - 1) * 1e6``).
+    fnmode : str
+        F1 quadrature mode, one of :data:`FNMODES`.
+    grpdly : float
+        Digital-filter group delay of the direct dimension, points (0 for analog data).
+    defaults : ProcessingOptions
+        Processing settings stored with the data (window, size, phases), used where the
+        user's options are ``None``.
+    """
+
+    sw_hz_f2: float
+    sw_hz_f1: float
+    sf_mhz_f2: float
+    sf_mhz_f1: float
+    carrier_ppm_f2: float
+    carrier_ppm_f1: float
+    fnmode: str = "States-TPPI"
+    grpdly: float = 0.0
+    defaults: ProcessingOptions = ProcessingOptions()
+
+
+# --------------------------------------------------------------------------------------------
+# One-dimensional primitives (all act along ``axis``)
+# --------------------------------------------------------------------------------------------
+
+
+def scale_first_point(data: np.ndarray, factor: float = 0.5, axis: int = -1) -> np.ndarray:
+    """Return a copy of ``data`` with the first point along ``axis`` multiplied by ``factor``."""
+    out = np.array(data, dtype=complex if np.iscomplexobj(data) else float, copy=True)
+    idx = [slice(None)] * out.ndim
+    idx[axis] = 0
+    out[tuple(idx)] *= factor
+    return out
+
+
+def window_function(n: int, sw_hz: float, window: str = "none", lb_hz: float = 0.0,
+                    gb: float = 0.0, ssb: float = 0.0) -> np.ndarray:
+    """Apodisation weights for ``n`` time points sampled at ``1 / sw_hz`` seconds.
+
+    Parameters
+    ----------
+    n : int
+        Number of (complex) time points.
+    sw_hz : float
+        Sampling rate (spectral width), Hz.
+    window : str
+        ``"none"``, ``"em"``, ``"gm"``, ``"sine"`` or ``"qsine"`` (TopSpin definitions).
+    lb_hz : float
+        Line broadening, Hz (``em``, ``gm``).
+    gb : float
+        Position of the Gaussian maximum as a fraction of the acquisition time (``gm``).
+    ssb : float
+        Sine-bell shift; the bell starts at phase pi/ssb (``ssb`` < 2: pure sine).
+
+    Returns
+    -------
+    numpy.ndarray
+        Weights, shape (n,); 1 at t = 0 for ``none``, ``em``, ``gm`` and cosine bells.
+    """
+    t = np.arange(n) / sw_hz
+    aq = n / sw_hz
+    if window == "none":
+        return np.ones(n)
+    if window == "em":
+        return np.exp(-np.pi * lb_hz * t)
+    if window == "gm":
+        a = np.pi * lb_hz
+        b = -a / (2.0 * gb * aq) if gb > 0 else 0.0
+        return np.exp(-a * t - b * t**2)
+    if window in ("sine", "qsine"):
+        phi = np.pi / ssb if ssb >= 2 else 0.0
+        w = np.sin((np.pi - phi) * np.arange(n) / max(n - 1, 1) + phi)
+        return w**2 if window == "qsine" else w
+    raise ValueError(f"unknown window {window!r}; expected one of {WINDOWS}")
+
+
+def apodize(data: np.ndarray, sw_hz: float, window: str = "none", lb_hz: float = 0.0,
+            gb: float = 0.0, ssb: float = 0.0, axis: int = -1) -> np.ndarray:
+    """Multiply ``data`` along ``axis`` by :func:`window_function` (same parameters)."""
+    n = data.shape[axis]
+    w = window_function(n, sw_hz, window, lb_hz, gb, ssb)
+    shape = [1] * data.ndim
+    shape[axis] = n
+    return data * w.reshape(shape)
+
+
+def zero_fill(data: np.ndarray, size: int, axis: int = -1) -> np.ndarray:
+    """Pad ``data`` with zeros (or truncate it) to ``size`` points along ``axis``."""
+    n = data.shape[axis]
+    if size <= n:
+        return np.take(data, np.arange(size), axis=axis)
+    pad = [(0, 0)] * data.ndim
+    pad[axis] = (0, size - n)
+    return np.pad(data, pad)
+
+
+def remove_group_delay(fid: np.ndarray, grpdly: float, axis: int = -1) -> np.ndarray:
+    """Shift a digitally filtered FID left by ``grpdly`` points (fractional) in the time domain.
+
+    The shift is an exact band-limited (FFT) shift on a buffer twice as long as the FID, so
+    the filter's pre-echo (the points before t = 0) is discarded instead of being wrapped onto
+    the end of the FID.  The last ``ceil(grpdly)`` points, which held no signal, are dropped.
+    Removing the delay before apodisation matters: a window applied to the delayed FID would
+    weight t = 0 by ``w(grpdly / sw)`` and bias every volume.
+
+    Parameters
+    ----------
+    fid : numpy.ndarray
+        Complex time-domain data.
+    grpdly : float
+        Group delay, points (Bruker ``GRPDLY`` or the DSPFVS/DECIM table value).
+    axis : int
+        Time axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shifted data, ``n - ceil(grpdly)`` points along ``axis``; index 0 is t = 0.
+    """
+    if not grpdly:
+        return np.asarray(fid, dtype=complex)
+    n = fid.shape[axis]
+    buf = zero_fill(np.asarray(fid, dtype=complex), 2 * n, axis=axis)
+    freq = np.fft.fftfreq(2 * n)
+    shape = [1] * buf.ndim
+    shape[axis] = 2 * n
+    shifted = np.fft.ifft(np.fft.fft(buf, axis=axis) * np.exp(2j * np.pi * grpdly * freq)
+                          .reshape(shape), axis=axis)
+    keep = n - int(math.ceil(grpdly))
+    return np.take(shifted, np.arange(max(keep, 1)), axis=axis)
+
+
+def fft_nmr(data: np.ndarray, axis: int = -1, grpdly: float = 0.0) -> np.ndarray:
+    """Fourier transform into NMR order (index 0 = highest frequency, carrier at ``n // 2``).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Complex time-domain data.
+    axis : int
+        Axis to transform.
+    grpdly : float
+        Delay of the signal, in points, removed exactly as a linear phase (Bruker digital
+        filter ``GRPDLY``, fractional).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex spectrum, unscaled DFT (sum over time points).
+    """
+    spec = np.fft.fftshift(np.fft.fft(data, axis=axis), axes=axis)
+    n = data.shape[axis]
+    if grpdly:
+        freq = np.fft.fftshift(np.fft.fftfreq(n))
+        shape = [1] * data.ndim
+        shape[axis] = n
+        spec = spec * np.exp(2j * np.pi * grpdly * freq).reshape(shape)
+    return np.roll(np.flip(spec, axis=axis), 1, axis=axis)
+
+
+def ppm_axis(n: int, sw_hz: float, sf_mhz: float, carrier_ppm: float) -> np.ndarray:
+    """Chemical shift of every point of an NMR-ordered spectrum of ``n`` points, ppm."""
+    step = sw_hz / (sf_mhz * n)
+    return carrier_ppm + (n // 2 - np.arange(n)) * step
+
+
+def phase(data: np.ndarray, p0: float = 0.0, p1: float = 0.0, axis: int = -1) -> np.ndarray:
+    """TopSpin phase correction: multiply by ``exp(-1j*(p0 + p1*i/n))``, angles in degrees."""
+    n = data.shape[axis]
+    ph = np.deg2rad(p0 + p1 * np.arange(n) / n)
+    shape = [1] * data.ndim
+    shape[axis] = n
+    return data * np.exp(-1j * ph).reshape(shape)
+
+
+# --------------------------------------------------------------------------------------------
+# F1 quadrature
+# --------------------------------------------------------------------------------------------
+
+
+def f1_complex_interferogram(f2_spectra: np.ndarray, fnmode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Combine F2-transformed rows into complex t1 interferograms.
+
+    Parameters
+    ----------
+    f2_spectra : numpy.ndarray
+        Complex F2 spectra of every acquired row, shape (rows, n_f2), before F2 phasing.
+    fnmode : str
+        Quadrature mode in F1, one of :data:`FNMODES`.
+
+    Returns
+    -------
+    re_part, im_part : numpy.ndarray
+        Complex t1 interferograms (t1 along axis 0) built from the real and from the imaginary
+        part of the F2 spectra.  After an F2 phase ``phi`` (TopSpin sign) the interferogram of
+        the phased absorptive part is ``cos(phi) * re_part + sin(phi) * im_part``.
+        For ``"TPPI"`` they are real-valued sequences at half the t1 dwell time.
+    """
+    s = np.asarray(f2_spectra)
+    if fnmode in ("States", "States-TPPI", "echo-antiecho"):
+        n = (s.shape[0] // 2) * 2
+        if n == 0:
+            raise ValueError(f"{fnmode} needs at least 2 rows, found {s.shape[0]}")
+        a, b = s[0:n:2], s[1:n:2]
+        if fnmode == "echo-antiecho":
+            a, b = 0.5 * (a + b), -0.5j * (a - b)
+        re_part = a.real + 1j * b.real
+        im_part = a.imag + 1j * b.imag
+        if fnmode == "States-TPPI":
+            sign = (-1.0) ** np.arange(re_part.shape[0])[:, None]
+            re_part, im_part = re_part * sign, im_part * sign
+        return re_part, im_part
+    if fnmode == "TPPI":
+        return s.real.astype(complex), s.imag.astype(complex)
+    if fnmode == "QF":
+        return s, -1j * s
+    raise ValueError(f"unknown F1 mode {fnmode!r}; expected one of {FNMODES}")
+
+
+def f1_transform(t1: np.ndarray, fnmode: str, size: int) -> np.ndarray:
+    """Fourier transform complex t1 interferograms (axis 0) into an NMR-ordered F1 axis.
+
+    For TPPI the real sequence is transformed at twice the size and the positive-frequency
+    half is kept.  The result has ``size`` rows in every mode.
+    """
+    if fnmode == "TPPI":
+        full = np.fft.fft(zero_fill(t1, 2 * size, axis=0), axis=0)[:size]
+        return np.roll(np.flip(full, axis=0), 1, axis=0)
+    return fft_nmr(zero_fill(t1, size, axis=0), axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# 2D processing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hypercomplex2D:
+    """Both F2 quadrature components of a 2D spectrum, F1-transformed, before phasing.
+
+    ``re_part`` / ``im_part`` are complex arrays (n_f1, n_f2): the F1 transform of the real /
+    imaginary part of the F2 spectra.  :func:`phase_2d` turns them into the real spectrum for
+    any set of phases without recomputing the transforms.
+    """
+
+    re_part: np.ndarray
+    im_part: np.ndarray
+    ppm_f1: np.ndarray
+    ppm_f2: np.ndarray
+
+
+def _resolved(options: ProcessingOptions, acq: AcquisitionParameters, td2: int,
+              n_t1: int) -> ProcessingOptions:
+    """Options with file defaults and built-in defaults filled in."""
+    opts = options.merged_with(acq.defaults)
+    builtin = ProcessingOptions(
+        window_f2="none", lb_hz_f2=0.0, gb_f2=0.0, ssb_f2=0.0,
+        size_f2=int(2 ** math.ceil(math.log2(max(td2, 8)))),
+        p0_f2=0.0, p1_f2=0.0,
+        window_f1="none", lb_hz_f1=0.0, gb_f1=0.0, ssb_f1=0.0,
+        size_f1=int(2 ** math.ceil(math.log2(max(2 * n_t1, 8)))),
+        p0_f1=0.0, p1_f1=0.0, fnmode=acq.fnmode,
+    )
+    return opts.merged_with(builtin)
+
+
+def transform_2d(fid: np.ndarray, acq: AcquisitionParameters,
+                 options: ProcessingOptions | None = None) -> Hypercomplex2D:
+    """Window, zero-fill and Fourier transform raw 2D data in both dimensions (no phasing).
+
+    Parameters
+    ----------
+    fid : numpy.ndarray
+        Complex raw data, shape (rows, td2): one complex FID per row, rows in acquisition
+        order (for States-type modes, cosine and sine rows alternate).
+    acq : AcquisitionParameters
+        Spectral widths, referencing, F1 mode, group delay and stored processing settings.
+    options : ProcessingOptions, optional
+        Overrides of the stored settings.
+
+    Returns
+    -------
+    Hypercomplex2D
+        Scaled so that peak volumes (intensity x ppm^2) equal signal amplitudes at t = 0.
+    """
+    fid = np.asarray(fid, dtype=complex)
+    if fid.ndim != 2:
+        raise ValueError(f"expected 2D raw data (rows, points), got shape {fid.shape}")
+    opts = _resolved(options or ProcessingOptions(), acq, fid.shape[1], fid.shape[0])
+    fnmode = opts.fnmode
+    fp2 = opts.first_point_scale_f2
+    if fp2 is None:
+        fp2 = 1.0 if acq.grpdly > 0 else opts.first_point_scale
+    # F2
+    x = remove_group_delay(fid, acq.grpdly, axis=1)
+    x = scale_first_point(x, fp2, axis=1)
+    x = apodize(x, acq.sw_hz_f2, opts.window_f2, opts.lb_hz_f2, opts.gb_f2, opts.ssb_f2, axis=1)
+    x = fft_nmr(zero_fill(x, opts.size_f2, axis=1), axis=1)
+    x *= 2.0 * acq.sf_mhz_f2 / acq.sw_hz_f2
+    # F1
+    re_t1, im_t1 = f1_complex_interferogram(x, fnmode)
+    t1_rate = 2.0 * acq.sw_hz_f1 if fnmode == "TPPI" else acq.sw_hz_f1
+    scale_f1 = 2.0 * acq.sf_mhz_f1 / acq.sw_hz_f1
+    parts = []
+    for t1 in (re_t1, im_t1):
+        t1 = scale_first_point(t1, opts.first_point_scale, axis=0)
+        t1 = apodize(t1, t1_rate, opts.window_f1, opts.lb_hz_f1, opts.gb_f1, opts.ssb_f1,
+                     axis=0)
+        parts.append(f1_transform(t1, fnmode, opts.size_f1) * scale_f1)
+    ppm_f2 = ppm_axis(opts.size_f2, acq.sw_hz_f2, acq.sf_mhz_f2, acq.carrier_ppm_f2)
+    ppm_f1 = ppm_axis(opts.size_f1, acq.sw_hz_f1, acq.sf_mhz_f1, acq.carrier_ppm_f1)
+    return Hypercomplex2D(parts[0], parts[1], ppm_f1, ppm_f2)
+
+
+def phase_2d(hc: Hypercomplex2D, p0_f2: float = 0.0, p1_f2: float = 0.0, p0_f1: float = 0.0,
+             p1_f1: float = 0.0) -> np.ndarray:
+    """Real (absorptive) 2D spectrum for the given phases (degrees, TopSpin convention)."""
+    n1, n2 = hc.re_part.shape
+    ph2 = np.deg2rad(p0_f2 + p1_f2 * np.arange(n2) / n2)
+    ph1 = np.deg2rad(p0_f1 + p1_f1 * np.arange(n1) / n1)
+    mixed = np.cos(ph2) * hc.re_part + np.sin(ph2) * hc.im_part
+    return (mixed * np.exp(-1j * ph1)[:, None]).real
+
+
+def diagonal_mask(ppm_f1: np.ndarray, ppm_f2: np.ndarray, half_width_ppm: float) -> np.ndarray:
+    """Boolean mask (n_f1, n_f2) of the points within ``half_width_ppm`` of the diagonal."""
+    return np.abs(ppm_f1[:, None] - ppm_f2[None, :]) <= half_width_ppm
+
+
+def auto_phase(spectra: list[Hypercomplex2D], masks: list[np.ndarray] | None = None,
+               start: tuple[float, float, float, float] = (0, 0, 0, 0),
+               ) -> tuple[float, float, float, float]:
+    """Zero-order phases shared by a series, maximising the absorptive integral of a region.
+
+    Parameters
+    ----------
+    spectra : list of Hypercomplex2D
+        Spectra of the series (typically the shortest mixing time, or all of them).
+    masks : list of numpy.ndarray, optional
+        Boolean masks of the region whose absorptive integral is maximised, one per spectrum.
+        Default: points within 2 % of the F2 spectral width of the diagonal whose magnitude is
+        above 5 % of the spectrum's maximum magnitude (the diagonal peaks).
+    start : tuple of float
+        Phases ``(p0_f2, p1_f2, p0_f1, p1_f1)``, degrees; the first-order ones are kept.
+
+    Returns
+    -------
+    tuple of float
+        ``(p0_f2, p1_f2, p0_f1, p1_f1)`` in degrees, TopSpin convention.
+    """
+    if masks is None:
+        masks = [_default_phase_mask(hc) for hc in spectra]
+    norms = [max(float(np.abs(hc.re_part[m]).sum() + np.abs(hc.im_part[m]).sum()), 1e-300)
+             for hc, m in zip(spectra, masks, strict=True)]
+
+    def objective(p: np.ndarray) -> float:
+        total = 0.0
+        for hc, m, nrm in zip(spectra, masks, norms, strict=True):
+            total += phase_2d(hc, p[0], p[1], p[2], p[3])[m].sum() / nrm
+        return -total
+
+    # zero order: the objective is sum_m Re[e^{-i f1}(cos f2 a + sin f2 b)] -> coarse grid
+    p1_2, p1_1 = start[1], start[3]
+    a_sum = np.zeros(1, complex)
+    b_sum = np.zeros(1, complex)
+    for hc, m, nrm in zip(spectra, masks, norms, strict=True):
+        n1, n2 = hc.re_part.shape
+        ph2 = np.deg2rad(p1_2 * np.arange(n2) / n2)
+        ph1 = np.deg2rad(p1_1 * np.arange(n1) / n1)
+        mixed_a = (np.cos(ph2) * hc.re_part + np.sin(ph2) * hc.im_part) * np.exp(-1j * ph1)[:, None]
+        mixed_b = (np.cos(ph2) * hc.im_part - np.sin(ph2) * hc.re_part) * np.exp(-1j * ph1)[:, None]
+        a_sum += mixed_a[m].sum() / nrm
+        b_sum += mixed_b[m].sum() / nrm
+    grid = np.deg2rad(np.arange(0.0, 360.0, 1.0))
+    f2g, f1g = np.meshgrid(grid, grid, indexing="ij")
+    val = (np.exp(-1j * f1g) * (np.cos(f2g) * a_sum[0] + np.sin(f2g) * b_sum[0])).real
+    i2, i1 = np.unravel_index(np.argmax(val), val.shape)
+    p = np.array([np.rad2deg(grid[i2]), p1_2, np.rad2deg(grid[i1]), p1_1])
+    free = [0, 2]
+
+    def sub_objective(q: np.ndarray) -> float:
+        full = p.copy()
+        full[free] = q
+        return objective(full)
+
+    res = optimize.minimize(sub_objective, p[free], method="Nelder-Mead",
+                            options={"xatol": 0.05, "fatol": 1e-10, "maxiter": 2000})
+    p[free] = res.x
+    p[0] = (p[0] + 180.0) % 360.0 - 180.0
+    p[2] = (p[2] + 180.0) % 360.0 - 180.0
+    return float(p[0]), float(p[1]), float(p[2]), float(p[3])
+
+
+def _default_phase_mask(hc: Hypercomplex2D) -> np.ndarray:
+    """Strong points near the diagonal (or all strong points for heteronuclear axes)."""
+    mag = np.hypot(np.abs(hc.re_part), np.abs(hc.im_part))
+    strong = mag >= 0.05 * mag.max()
+    width = 0.02 * abs(hc.ppm_f2[0] - hc.ppm_f2[-1])
+    diag = diagonal_mask(hc.ppm_f1, hc.ppm_f2, width) & strong
+    return diag if diag.any() else strong
+
+
+def baseline_correct(data: np.ndarray, order: int, axis: int = -1, n_iter: int = 4,
+                     clip: float = 3.0, dilate: int = 3) -> np.ndarray:
+    """Subtract a polynomial baseline from every 1D trace along ``axis``.
+
+    The polynomial of each trace is fitted by least squares to the points that are not
+    signal: points deviating from the current fit by more than ``clip`` robust standard
+    deviations (median absolute deviation of all residuals), and their ``dilate`` neighbours
+    on each side, are excluded, iteratively.  It needs noise to tell baseline from the wings
+    of broad lines; on noise-free data it also removes part of the Lorentzian wings.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        Real 2D spectrum.
+    order : int
+        Polynomial order (0 = constant offset).
+    axis : int
+        1 or -1: along F2 (each row); 0: along F1 (each column).
+    n_iter : int
+        Number of exclusion rounds.
+    clip : float
+        Exclusion threshold, robust standard deviations.
+    dilate : int
+        Points on each side of a signal point also excluded from the fit.
+
+    Returns
+    -------
+    numpy.ndarray
+        Corrected copy of ``data``.
+    """
+    x = np.moveaxis(np.asarray(data, dtype=float), axis, -1)
+    n = x.shape[-1]
+    u = np.linspace(-1.0, 1.0, n)
+    v = np.polynomial.legendre.legvander(u, order)  # (n, order+1)
+    w = np.ones_like(x)
+    base = np.zeros_like(x)
+    for _ in range(n_iter + 1):
+        ata = np.einsum("...k,ki,kj->...ij", w, v, v)
+        atb = np.einsum("...k,ki,...k->...i", w, v, x)
+        ata += 1e-12 * np.eye(order + 1) * np.maximum(np.trace(ata, axis1=-2, axis2=-1),
+                                                      1.0)[..., None, None]
+        coef = np.linalg.solve(ata, atb[..., None])[..., 0]
+        base = coef @ v.T
+        resid = x - base
+        sigma = 1.4826 * np.median(np.abs(resid - np.median(resid)))
+        if sigma == 0:
+            break
+        signal = np.abs(resid) > clip * sigma
+        if dilate > 0:
+            struct = np.zeros((1,) * (x.ndim - 1) + (2 * dilate + 1,), bool)
+            struct[..., :] = True
+            signal = ndimage.binary_dilation(signal, structure=struct)
+        w = (~signal).astype(float)
+    return np.moveaxis(x - base, -1, axis)
+
+
+def baseline_2d(data: np.ndarray, order_f2: int | None, order_f1: int | None) -> np.ndarray:
+    """Polynomial baseline correction along F2 (rows) and then F1 (columns); ``None`` skips."""
+    out = np.asarray(data, dtype=float)
+    if order_f2 is not None:
+        out = baseline_correct(out, order_f2, axis=1)
+    if order_f1 is not None:
+        out = baseline_correct(out, order_f1, axis=0)
+    return out
+
+
+def resolved_phases(options: ProcessingOptions, acq: AcquisitionParameters,
+                    ) -> tuple[float, float, float, float]:
+    """Phases ``(p0_f2, p1_f2, p0_f1, p1_f1)`` after filling ``None`` from the file defaults."""
+    opts = options.merged_with(acq.defaults)
+    return tuple(float(getattr(opts, k) or 0.0)  # type: ignore[return-value]
+                 for k in ("p0_f2", "p1_f2", "p0_f1", "p1_f1"))
+
+
+def finish_2d(hc: Hypercomplex2D, phases: tuple[float, float, float, float],
+              options: ProcessingOptions) -> np.ndarray:
+    """Phase a transformed spectrum and apply the requested baseline correction."""
+    spec = phase_2d(hc, *phases)
+    return baseline_2d(spec, options.baseline_order_f2, options.baseline_order_f1)
+
+
+def process_2d(fid_2d: np.ndarray, acq_params: AcquisitionParameters,
+               options: ProcessingOptions | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw 2D data -> real pure-absorption spectrum with its ppm axes.
+
+    Parameters
+    ----------
+    fid_2d : numpy.ndarray
+        Complex raw data, shape (rows, td2), group delay still present.
+    acq_params : AcquisitionParameters
+        Acquisition and stored processing parameters.
+    options : ProcessingOptions, optional
+        User overrides; with ``auto_phase`` the phases are optimised on this spectrum.
+
+    Returns
+    -------
+    spectrum : numpy.ndarray
+        Real spectrum (n_f1, n_f2), volumes in (signal amplitude) x ppm^2.
+    ppm_f1, ppm_f2 : numpy.ndarray
+        Axes, decreasing with index.
+    """
+    options = options or ProcessingOptions()
+    hc = transform_2d(fid_2d, acq_params, options)
+    phases = resolved_phases(options, acq_params)
+    if options.auto_phase:
+        phases = auto_phase([hc], start=phases)
+    return finish_2d(hc, phases, options), hc.ppm_f1, hc.ppm_f2
