@@ -638,11 +638,12 @@ def baseline_correct(data: np.ndarray, order: int, axis: int = -1, n_iter: int =
                      clip: float = 3.0, dilate: int = 3) -> np.ndarray:
     """Subtract a polynomial baseline from every 1D trace along ``axis``.
 
-    The polynomial of each trace is fitted by least squares to the points that are not
-    signal: points deviating from the current fit by more than ``clip`` robust standard
-    deviations (median absolute deviation of all residuals), and their ``dilate`` neighbours
-    on each side, are excluded, iteratively.  It needs noise to tell baseline from the wings
-    of broad lines; on noise-free data it also removes part of the Lorentzian wings.
+    Starting from each trace's median, the polynomial of each trace is fitted by least
+    squares to the points that are not signal: points deviating from the current baseline by
+    more than ``clip`` robust standard deviations (median absolute deviation of the baseline
+    points of the whole spectrum), and their ``dilate`` neighbours on each side, are
+    excluded, iteratively.  Traces with too few baseline points keep their median.  Wings of
+    broad lines that fall below the noise are treated as baseline.
 
     Parameters
     ----------
@@ -668,25 +669,26 @@ def baseline_correct(data: np.ndarray, order: int, axis: int = -1, n_iter: int =
     n = x.shape[-1]
     u = np.linspace(-1.0, 1.0, n)
     v = np.polynomial.legendre.legvander(u, order)  # (n, order+1)
-    w = np.ones_like(x)
-    base = np.zeros_like(x)
-    for _ in range(n_iter + 1):
-        ata = np.einsum("...k,ki,kj->...ij", w, v, v)
-        atb = np.einsum("...k,ki,...k->...i", w, v, x)
-        ata += 1e-12 * np.eye(order + 1) * np.maximum(np.trace(ata, axis1=-2, axis2=-1),
-                                                      1.0)[..., None, None]
-        coef = np.linalg.solve(ata, atb[..., None])[..., 0]
-        base = coef @ v.T
-        resid = x - base
-        sigma = 1.4826 * np.median(np.abs(resid - np.median(resid)))
-        if sigma == 0:
-            break
-        signal = np.abs(resid) > clip * sigma
+    base = np.broadcast_to(np.median(x, axis=-1, keepdims=True), x.shape).copy()
+    floor = 1e-12 * max(float(np.abs(x).max()), 1e-300)
+    sigma = max(1.4826 * float(np.median(np.abs(x - base))), floor)
+    struct = np.ones((1,) * (x.ndim - 1) + (2 * dilate + 1,), bool)
+    min_points = max(2 * (order + 1), n // 10)
+    for _ in range(n_iter):
+        signal = np.abs(x - base) > clip * sigma
         if dilate > 0:
-            struct = np.zeros((1,) * (x.ndim - 1) + (2 * dilate + 1,), bool)
-            struct[..., :] = True
             signal = ndimage.binary_dilation(signal, structure=struct)
         w = (~signal).astype(float)
+        ok = w.sum(axis=-1) >= min_points  # traces with enough baseline points
+        ata = np.einsum("...k,ki,kj->...ij", w, v, v)
+        atb = np.einsum("...k,ki,...k->...i", w, v, x)
+        ata[~ok] = np.eye(order + 1)
+        atb[~ok] = 0.0
+        coef = np.linalg.solve(ata, atb[..., None])[..., 0]
+        base = np.where(ok[..., None], coef @ v.T, base)
+        quiet = (w > 0) & ok[..., None]
+        if quiet.any():
+            sigma = max(1.4826 * float(np.median(np.abs((x - base)[quiet]))), floor)
     return np.moveaxis(x - base, -1, axis)
 
 
