@@ -15,8 +15,11 @@ Sampled parameters (names as in ``problem.parameter_names``)
 * ``T_K@<T>K``: sample temperatures with a normal prior (optional temperature uncertainty).
 * ``p[<site>]``: populations (uniform on the simplex unless fixed or given a normal prior);
   one set, or one per temperature (``p[<site>]@<T>K``).
-* ``ln_T1[<site>]@<T>K`` (or shared: ``ln_T1[<site>]``): log-uniform T1 unless fixed or
-  given a normal prior.
+* ``R1_per_s[<site>]@<T>K`` (or shared: ``R1_per_s[<site>]``): relaxation rate 1/T1,
+  uniform between 1/T1_max and 1/T1_min unless fixed or given a normal prior on T1.  (Uniform
+  in R1 rather than log-uniform in T1: a site whose T1 is much longer than the mixing times
+  leaves R1 ~ 0 allowed, a compact region that samples well, where ln T1 would have a long
+  flat tail.)
 * ``m0[<site>]@<T>K``: fitted starting magnetisation (cross-polarisation start).
 * ``ln_scale@<T>K``: intensity scale per temperature (log-uniform), sampled only with a
   fractional error; otherwise the scale enters linearly and is integrated out analytically
@@ -230,18 +233,17 @@ class ExsyProblem:
                 self._add(f"p[{spec.site_names[i]}]{suffix}", 0.0, 1.0 - self._p_fixed_mass,
                           f"p {spec.site_names[i]}{' ' + tl if tl else ''}")
         # T1
-        lt1 = np.log(pri.T1_s)
         for site in spec.sites:
             if isinstance(site.T1_s, float):
                 continue
-            lo, hi = lt1
+            lo, hi = 1.0 / pri.T1_s[1], 1.0 / pri.T1_s[0]
             if isinstance(site.T1_s, GaussianPrior):
                 m, s = site.T1_s.mean, site.T1_s.sd
-                lo, hi = np.log(max(m - 8 * s, m / 100)), np.log(m + 8 * s)
+                lo, hi = 1.0 / (m + 8 * s), 1.0 / max(m - 8 * s, m / 100)
             for tl in (temps if spec.T1 == "per_temperature" else [None]):
                 suffix = f"@{tl}" if tl else ""
-                self._add(f"ln_T1[{site.name}]{suffix}", lo, hi,
-                          f"ln T1 {site.name}{' ' + tl if tl else ''}")
+                self._add(f"R1_per_s[{site.name}]{suffix}", lo, hi,
+                          f"R1 {site.name}{' ' + tl if tl else ''} (s$^{{-1}}$)")
         if spec.start == "fitted":
             for tl in temps:
                 for site in spec.site_names[:-1]:
@@ -344,8 +346,8 @@ class ExsyProblem:
             if isinstance(site.T1_s, float):
                 r1[:, :, i] = 1.0 / site.T1_s
             else:
-                r1[:, :, i] = np.exp(-self._per_temperature(
-                    theta, f"ln_T1[{site.name}]", spec.T1 == "per_temperature"))
+                r1[:, :, i] = self._per_temperature(
+                    theta, f"R1_per_s[{site.name}]", spec.T1 == "per_temperature")
         out["r1"] = r1
         # start magnetisation
         if spec.start == "equilibrium":
@@ -489,9 +491,9 @@ class ExsyProblem:
                 pr = site.T1_s
                 t1 = 1.0 / phys["r1"][:, :, i]
                 sets = self.n_temperatures if self.spec.T1 == "per_temperature" else 1
-                # normal prior on T1 while sampling ln T1: add the Jacobian ln T1
-                lp = lp + np.sum(-0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + np.log(t1), axis=1) \
-                    * (sets / self.n_temperatures)
+                # normal prior on T1 while sampling R1 = 1/T1: Jacobian |dT1/dR1| = T1^2
+                lp = lp + np.sum(-0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1),
+                                 axis=1) * (sets / self.n_temperatures)
         if self.sample_temperatures:
             z = (phys["temperature_K"] - self.temperatures_K) / self.temperature_sigma_K
             lp = lp - 0.5 * np.sum(z**2, axis=1)
@@ -567,8 +569,8 @@ class ExsyProblem:
                 v = 0.5 * (par.lower + par.upper)
             elif name.startswith("p["):
                 v = self._guess_population(name)
-            elif name.startswith("ln_T1"):
-                v = 0.0
+            elif name.startswith("R1_per_s"):
+                v = 1.0
             elif name.startswith("m0["):
                 v = 1.0 / self.n_sites
             elif name.startswith("ln_scale"):

@@ -1,0 +1,369 @@
+"""The stages of a whole job, as plain functions of a config and an output folder.
+
+Each stage reads what the previous one wrote, so a user can edit ``volumes.csv`` and rerun
+``fit``, or restyle figures with ``plot`` without refitting.  Notebooks call the same
+functions.  Input data folders are only ever read.
+
+==============  ==============================================  ===============================
+stage           reads                                           writes (in OUTDIR)
+==============  ==============================================  ===============================
+``check``       the config and the headers of the data folders  nothing (prints a table)
+``integrate``   spectra                                         volumes.csv, experiments.csv,
+                                                                integration.json, figures/qc_*
+``fit``         volumes.csv (or ``[data] volumes``)             summary.json, summary.csv,
+                                                                posterior.nc (+ free_* files)
+``plot``        volumes + posterior                             figures/*
+``report``      all of the above                                report.md, report.html
+==============  ==============================================  ===============================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import Config
+from .errors import ConfigError, ExsyfitError, OutputExistsError
+from .results import FitResult, load_result, write_text_atomic
+from .volumes import read_volume_table
+
+log = logging.getLogger("exsyfit")
+
+FIT_OUTPUTS = ("summary.json", "summary.csv", "posterior.nc")
+INTEGRATE_OUTPUTS = ("volumes.csv", "experiments.csv", "integration.json")
+REPORT_OUTPUTS = ("report.md", "report.html")
+
+ProgressFactory = Callable[[str, int], Any]
+
+
+def default_outdir(config: Config) -> Path:
+    """``results/`` beside the config file."""
+    return config.base_dir / "results"
+
+
+def ensure_writable(outdir: Path, names: Iterable[str], force: bool) -> None:
+    """Refuse to overwrite existing results unless ``force``.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the first existing file.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    existing = [n for n in names if (outdir / n).exists()]
+    if existing and not force:
+        raise OutputExistsError(
+            f"{outdir / existing[0]}: exists (with {len(existing) - 1} more result file(s)); "
+            "use --force to overwrite, or -o to choose another output folder"
+        )
+
+
+# ---------------------------------------------------------------------- integrate
+def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any:
+    """Read the series named in ``[data] paths`` (processing raw data if needed)."""
+    from .io.series import check_sites, read_series
+    from .processing import ProcessingOptions
+
+    if not config.data.paths:
+        raise ConfigError(f"{config.path}: [data.paths]: not set; this stage needs spectra "
+                          "(the config gives a volume table in data.volumes)")
+    options = ProcessingOptions.from_dict(dict(config.processing), where="[processing]")
+    series = read_series(
+        list(config.data.paths), config.base_dir, prefer=config.data.prefer,
+        procno=config.data.procno, options=options,
+        normalise=config.data.normalise_intensity, mixing_time=config.data.mixing_time,
+        temperature_calibration=config.temperature.as_dict(),
+        temperature_tolerance_K=config.data.temperature_tolerance_K,
+        replicates_allowed=config.data.replicates, progress=progress,
+    )
+    check_sites(series, {s.name: s.ppm for s in config.sites})
+    return series
+
+
+def integrate(config: Config, outdir: Path, *, force: bool = False,
+              progress: ProgressFactory | None = None) -> pd.DataFrame:
+    """Read the spectra, integrate every peak, write volumes.csv and QC figures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The volume table.
+    """
+    from .integrate import IntegrationOptions, integrate_series
+
+    ensure_writable(outdir, INTEGRATE_OUTPUTS, force)
+    series = read_spectra(config, progress)
+    options = IntegrationOptions.from_dict(dict(config.integration), where="[integration]")
+    sites = {s.name: s.ppm for s in config.sites}
+    log.info("integrating %d spectra (%d peaks each)", len(series.spectra), len(sites) ** 2)
+    result = integrate_series(
+        series.spectra, sites, options=options,
+        temperatures_K=list(series.temperatures_K),
+        experiments=list(series.table["experiment"]), progress=progress,
+    )
+    table = result.table.copy()
+    if "temperature_sigma_K" in series.table and "temperature_sigma_K" not in table:
+        sig = dict(zip(series.table["experiment"], series.table["temperature_sigma_K"],
+                       strict=True))
+        table["temperature_sigma_K"] = table["experiment"].map(sig).astype(float)
+    for message in result.warnings:
+        log.warning("%s", message)
+    write_text_atomic(outdir / "volumes.csv", table.to_csv(index=False))
+    write_text_atomic(outdir / "experiments.csv", series.table.to_csv(index=False))
+    write_text_atomic(outdir / "integration.json", json.dumps(
+        {"method": str(result.method), "warnings": list(result.warnings),
+         "options": _jsonable(dataclasses.asdict(options))}, indent=2) + "\n")
+    _write_qc_figures(series, result, outdir, config)
+    return table
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) -> None:
+    try:
+        from .plots import PlotStyle, save_figure
+        from .qcplot import plot_integration_qc
+    except ImportError:  # pragma: no cover - partial installs only
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    style = PlotStyle.from_dict(dict(config.plots), where="[plots]")
+    temps = np.asarray(series.temperatures_K, dtype=float)
+    groups = series.table["temperature_group"].to_numpy() if "temperature_group" in \
+        series.table else np.round(temps).astype(int)
+    (outdir / "figures").mkdir(exist_ok=True)
+    for g in np.unique(groups):
+        members = [s for s, gg in zip(series.spectra, groups, strict=True) if gg == g]
+        fig = plot_integration_qc(members, result)
+        T = float(np.mean(temps[groups == g]))
+        save_figure(fig, outdir / "figures" / f"qc_{T:.0f}K", style)
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------------- fit
+def volume_table_path(config: Config, outdir: Path) -> Path:
+    """``[data] volumes`` if set, else OUTDIR/volumes.csv."""
+    if config.data.volumes is not None:
+        return config.data.volumes
+    path = outdir / "volumes.csv"
+    if not path.exists():
+        raise ExsyfitError(
+            f"{path}: not found; run 'exsyfit integrate' (or 'exsyfit run') first, or set "
+            "[data] volumes in the config"
+        )
+    return path
+
+
+def _sampler_settings(config: Config) -> Any:
+    from .inference import SamplerSettings
+
+    s = config.sampler
+    return SamplerSettings(seed=s.seed, walkers=s.walkers, steps=s.steps,
+                           max_steps=s.max_steps, tau_multiple=s.tau_multiple,
+                           checkpoint_every=s.checkpoint_every)
+
+
+def _free_config(config: Config) -> Config:
+    model = dataclasses.replace(config.model, temperature_model="free")
+    return dataclasses.replace(config, model=model)
+
+
+def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
+            resume: bool = False, progress: ProgressFactory | None = None,
+            label: str = "") -> FitResult:
+    """Build the problem, sample it, and return the result (no files but the checkpoint)."""
+    from .inference import ConvergenceWarning, sample_posterior
+    from .likelihood import problem_from_config
+
+    problem = problem_from_config(volumes, config)
+    log.info("fitting %d volumes at %d temperatures: %s model, %d parameters%s",
+             len(problem.y), problem.n_temperatures, problem.spec.temperature_model,
+             problem.n_parameters, f" ({label})" if label else "")
+    bar = progress(f"sampling{' ' + label if label else ''}", config.sampler.steps
+                   or config.sampler.max_steps) if progress else None
+
+    def tick(done: int, target: int) -> None:
+        if bar is not None:
+            bar.total = target
+            bar.n = done
+            bar.refresh()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        out = sample_posterior(problem, _sampler_settings(config), checkpoint=checkpoint,
+                               resume=resume, progress=tick)
+    if bar is not None:
+        bar.close()
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            log.warning("%s", w.message)
+    result = FitResult.from_sampling(problem, out, seed=config.sampler.seed)
+    d = result.diagnostics
+    log.info("sampled %d steps x %d walkers in %.1f s (tau_max %.0f, converged: %s)",
+             d["n_steps"], d["n_walkers"], d["sampling_seconds"], d["tau_max"],
+             d["converged"])
+    return result
+
+
+def wants_free_comparison(config: Config) -> bool:
+    """Fit the free model beside a global law (for the Arrhenius points and comparison)."""
+    return config.model.temperature_model != "free" and bool(
+        config.report.get("compare_models", True))
+
+
+def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = False,
+        progress: ProgressFactory | None = None) -> dict[str, FitResult]:
+    """Fit the volume table and write summary.json, summary.csv and posterior.nc.
+
+    With a global temperature law the free model is fitted too (``free_*`` files), unless
+    ``[report] compare_models = false``.
+
+    Returns
+    -------
+    dict
+        ``{"main": FitResult, "free": FitResult}`` (``free`` only when fitted).
+    """
+    outputs = list(FIT_OUTPUTS)
+    if wants_free_comparison(config):
+        outputs += [f"free_{n}" for n in FIT_OUTPUTS]
+    ensure_writable(outdir, outputs, force or resume)
+    path = volume_table_path(config, outdir)
+    volumes = read_volume_table(path)
+    from .volumes import validate_volume_table
+
+    validate_volume_table(volumes, source=str(path), sites=config.site_names)
+    results: dict[str, FitResult] = {}
+    checkpoint = outdir / "checkpoint.npz"
+    results["main"] = fit_one(config, volumes, checkpoint, resume=resume, progress=progress)
+    results["main"].save(outdir)
+    checkpoint.unlink(missing_ok=True)
+    if wants_free_comparison(config):
+        free_ckpt = outdir / "free_checkpoint.npz"
+        results["free"] = fit_one(_free_config(config), volumes, free_ckpt, resume=resume,
+                                  progress=progress, label="free model, for comparison")
+        results["free"].save(outdir, stem="free_")
+        free_ckpt.unlink(missing_ok=True)
+    if config.path is not None and config.path.exists():
+        write_text_atomic(outdir / "config_used.toml", config.path.read_text(encoding="utf-8"))
+    s = results["main"].summary_dict()
+    if "Ea_eV" in s and isinstance(s["Ea_eV"], dict) and "median" in s["Ea_eV"]:
+        e = s["Ea_eV"]
+        log.info("Ea = %.3f eV (95%% interval %.3f to %.3f)", e["median"], e["q025"],
+                 e["q975"])
+    return results
+
+
+def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
+    """Load the results an earlier ``fit`` wrote into ``outdir``."""
+    from .likelihood import problem_from_config
+
+    path = outdir / "posterior.nc"
+    if not path.exists():
+        raise ExsyfitError(f"{path}: not found; run 'exsyfit fit' (or 'exsyfit run') first")
+    volumes = read_volume_table(volume_table_path(config, outdir))
+    results = {"main": load_result(path, problem_from_config(volumes, config))}
+    free_path = outdir / "free_posterior.nc"
+    if free_path.exists() and config.model.temperature_model != "free":
+        results["free"] = load_result(free_path,
+                                      problem_from_config(volumes, _free_config(config)))
+    return results
+
+
+# ---------------------------------------------------------------------- plot / report
+def plot(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
+         ) -> list[Path]:
+    """Write the figures of a fit into OUTDIR/figures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .plots import PlotStyle, make_figures
+
+    results = results or load_fit(config, outdir)
+    style = PlotStyle.from_dict(dict(config.plots), where="[plots]")
+    return make_figures(results["main"], outdir, free=results.get("free"), style=style)
+
+
+def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
+           figures: Iterable[Path] = (), force: bool = True) -> dict[str, Path]:
+    """Write report.md and report.html."""
+    from .compare import compare_models
+    from .report import write_report
+
+    ensure_writable(outdir, REPORT_OUTPUTS, force)
+    results = results or load_fit(config, outdir)
+    comparison = None
+    if "free" in results:
+        try:
+            comparison = compare_models({results["main"].temperature_model: results["main"],
+                                         "free": results["free"]})
+        except Exception as exc:  # noqa: BLE001 - comparison is optional in the report
+            log.warning("model comparison failed: %s", exc)
+    inputs = _input_files(config)
+    acquisition = None
+    if (outdir / "experiments.csv").exists():
+        acquisition = pd.read_csv(outdir / "experiments.csv")
+    integration = None
+    if (outdir / "integration.json").exists():
+        integration = json.loads((outdir / "integration.json").read_text())
+    figures = list(figures) or sorted((outdir / "figures").glob("*.png"))
+    return write_report(
+        outdir, results["main"], free=results.get("free"), comparison=comparison,
+        config_text=config.path.read_text(encoding="utf-8") if config.path else None,
+        config_path=config.path, input_files=inputs, figures=figures,
+        integration=integration, acquisition=acquisition,
+    )
+
+
+def _input_files(config: Config) -> list[Path]:
+    """Every data file the job read (for checksums in the report)."""
+    if config.data.volumes is not None:
+        return [config.data.volumes]
+    files: list[Path] = []
+    for pattern in config.data.paths:
+        for folder in sorted(config.base_dir.glob(pattern)) if any(
+                ch in pattern for ch in "*?[") else [config.base_dir / pattern]:
+            if folder.is_dir():
+                files += sorted(p for p in folder.rglob("*") if p.is_file())
+            elif folder.is_file():
+                files.append(folder)
+    return files
+
+
+def run(config: Config, outdir: Path, *, force: bool = False,
+        progress: ProgressFactory | None = None) -> dict[str, Any]:
+    """The whole job: integrate (if spectra are given), fit, plot, report."""
+    outputs = list(FIT_OUTPUTS) + list(REPORT_OUTPUTS)
+    if config.data.paths:
+        outputs += list(INTEGRATE_OUTPUTS)
+    ensure_writable(outdir, outputs, force)
+    if config.data.paths:
+        integrate(config, outdir, force=True, progress=progress)
+    results = fit(config, outdir, force=True, progress=progress)
+    figures = plot(config, outdir, results)
+    paths = report(config, outdir, results, figures=figures)
+    return {"results": results, "figures": figures, "report": paths}
+
+
+def clean_checkpoints(outdir: Path) -> None:
+    """Remove checkpoints (after a completed job)."""
+    for name in ("checkpoint.npz", "free_checkpoint.npz"):
+        (outdir / name).unlink(missing_ok=True)
+
+
+def copy_example(source: Path, target: Path) -> None:
+    """Copy an example folder (used by ``demo`` when the bundle lives elsewhere)."""
+    shutil.copytree(source, target, dirs_exist_ok=True)
