@@ -42,6 +42,7 @@ __all__ = [
 
 _COMPLEX_TOL = 1e-9  # relative imaginary part of an eigenvalue still treated as rounding
 _CONDITION_LIMIT = 1e12  # eigenvector condition number beyond which A counts as defective
+_RESOLUTION = 1e-10  # eigenvalues below this fraction of the largest carry no rate information
 _REQUIRED_COLUMNS = (
     "experiment",
     "temperature_K",
@@ -59,8 +60,9 @@ class MatrixLogResult:
     Attributes
     ----------
     ok : bool
-        True when every eigenvalue of the normalised volume matrix is real and positive and
-        every rate and relaxation rate is non-negative (within rounding).
+        True when every eigenvalue of the normalised volume matrix is real and positive (and
+        above 1e-10 of the largest, below which it is lost in rounding) and every rate and
+        relaxation rate is non-negative (within rounding).
     reason : str
         ``""`` when ``ok``; otherwise every problem found, separated by ``"; "``.
     K : numpy.ndarray, shape (n, n)
@@ -101,6 +103,7 @@ class _BatchLog:
     eigenvalues: np.ndarray  # (..., n), sorted by decreasing real part
     complex_eig: np.ndarray  # (...,) bool
     nonpositive_eig: np.ndarray  # (...,) bool
+    unresolved_eig: np.ndarray  # (...,) bool: positive but below the numerical resolution
     defective: np.ndarray  # (...,) bool
     condition: np.ndarray  # (...,)
     L: np.ndarray  # (..., n, n)
@@ -111,7 +114,9 @@ class _BatchLog:
 
     @property
     def ok(self) -> np.ndarray:
-        log_exists = ~(self.complex_eig | self.nonpositive_eig | self.defective)
+        log_exists = ~(
+            self.complex_eig | self.nonpositive_eig | self.unresolved_eig | self.defective
+        )
         signs = ~(self.negative_rate.any(axis=(-2, -1)) | self.negative_r1.any(axis=-1))
         return log_exists & signs
 
@@ -144,9 +149,12 @@ def _matrix_log_batch(
     scale = np.max(np.abs(lam), axis=-1)
     complex_eig = np.max(np.abs(lam.imag), axis=-1) > _COMPLEX_TOL * np.maximum(scale, 1e-300)
     nonpositive_eig = (lam.real <= 0.0).any(axis=-1) & ~complex_eig
+    unresolved_eig = (
+        (lam.real < _RESOLUTION * scale[..., None]).any(axis=-1) & ~complex_eig & ~nonpositive_eig
+    )
     condition = np.linalg.cond(X)
     defective = ~(np.isfinite(condition) & (condition < _CONDITION_LIMIT))
-    bad = complex_eig | nonpositive_eig | defective | ~finite
+    bad = complex_eig | nonpositive_eig | unresolved_eig | defective | ~finite
 
     lam_r = np.where(bad[..., None], 1.0, lam.real)
     X_r = np.where(bad[..., None, None], np.eye(n), X.real)
@@ -166,7 +174,8 @@ def _matrix_log_batch(
         eigenvalues=eig_out,
         complex_eig=complex_eig | ~finite,
         nonpositive_eig=nonpositive_eig & finite,
-        defective=defective & finite & ~complex_eig & ~nonpositive_eig,
+        unresolved_eig=unresolved_eig & finite,
+        defective=defective & finite & ~complex_eig & ~nonpositive_eig & ~unresolved_eig,
         condition=condition,
         L=L,
         K=K,
@@ -195,6 +204,15 @@ def _reason(res: _BatchLog, index: tuple, sites: Sequence[str]) -> str:
                 word = "zero" if value == 0.0 else "negative"
                 problems.append(
                     f"eigenvalue {q + 1} of the normalised volume matrix is {word} ({value:.3g})"
+                )
+    elif res.unresolved_eig[index]:
+        scale = np.max(np.abs(lam))
+        for q, value in enumerate(np.real(lam)):
+            if value < _RESOLUTION * scale:
+                problems.append(
+                    f"eigenvalue {q + 1} of the normalised volume matrix ({value:.3g}) is below "
+                    f"the numerical resolution ({_RESOLUTION:g} of the largest): the mixing time "
+                    "is too long for these rates"
                 )
     elif res.defective[index]:
         problems.append(
@@ -545,6 +563,14 @@ def matrix_log_table(
         Missing columns, non-finite numbers, duplicate peaks, or sites outside ``sites``.
     ConfigError
         Unusable starting magnetisation or ``n_draws``.
+
+    Notes
+    -----
+    The Monte-Carlo percentiles describe the replicas for which the logarithm exists and all
+    rates are non-negative.  When ``mc_failure_fraction`` is large (short mixing times with
+    cross peaks near the noise, or long ones where the fast eigenvalue of ``A`` is lost in the
+    noise) that selection biases the percentiles, and they should not be read as an
+    uncertainty of the rate; a global fit of all mixing times is the estimate to report.
     """
     if int(n_draws) != n_draws or n_draws < 0:
         raise ConfigError(f"n_draws must be a non-negative integer; found {n_draws!r}")
