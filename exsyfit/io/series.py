@@ -605,7 +605,7 @@ def read_series(
     else:
         source, notes = _choose_source(table, prefer if (table["format"] == "bruker").any()
                                        else "raw")
-    if notes:
+    if notes and table["has_processed"].any():
         warnings.warn(notes[0], stacklevel=2)
     opts = _series_options(table, source, options, procno, normalise, mixing_time)
     spectra = _read_all(table, source, opts, procno, normalise, mixing_time, progress)

@@ -865,6 +865,8 @@ def write_fid(
         _procpar_entry("gain", [gain]),
         _procpar_entry("srate", [srate_hz]),
         _procpar_entry("d2", [0.0]),
+        _procpar_entry("fn", [4 * n2]),
+        _procpar_entry("fn1", [4 * ni]),
     ]
     (folder / "procpar").write_text("".join(entries), encoding="latin-1")
     (folder / "text").write_text("simulated exsyfit data\n", encoding="latin-1")
