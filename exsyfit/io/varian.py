@@ -623,6 +623,8 @@ def read_experiment(
     sfrq = acq.sf_mhz_f2
 
     meta = read_metadata(p, mixing_time=mixing_time)
+    if meta["mixing_time_error"]:
+        raise DataFormatError(meta["mixing_time_error"])
     temp = meta["temperature_K"]
     spectra = []
     for element in range(lay.n_elements):
