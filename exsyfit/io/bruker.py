@@ -719,7 +719,11 @@ def _write_jcamp(path: Path, params: dict[str, Any], title: str) -> None:
                         "##OWNER= exsyfit"],
         "_comments": ["$$ simulated data written by exsyfit.io.bruker"],
     }
-    dic.update(params)
+    for key, value in params.items():  # plain Python types, so numbers are written as such
+        if isinstance(value, list):
+            dic[key] = [v.item() if isinstance(v, np.generic) else v for v in value]
+        else:
+            dic[key] = value.item() if isinstance(value, np.generic) else value
     ng.bruker.write_jcamp(dic, str(path), overwrite=True)
 
 
