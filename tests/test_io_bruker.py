@@ -203,6 +203,27 @@ def test_pseudo_3d_with_vdlist_gives_one_spectrum_per_plane(tmp_path):
     assert box_volume(spectra[1], 4.0, 4.0)[0] == pytest.approx(1.0, abs=0.02)
 
 
+def test_pseudo_3d_default_d8_uses_the_list_of_matching_length(tmp_path):
+    spectra = bruker.read_experiment(_pseudo_3d(tmp_path), prefer="raw")
+    assert [s.mixing_time_s for s in spectra] == [0.01, 0.5]
+    assert spectra[0].metadata["mixing_time_source"] == "vdlist"
+    assert [s.metadata["plane"] for s in spectra] == [0, 1]
+
+
+def test_old_data_without_fnmode_use_mc2(tmp_path):
+    folder = bruker.write_raw(tmp_path / "1", PEAKS, **RAW_KW, fnmode="States")
+    text = (folder / "acqu2s").read_text()
+    (folder / "acqu2s").write_text(text.replace("##$FnMODE= 4", "##$FnMODE= 0"))
+    (folder / "vdlist").write_text("\n".join(["1"] * 128))  # same length as TD1: still a 2D
+    (s,) = bruker.read_experiment(folder, prefer="raw")
+    assert s.metadata["fnmode"] == "States"
+    assert box_volume(s, 4.0, 4.0)[0] == pytest.approx(1.0, abs=0.01)
+    text = (folder / "pdata" / "1" / "proc2s").read_text()
+    (folder / "pdata" / "1" / "proc2s").write_text(text.replace("##$MC2= 3", "##$MC2= 1"))
+    with pytest.raises(DataFormatError, match="F1 quadrature mode not usable"):
+        bruker.read_experiment(folder, prefer="raw", mixing_time=0.1)
+
+
 def test_mixing_time_specifications(tmp_path):
     folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW, d8_s=0.123, masr_hz=10000.0)
     (folder / "vclist").write_text("4\n")

@@ -248,6 +248,8 @@ def _list_dimension(exp: _Experiment) -> tuple[str | None, str | None]:
         code = int(exp.num("FnMODE", 0, which=which))
         if code not in (0, 1):
             continue
+        if code == 0 and which == "acqu2s" and exp.fnmode("acqu2s") not in (None, "QF"):
+            continue  # old data: FnMODE undefined but proc2s MC2 gives a 2D quadrature mode
         td = int(exp.num("TD", which=which))
         for name in _LIST_FILES:
             vals = exp.list_values(name)
