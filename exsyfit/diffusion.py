@@ -55,8 +55,8 @@ modes), plus a correction
 ``F`` from the uptake functions.  The correction makes the equal-R1 identity exact for any
 number of modes and is the exact fast-mode limit otherwise.  With the defaults (16 explicit
 modes, 12 tail nodes) the largest absolute error of any element of ``A`` against a 30000-mode
-sum is 1e-5 over D/L^2 = 1e-6..1 s^-1, R1 = 0.5..20 s^-1 (R1_A != R1_B), t = 1 ms..3 s; it is
-below 1e-7 once D/L^2 >= 1e-2 s^-1, and zero (rounding) for equal R1.
+sum is 1e-5 over D/L^2 = 1e-6..10 s^-1, R1 = 0.3..20 s^-1 (R1_A != R1_B), p_B = 0.1 and
+t = 1 ms..3 s; it is below 1e-6 once D/L^2 >= 0.1 s^-1, and zero (rounding) for equal R1.
 """
 
 from __future__ import annotations
