@@ -19,19 +19,26 @@ Conventions (science brief, section f)
   index n/2.  The t1 interferogram of a hypercomplex pair is ``Re S(phase=1) + i Re S(phase=2)``.
 * ppm of point i: ``(sw - rfl + rfp)/sfrq - i * sw/(n * sfrq)`` (``sw1``, ``rfl1``, ``rfp1`` and
   the F1 frequency in F1; the F1 frequency is ``sfrq`` unless ``refsource1`` names another).
-* Phases: the spectrum is multiplied by ``exp(i (rp + lp * i/n) pi/180)`` with i the point
-  index in NMR order (left edge = 0).  The sign of ``rp`` was checked on real VnmrJ data; the
-  pivot and sign of ``lp`` are an assumption (no real 2D Varian data with a first-order phase
-  was available), so pass ``phases=`` or check the phase on the data when ``lp`` is not zero.
+* Processing is :func:`exsyfit.processing.transform_2d` (States mode, no digital filter) on the
+  conjugated FID with the phase = 2 rows negated, which turns the Varian sense into the
+  Bruker sense the shared transform expects.  Phases: the Varian spectrum (plain FFT) is
+  multiplied by ``exp(i (rp + lp * i/n) pi/180)`` with i the point index in NMR order (left
+  edge = 0); on the conjugated data this is the TopSpin convention with ``p0 = rp``,
+  ``p1 = lp`` (and rp1, lp1 in F1).  The sign of ``rp`` was checked on real VnmrJ data; the
+  pivot and sign of ``lp`` are an assumption (no real Varian data with a first-order phase and
+  a clean line was available), so pass ``phases=``, set ``auto_phase`` or check the phase on
+  the data when ``lp`` is not zero.
+* Stored processing defaults used when the options leave them open: the phases and the sizes
+  ``fn/2``, ``fn1/2`` (when active); VnmrJ windows (lb, gf, sb) are not translated.
 * ``temp`` is the VT set temperature in degrees Celsius; when VT is off (``temp`` inactive) the
   temperature is unknown (``None``).
 * Intensities: the fid holds the sum of ``nt`` scans; ``gain`` is in dB, so the common scale
   divides by ``nt * 10**(gain/20)``.
 
-Volumes are preserved: with the first point of each FID and of each t1 interferogram halved, the
-integral of the real spectrum over ppm is ``s(0,0) * (sw1/f1)/2 * (sw/sfrq)/2`` for a time signal
-of value s(0,0) at t1 = t2 = 0 in each hypercomplex channel, whatever the zero filling and for any
-window equal to 1 at t = 0.
+Volumes: as for Bruker raw data, the first point of each FID and of each t1 interferogram is
+halved and each transform is scaled by ``2 sf/sw``, so a peak's volume (intensity x ppm^2)
+equals its time-domain amplitude at t1 = t2 = 0 in each hypercomplex channel, whatever the zero
+filling and for any window equal to 1 at t = 0; then the normalisation above is applied.
 """
 
 from __future__ import annotations
@@ -555,8 +562,9 @@ def read_experiment(
     folder : path-like
         The ``<name>.fid`` folder (read only).
     options : exsyfit.processing.ProcessingOptions, optional
-        Windows and zero filling; defaults: 5 Hz exponential in F2, cosine-squared in F1,
-        zero filling to twice the next power of two.
+        Windows, sizes, phases, baseline, auto-phase (one phase for all array elements);
+        unset fields come from procpar (phases, fn/fn1) and then the shared defaults (no
+        window).  Short t1 data want ``window_f1 = "qsine", ssb_f1 = 2``.
     normalise : bool
         Divide by ``nt * 10**(gain/20)`` so arrayed and separate experiments share a scale.
     mixing_time : {"auto", "param:NAME"} or float
