@@ -117,36 +117,45 @@ def _check_tau(dimensionless_time: np.ndarray, name: str) -> np.ndarray:
     return tau
 
 
-def _image_terms(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sqrt(tau)``, ``ierfc(1/sqrt(tau))`` and ``ierfc(2/sqrt(tau))`` for ``tau <= 0.2``.
+def _image_sum(tau: np.ndarray, sign: float) -> np.ndarray:
+    """``ierfc(1/sqrt(tau)) + sign * ierfc(2/sqrt(tau))`` for ``0 <= tau < 0.2``.
 
-    Image terms n >= 3 are below 1e-21 there.  ``x`` is clipped at 7 (ierfc(7) ~ 1e-24) so
-    the exponentials never underflow.
+    Image terms n >= 3 are below 1e-21 there, and ``ierfc(x)`` is below 1e-24 for x >= 7, so
+    only the elements with ``tau > 1/49`` are evaluated (and ``x`` is clipped at 7).
     """
-    rt = np.sqrt(tau)
-    with np.errstate(divide="ignore"):
-        x1 = np.minimum(1.0 / rt, _X_CLIP)
-    return rt, _ierfc(x1), _ierfc(np.minimum(2.0 * x1, _X_CLIP))
+    out = np.zeros_like(tau)
+    active = tau > 1.0 / _X_CLIP**2
+    x1 = 1.0 / np.sqrt(tau[active])
+    out[active] = _ierfc(x1) + sign * _ierfc(np.minimum(2.0 * x1, _X_CLIP))
+    return out
+
+
+def _uptake_from_series(
+    tau: np.ndarray, prefactor: float, sign: float, linear: float, mu: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Image series below ``tau = 0.2``, eigenmode series ``1 - sum w exp(-mu tau)`` above.
+
+    Image series: ``prefactor sqrt(tau) [pi^-1/2 + 2 sum_n s^n ierfc(n / sqrt(tau))]
+    - linear tau`` with ``s = sign`` (+1 sphere, -1 slab).
+    """
+    tau = np.asarray(tau, dtype=float)
+    f = np.empty_like(tau)
+    short = tau < _SWITCH_TAU
+    ts = tau[short]
+    f[short] = prefactor * np.sqrt(ts) * (1.0 / _SQRT_PI + 2.0 * sign * _image_sum(ts, sign)) - (
+        linear * ts
+    )
+    long = ~short
+    f[long] = 1.0 - np.exp(np.multiply.outer(tau[long], -mu)) @ w
+    return f
 
 
 def _uptake_sphere_unchecked(tau: np.ndarray) -> np.ndarray:
-    short = tau < _SWITCH_TAU
-    ts = np.where(short, tau, _SWITCH_TAU)
-    rt, i1, i2 = _image_terms(ts)
-    f_short = 6.0 * rt * (1.0 / _SQRT_PI + 2.0 * (i1 + i2)) - 3.0 * ts
-    tl = np.where(short, _SWITCH_TAU, tau)[..., None]
-    tail = (_SPHERE_W * np.exp(-_SPHERE_MU * tl)).sum(axis=-1)
-    return np.where(short, f_short, 1.0 - tail)
+    return _uptake_from_series(tau, 6.0, 1.0, 3.0, _SPHERE_MU, _SPHERE_W)
 
 
 def _uptake_slab_unchecked(tau: np.ndarray) -> np.ndarray:
-    short = tau < _SWITCH_TAU
-    ts = np.where(short, tau, _SWITCH_TAU)
-    rt, i1, i2 = _image_terms(ts)
-    f_short = 2.0 * rt * (1.0 / _SQRT_PI + 2.0 * (i2 - i1))
-    tl = np.where(short, _SWITCH_TAU, tau)[..., None]
-    tail = (_SLAB_W * np.exp(-_SLAB_MU * tl)).sum(axis=-1)
-    return np.where(short, f_short, 1.0 - tail)
+    return _uptake_from_series(tau, 2.0, -1.0, 0.0, _SLAB_MU, _SLAB_W)
 
 
 def uptake_sphere(dimensionless_time: np.ndarray) -> np.ndarray:
@@ -453,19 +462,24 @@ def diffusion_mixing_matrix(
         [0.5 * w * (1.0 - rho), 0.5 * w * (1.0 + rho), w * k / safe], axis=-1
     )  # (..., M, 3)
 
-    tt = t[:, None]  # (n_t, 1)
-    e_minus = np.exp(-lam_minus[..., None, :] * tt)  # exp(-lambda_- t), (..., n_t, M)
-    # y = exp(-lambda_- t) - exp(-lambda_+ t); delta t is clipped at 40, where
-    # 1 - exp(-delta t) is 1 to rounding (avoids underflow)
-    y = e_minus * -np.expm1(-np.minimum(delta[..., None, :] * tt, 40.0))
-    # exp(-lambda_- t) exp(-lambda_+ t) = exp(-(R1A + R1B) t) exp(-k t)
-    z = e_minus * (e_minus - y)
-    ycoef = np.matmul(y, coef)  # (..., n_t, 3)
+    # Hot loop of a fit: two (..., n_t, M) work arrays from one allocation, updated in place
+    # (several large temporaries per call cost more in fresh memory pages than the arithmetic).
+    work = np.empty((2,) + batch + (t.size, k.shape[-1]))
+    e_minus, y = work[0], work[1]
+    np.multiply(lam_minus[..., None, :], -t[:, None], out=e_minus)
+    np.exp(e_minus, out=e_minus)  # exp(-lambda_- t)
+    np.multiply(delta[..., None, :], -t[:, None], out=y)
+    np.maximum(y, -40.0, out=y)  # 1 - exp(-40) is 1 to rounding; avoids underflow
+    np.expm1(y, out=y)
+    np.multiply(y, e_minus, out=y)  # exp(-lambda_+ t) - exp(-lambda_- t)
+    ycoef = np.matmul(y, -coef)  # (..., n_t, 3)
     diag = e_minus @ w  # (..., n_t)
+    np.add(e_minus, y, out=y)  # exp(-lambda_+ t)
+    np.multiply(y, e_minus, out=y)  # exp(-lambda_- t - lambda_+ t) = exp(-(R1A + R1B + k) t)
+    modal = np.exp((ra + rb) * t) * (y @ w)  # sum_m W_m exp(-k_m t)
     a_aa = diag - ycoef[..., 1]
     a_bb = diag - ycoef[..., 0]
     cross = ycoef[..., 2]
-    modal = np.exp((ra + rb) * t) * (z @ w)  # sum_m W_m exp(-k_m t)
     tau = d * t  # (..., n_t)
     f = _uptake_sphere_unchecked(tau) if geometry == "sphere" else _uptake_slab_unchecked(tau)
     corr = np.exp(-(pb * ra + pa * rb) * t) * (1.0 - f - modal)
