@@ -67,6 +67,8 @@ class SamplingOutput:
         Parameter vectors evaluated, including the start-up search.
     map_theta : numpy.ndarray
         Least-squares / maximum a posteriori start point.
+    resumed_from_step : int
+        Steps taken from a checkpoint (0 for a fresh run).
     """
 
     chain: np.ndarray
@@ -78,6 +80,7 @@ class SamplingOutput:
     sampling_seconds: float
     n_log_prob_evaluations: int
     map_theta: np.ndarray
+    resumed_from_step: int = 0
 
     def flat_samples(self) -> np.ndarray:
         """Post-burn-in samples, shape (n_draws, n_parameters), chain-major."""
@@ -320,4 +323,5 @@ def sample_posterior(
         acceptance_fraction=float(np.mean(accepted / max(len(chain), 1))),
         sampling_seconds=prev_seconds + time.perf_counter() - t0,
         n_log_prob_evaluations=prev_evals + counter.count, map_theta=map_theta,
+        resumed_from_step=len(prev_chain),
     )

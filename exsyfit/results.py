@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,7 @@ class FitResult:
             "ess_min": float(np.min(ess)),
             "sampling_seconds": float(out.sampling_seconds),
             "n_log_prob_evaluations": int(out.n_log_prob_evaluations),
+            "resumed_from_step": int(out.resumed_from_step),
         }
         result = cls(problem, theta, lp_t, diagnostics, seed=seed)
         if not out.converged:
@@ -335,7 +337,15 @@ class FitResult:
             "sigma": table["sigma"].to_numpy(float),
         }
         dims.update({k: ["observation"] for k in constant})
-        idata = az.from_dict(
+        with warnings.catch_warnings():
+            # ArviZ warns when walkers (chains) outnumber thinned draws; that is expected
+            warnings.simplefilter("ignore", UserWarning)
+            idata = self._from_dict(az, posterior, d, table, constant, coords, dims)
+        return idata
+
+    def _from_dict(self, az: Any, posterior: dict, d: dict, table: pd.DataFrame,
+                   constant: dict, coords: dict, dims: dict) -> Any:
+        return az.from_dict(
             posterior=posterior,
             log_likelihood={"volume": d["log_likelihood"]},
             observed_data={"volume": table["volume"].to_numpy(float)},
@@ -352,7 +362,6 @@ class FitResult:
                 "diagnostics": json.dumps(self.diagnostics),
             },
         )
-        return idata
 
     def save(self, outdir: str | Path, stem: str = "") -> dict[str, Path]:
         """Write summary.json, summary.csv and posterior.nc into ``outdir``.
