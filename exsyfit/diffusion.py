@@ -34,9 +34,13 @@ same mixture of two-site Bloch-McConnell processes (:mod:`exsyfit.model`), each 
 
 Each term obeys detailed balance, so the mixture does too (``A diag(p)`` symmetric).  With equal
 R1 the cross peak is exactly ``A[B, A] = p_B exp(-R1 t) F(tau)``: the exchanged fraction follows
-Crank's curve, growing as sqrt(t) at short times instead of linearly.  With unequal R1 the
-mixture is a model (each diffusion mode relaxes with the two site rates), not an exact solution
-of diffusion with relaxation.  For ``D -> infinity`` it tends to fast two-site exchange, for
+Crank's curve, growing as sqrt(t) at short times instead of linearly.  With unequal R1 and a
+reservoir of comparable size the mixture is a model (each diffusion mode relaxes with the two
+site rates), not an exact solution of diffusion with relaxation.  The interface-limited case
+needs no mixture: it is the ordinary two-site model of :mod:`exsyfit.model` with
+``k_ex = 3 h / a`` (the exchanged fraction approaches equilibrium at ``k_ex``, which is close
+to ``k_BA`` when the particle phase B is the minority).  For ``D -> infinity`` the mixture
+tends to fast two-site exchange, for
 ``D -> 0`` to no exchange.  Which site is the "particle" does not matter for the volumes: the
 two-site process is symmetric under detailed balance, and Crank's infinite-bath curve is the
 right kinetics when the receiving phase is the minority.
@@ -438,6 +442,11 @@ def diffusion_mixing_matrix(
         Volumes follow from :func:`exsyfit.model.predict_volumes`.
     """
     _check_geometry(geometry)
+    if int(n_modes) != n_modes or n_modes < 1 or int(n_tail) != n_tail or n_tail < 0:
+        raise ConfigError(
+            f"n_modes must be an integer >= 1 and n_tail an integer >= 0; found {n_modes!r}, "
+            f"{n_tail!r}"
+        )
     d = np.asarray(D_over_L2_per_s, dtype=float)
     p = np.asarray(populations, dtype=float)
     r1 = np.asarray(r1, dtype=float)
@@ -450,7 +459,7 @@ def diffusion_mixing_matrix(
     ra = np.broadcast_to(r1[..., 0], batch)[..., None]
     rb = np.broadcast_to(r1[..., 1], batch)[..., None]
 
-    mu, w = _mode_table(geometry, n_modes, n_tail)
+    mu, w = _mode_table(geometry, int(n_modes), int(n_tail))
     k = mu * d  # (..., M)
     amd = (ra - rb) + k * (pb - pa)  # a - d of the two-site closed form
     delta = np.sqrt(amd * amd + 4.0 * k * k * pa * pb)

@@ -282,3 +282,12 @@ def test_batched_shapes_match_element_by_element():
     assert shared == pytest.approx(A, abs=1e-15)
     V = model.predict_volumes(shared, np.array([0.8, 0.2])[None, None, None, :])
     assert V.shape == (4, 3, 4, 2, 2)
+
+
+def test_bad_mode_counts_and_geometry_raise():
+    with pytest.raises(ConfigError, match="n_modes must be an integer >= 1"):
+        diffusion_mixing_matrix(1.0, np.array([0.5, 0.5]), np.array([1.0, 1.0]), [0.1],
+                                n_modes=0)
+    with pytest.raises(ConfigError, match="geometry must be 'sphere' or 'slab'"):
+        diffusion_mixing_matrix(1.0, np.array([0.5, 0.5]), np.array([1.0, 1.0]), [0.1],
+                                geometry="cylinder")
