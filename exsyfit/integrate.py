@@ -22,11 +22,12 @@ Methods
     linear least-squares solve with all spectra as right-hand sides, together with a constant or
     plane baseline.  This is the method for overlapping peaks (science brief d1).
 ``auto``
-    The shapes are always fitted (they give the linewidths).  The box volumes that the fitted
-    shapes predict are compared with the fitted volumes: if overlap and differing tails would bias
-    box volumes, relative to one another, by more than ``auto_bias_sigma`` noise standard
-    deviations anywhere in the series, ``lineshape`` is used for the whole series, otherwise
-    ``box``.  The reason is recorded in :attr:`IntegrationResult.choices`.
+    The shapes are always fitted (they give the linewidths and positions).  From the fitted
+    shapes and volumes, the signal that each box region would pick up from the *other* peaks
+    (tails leaking into the region or into its baseline frame) is predicted: if it exceeds
+    ``auto_bias_sigma`` noise standard deviations anywhere in the series, ``lineshape`` is used
+    for the whole series, otherwise ``box``.  The reason is recorded in
+    :attr:`IntegrationResult.choices`.
 
 Uncertainties
 -------------
@@ -144,7 +145,7 @@ class IntegrationOptions:
     eta: Any = "fit"
     window_fwhm: float = 3.0
     position_tolerance_ppm: float | None = None
-    max_shape_spectra: int = 8
+    max_shape_spectra: int = 4
     auto_bias_sigma: float = 0.5
     warning_sigma: float = 3.5
 
@@ -565,12 +566,12 @@ def _fit_shapes(stack, ppm_f1, ppm_f2, init, nominal, tol, opts):
 
     def resid(x):
         xd = design(x)
-        coef, *_ = np.linalg.lstsq(xd, y, rcond=None)
-        return (y - xd @ coef).ravel()
+        return (y - xd @ _solve(xd, y)).ravel()
 
     message = ""
     try:
-        sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", max_nfev=200 * per * n)
+        sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", tr_solver="lsmr",
+                            max_nfev=200 * per * n)
         x = sol.x
         if sol.status <= 0:
             message = f"shape fit did not converge ({sol.message})"
@@ -653,6 +654,17 @@ def _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
     return pr, pc, np.column_stack(cols), n_base
 
 
+def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Linear least squares via the (small) normal equations; SVD fallback if ill-conditioned."""
+    gram = x.T @ x
+    d = np.sqrt(np.diag(gram))
+    d[d == 0] = 1.0
+    scaled = gram / np.outer(d, d)
+    if np.linalg.cond(scaled) < 1e10:
+        return np.linalg.solve(scaled, (x.T @ y) / d[:, None]) / d[:, None]
+    return np.linalg.lstsq(x, y, rcond=None)[0]
+
+
 def _lineshape_weights(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
     """Least-squares weight maps of every coefficient, shape (n_coef, n1, n2), and n_base."""
     pr, pc, x, n_base = _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline)
@@ -665,7 +677,7 @@ def _ls_volumes(shapes, prep, orders, windows, baseline):
     """Lineshape volumes (n_spectra, n_peaks) of every spectrum for given shapes."""
     pr, pc, x, _ = _design_points(shapes, prep.ppm_f1, prep.ppm_f2, orders, prep.sb, windows,
                                   baseline)
-    coef, *_ = np.linalg.lstsq(x, prep.stack[:, pr, pc].T, rcond=None)
+    coef = _solve(x, prep.stack[:, pr, pc].T)
     n = len(shapes)
     return coef[: n * n * len(orders)].T.reshape(-1, n * n, len(orders)).sum(axis=2)
 
@@ -1008,7 +1020,12 @@ def _shape_covariance(prep: _Prep, opts, orders, windows, model):
 
 
 def _auto_bias(prep: _Prep, opts, warnings):
-    """Largest bias (in sigma) that box integration would have, predicted from the shapes."""
+    """Largest overlap bias (in sigma) of box volumes, predicted from the fitted shapes.
+
+    The bias of a box volume is the signal of the *other* peaks (their tails, through the region
+    and through its baseline frame) that the box picks up; the fraction of its own peak that a
+    box holds is the same in every spectrum and is not counted here.
+    """
     centre = ((0, 0),)
     peak_maps, amps, _, windows = _lineshape_fit(prep, opts, centre)
     hw = _resolve_half_widths(prep.shapes, opts, [], prep.label)
@@ -1019,12 +1036,11 @@ def _auto_bias(prep: _Prep, opts, warnings):
     unit = np.einsum("rj,ci->jirc", g[:, :, 0], h[:, :, 0]).reshape(n * n, *g.shape[:1], -1)
     resp = np.einsum("prc,qrc->pq", wbox, unit, optimize=True)
     vol = amps[:, :, 0]
-    scale = float(np.median(np.diag(resp)))
-    bias = vol @ resp.T - scale * vol
+    leak = vol @ (resp - np.diag(np.diag(resp))).T  # other peaks' signal in each region
     model = _peak_model(prep.shapes, prep.ppm_f1, prep.ppm_f2, centre, 0.0, amps)
     sig = _noise(prep, wbox, windows, model, opts).sigma
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.abs(bias) / (scale * sig)
+        ratio = np.abs(leak) / sig
     return float(np.nanmax(ratio)) if np.isfinite(ratio).any() else float("inf")
 
 
