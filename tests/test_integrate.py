@@ -321,3 +321,20 @@ def test_temperatures_and_experiments_override():
 def test_site_outside_the_spectrum_is_a_config_error():
     with pytest.raises(ConfigError, match=r"sites.B.ppm = 40"):
         integrate_series(_series(sigma=0.05), {"A": 2.0, "B": 40.0})
+
+
+@pytest.mark.slow
+def test_full_series_sigma_includes_shape_uncertainty():
+    """50 independent 4-t_m series: total sigma (noise + shape fit) against the scatter."""
+    truth = SCALE * np.array([[v[0], v[2], v[2], v[1]] for v in C8.values()])
+    vols, sigs = [], []
+    for seed in range(50):
+        res = integrate_series(_series(sigma=0.3, seed=100 + seed), SITES,
+                               options=IntegrationOptions(method="lineshape"))
+        vols.append(_vol_matrix(res))
+        sigs.append(res.table["sigma"].to_numpy().reshape(-1, 4))
+    v, s = np.array(vols), np.array(sigs)
+    scatter = v.std(axis=0, ddof=1)
+    assert np.all(np.abs(v.mean(0) - truth) < 3.5 * scatter / np.sqrt(50))
+    ratio = np.sqrt((s**2).mean(0)) / scatter
+    assert np.all((ratio > 0.75) & (ratio < 1.3)), ratio
