@@ -44,6 +44,8 @@ from .model import exchange_rate_matrix, mixing_matrix_two_site, relaxation_exch
 from .volumes import group_temperatures, validate_volume_table
 
 _LOG_2PI = np.log(2.0 * np.pi)
+#: Rate of the slowest uptake mode per unit D/L^2 (Crank): sphere pi^2, slab pi^2/4.
+_SLOWEST_MODE = {"sphere": np.pi**2, "slab": np.pi**2 / 4.0}
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,10 @@ class ExsyProblem:
             raise FitError(
                 f"model.transport = '{spec.transport}' is a two-site model; the config has "
                 f"{self.n_sites} sites"
+            )
+        if spec.transport != "first-order" and spec.spin_diffusion:
+            raise FitError(
+                "model.spin_diffusion is only available with model.transport = 'first-order'"
             )
         for name in spec.site_names:
             if not (table["to_site"] == name).any():
@@ -320,6 +326,10 @@ class ExsyProblem:
                 dh = self._col(theta, f"dH_kJ_per_mol[{pair}]")[:, None]
                 ln_k[:, q] = kinetics.eyring_ln_k(T, dh, ref, self.T_ref_K)
         k_ex = np.exp(ln_k)
+        if spec.transport != "first-order":
+            # the sampled rate is D/L^2; report k_ex as the slowest uptake mode
+            out["D_over_L2"] = k_ex
+            k_ex = k_ex * _SLOWEST_MODE[spec.transport]
         if spec.spin_diffusion:
             ksd = np.stack([np.exp(self._col(theta, f"ln_k_sd[{p}]")) for p in spec.pair_names],
                            axis=1)
@@ -391,10 +401,11 @@ class ExsyProblem:
         if self.spec.transport != "first-order":
             from .diffusion import diffusion_mixing_matrix
 
-            k = phys["k_ex"][:, 0, t_idx]
-            p = phys["populations"][:, t_idx]
-            return diffusion_mixing_matrix(k[..., None], p[..., None, :], r1[..., None, :],
-                                           tm[:, None], geometry=self.spec.transport)[..., 0, :, :]
+            # evaluate on (temperatures x unique mixing times), then pick the pairs
+            times, pick = np.unique(tm, return_inverse=True)
+            A = diffusion_mixing_matrix(phys["D_over_L2"][:, 0, :], phys["populations"],
+                                        phys["r1"], times, geometry=self.spec.transport)
+            return A[:, t_idx, pick]
         if self.n_sites == 2:
             return mixing_matrix_two_site(K[..., 1, 0], K[..., 0, 1], r1[..., 0], r1[..., 1],
                                           tm[None, :])
