@@ -44,6 +44,25 @@ REPORT_OUTPUTS = ("report.md", "report.html")
 ProgressFactory = Callable[[str, int], Any]
 
 
+def _callback(factory: ProgressFactory | None, description: str) -> Callable[..., None] | None:
+    """Adapt a progress-bar factory to the ``callback(done, total, ...)`` form of the library."""
+    if factory is None:
+        return None
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, *_: Any) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = factory(description, total)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
 def default_outdir(config: Config) -> Path:
     """``results/`` beside the config file."""
     return config.base_dir / "results"
@@ -82,7 +101,8 @@ def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any
         normalise=config.data.normalise_intensity, mixing_time=config.data.mixing_time,
         temperature_calibration=config.temperature.as_dict(),
         temperature_tolerance_K=config.data.temperature_tolerance_K,
-        replicates_allowed=config.data.replicates, progress=progress,
+        replicates_allowed=config.data.replicates,
+        progress=_callback(progress, "reading spectra"),
     )
     check_sites(series, {s.name: s.ppm for s in config.sites})
     return series
@@ -107,7 +127,8 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
     result = integrate_series(
         series.spectra, sites, options=options,
         temperatures_K=list(series.temperatures_K),
-        experiments=list(series.table["experiment"]), progress=progress,
+        experiments=list(series.table["experiment"]),
+        progress=_callback(progress, "integrating"),
     )
     table = result.table.copy()
     if "temperature_sigma_K" in series.table and "temperature_sigma_K" not in table:
@@ -193,21 +214,13 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
     log.info("fitting %d volumes at %d temperatures: %s model, %d parameters%s",
              len(problem.y), problem.n_temperatures, problem.spec.temperature_model,
              problem.n_parameters, f" ({label})" if label else "")
-    bar = progress(f"sampling{' ' + label if label else ''}", config.sampler.steps
-                   or config.sampler.max_steps) if progress else None
-
-    def tick(done: int, target: int) -> None:
-        if bar is not None:
-            bar.total = target
-            bar.n = done
-            bar.refresh()
-
+    tick = _callback(progress, f"sampling{' (' + label + ')' if label else ''}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         out = sample_posterior(problem, _sampler_settings(config), checkpoint=checkpoint,
                                resume=resume, progress=tick)
-    if bar is not None:
-        bar.close()
+    if tick is not None:
+        tick(out.chain.shape[0], out.chain.shape[0])
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             log.warning("%s", w.message)
