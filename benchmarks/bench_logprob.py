@@ -1,0 +1,116 @@
+"""Cost of the log-posterior: vectorised over walkers vs a per-walker scipy expm baseline.
+
+Problem: two sites, 5 temperatures x 8 mixing times (160 volumes), Arrhenius model with
+per-temperature T1 (the default model).  Both implementations compute the same number (checked
+below): the baseline loops over walkers, temperatures and mixing times and calls
+``scipy.linalg.expm`` for every mixing matrix, as a straightforward implementation would.
+
+Run:  python benchmarks/bench_logprob.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from exsyfit.config import config_from_dict
+from exsyfit.inference import find_start, initial_walkers
+from exsyfit.kinetics import K_B_EV_PER_K, arrhenius_ln_k
+from exsyfit.likelihood import problem_from_config
+from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+
+TEMPERATURES = (263.0, 283.0, 303.0, 323.0, 343.0)
+MIXING_TIMES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+N_WALKERS = 64
+
+
+def volume_table(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = np.array([0.9, 0.1])
+    rows = []
+    for T in TEMPERATURES:
+        k_ex = 10.0 * np.exp(-0.3 / K_B_EV_PER_K * (1 / T - 1 / 303))
+        K = exchange_rate_matrix([k_ex], p, [(0, 1)])
+        V = predict_volumes(mixing_matrix(K, [2.0, 1 / 3], MIXING_TIMES), p)
+        for m, tm in enumerate(MIXING_TIMES):
+            for i, a in enumerate("AB"):
+                for j, b in enumerate("AB"):
+                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
+                                     from_site=b, to_site=a,
+                                     volume=V[m, i, j] + 0.002 * rng.standard_normal(),
+                                     sigma=0.002))
+    return pd.DataFrame(rows)
+
+
+def baseline_log_posterior(problem, theta: np.ndarray) -> float:
+    """Straightforward per-walker version: expm for every (temperature, mixing time)."""
+    names = problem.parameter_names
+    if np.any(theta <= problem.lower) or np.any(theta >= problem.upper):
+        return -np.inf
+    ea = theta[names.index("Ea_eV[A<->B]")]
+    ref = theta[names.index("ln_k_ex_ref[A<->B]")]
+    p_a = theta[names.index("p[A]")]
+    p = np.array([p_a, 1 - p_a])
+    y, sigma = problem.y, problem.sigma
+    total = 0.0
+    for t, T in enumerate(problem.temperatures_K):
+        k_ex = np.exp(arrhenius_ln_k(T, ea, ref, problem.T_ref_K))
+        r1 = np.array([theta[names.index(f"R1_per_s[{s}]@{T:.1f}K")] for s in "AB"])
+        k_ab, k_ba = k_ex * p[1], k_ex * p[0]
+        L = np.array([[r1[0] + k_ab, -k_ba], [-k_ab, r1[1] + k_ba]])
+        sel = np.flatnonzero(problem.t_index == t)
+        model = np.empty(len(sel))
+        for n, row in enumerate(sel):
+            A = scipy.linalg.expm(-L * problem.mixing_time_s[row])
+            j = problem.from_index[row]
+            model[n] = A[problem.to_index[row], j] * p[j]
+        w = 1 / sigma[sel] ** 2
+        a, b = np.sum(model**2 * w), np.sum(model * y[sel] * w)
+        total += 0.5 * b**2 / a - 0.5 * np.log(a)
+    const = (-0.5 * np.sum(y**2 / sigma**2) - np.sum(np.log(sigma))
+             - 0.5 * len(y) * np.log(2 * np.pi) + 0.5 * problem.n_temperatures * np.log(2 * np.pi))
+    return total + const
+
+
+def best_time(func, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> int:
+    raw = {"data": {"volumes": "v.csv"}, "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}}}
+    problem = problem_from_config(volume_table(), config_from_dict(raw))
+    rng = np.random.default_rng(1)
+    start, cov = find_start(problem)
+    thetas = initial_walkers(problem, start, cov, N_WALKERS, rng)  # walkers near the mode
+    fast = problem(thetas)
+    slow = np.array([baseline_log_posterior(problem, th) for th in thetas])
+    assert np.allclose(fast, slow, rtol=1e-9, atol=1e-6), "implementations disagree"
+    t_fast = best_time(lambda: problem(thetas), 50)
+    t_slow = best_time(lambda: [baseline_log_posterior(problem, th) for th in thetas], 3)
+    print(f"problem: {len(problem.y)} volumes, {problem.n_parameters} parameters, "
+          f"{N_WALKERS} walkers")
+    print(f"vectorised:   {t_fast * 1e3:8.3f} ms per call = {t_fast / N_WALKERS * 1e6:8.2f} us "
+          "per walker")
+    print(f"scipy expm:   {t_slow * 1e3:8.3f} ms per call = {t_slow / N_WALKERS * 1e6:8.2f} us "
+          "per walker")
+    print(f"speed-up:     {t_slow / t_fast:8.1f} x (target >= 50 x)")
+    finite = np.isfinite(fast)
+    print(f"max |difference| of the log-posteriors: "
+          f"{np.max(np.abs(fast[finite] - slow[finite])):.2e} ({finite.sum()} finite of "
+          f"{N_WALKERS})")
+    return 0 if t_slow / t_fast >= 50 else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(main())
