@@ -298,9 +298,9 @@ def _symmetry_check(result: FitResult) -> tuple[Table | None, str]:
         for b in range(a + 1, len(sites)):
             ab = tab[(tab["from_site"] == sites[a]) & (tab["to_site"] == sites[b])]
             ba = tab[(tab["from_site"] == sites[b]) & (tab["to_site"] == sites[a])]
-            m = ab.groupby(key)[["volume", "sigma"]].mean().join(
-                ba.groupby(key)[["volume", "sigma"]].mean(), lsuffix="_ab", rsuffix="_ba",
-                how="inner")
+            m = ab.groupby(key)[["volume", "sigma"]].mean().merge(
+                ba.groupby(key)[["volume", "sigma"]].mean(), left_index=True,
+                right_index=True, suffixes=("_ab", "_ba"), how="inner")
             if m.empty:
                 continue
             z = ((m["volume_ab"] - m["volume_ba"])

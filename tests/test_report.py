@@ -1,0 +1,278 @@
+"""report.md / report.html: numbers equal to summary.json, warnings, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import types
+import warnings
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from exsyfit import __version__, config, inference, likelihood, results
+from exsyfit.compare import compare_models
+from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
+
+KB = 8.617333262e-5
+TEMPS = (263.0, 303.0, 343.0)
+TMS = (0.01, 0.05, 0.2, 1.0)
+
+
+def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
+    """Science brief c8 kinetics at three temperatures and four mixing times."""
+    rng = np.random.default_rng(seed)
+    p, r1 = np.array([0.9, 0.1]), np.array([2.0, 1 / 3])
+    rows = []
+    for T in TEMPS:
+        k_ex = 10.0 * np.exp(-0.30 / KB * (1 / T - 1 / 303.0))
+        A = mixing_matrix(exchange_rate_matrix(np.array([k_ex]), p, [(0, 1)]), r1,
+                          np.array(TMS))
+        V = predict_volumes(A, p)
+        for m, tm in enumerate(TMS):
+            for i, to in enumerate("AB"):
+                for j, fr in enumerate("AB"):
+                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
+                                     from_site=fr, to_site=to,
+                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
+                                     sigma=sigma))
+    return pd.DataFrame(rows)
+
+
+CONFIG_TEXT = """[data]
+volumes = "volumes.csv"
+
+[sites.A]
+ppm = 1.0
+
+[sites.B]
+ppm = 2.0
+
+[model]
+temperature_model = "{model}"
+"""
+
+
+def fit(table: pd.DataFrame, model: str, steps: int = 1500) -> results.FitResult:
+    cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
+                                   "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},
+                                   "model": {"temperature_model": model}})
+    problem = likelihood.problem_from_config(table, cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = inference.sample_posterior(problem, inference.SamplerSettings(seed=1, steps=steps))
+    return results.FitResult.from_sampling(problem, out)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    table = c8_table()
+    return table, {"arrhenius": fit(table, "arrhenius"), "free": fit(table, "free")}
+
+
+@pytest.fixture(scope="module")
+def written(fits, tmp_path_factory):
+    table, res = fits
+    out = tmp_path_factory.mktemp("run")
+    table.to_csv(out / "volumes.csv", index=False)
+    (out / "config.toml").write_text(CONFIG_TEXT.format(model="arrhenius"))
+    res["arrhenius"].save(out)
+    (out / "figures").mkdir()
+    png = out / "figures" / "arrhenius.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    paths = write_report(out, res["arrhenius"], free=res["free"],
+                         comparison=compare_models(res), config_path=out / "config.toml",
+                         input_files=[out / "volumes.csv"], figures=[png])
+    summary = json.loads((out / "summary.json").read_text())
+    md = paths["markdown"].read_text(encoding="utf-8")
+    html_text = paths["html"].read_text(encoding="utf-8")
+    return out, paths, summary, md, html_text
+
+
+class _Cells(HTMLParser):
+    """Rows of every <table> as lists of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def md_rows(md: str) -> list[list[str]]:
+    out = []
+    for line in md.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip().replace("\\|", "|") for c in
+                     re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            out.append(cells)
+    return out
+
+
+def html_rows(text: str) -> list[list[str]]:
+    parser = _Cells()
+    parser.feed(text)
+    return parser.rows
+
+
+def _ci(s):
+    return f"{fmt(s['median'])} [{fmt(s['q025'])}, {fmt(s['q975'])}]"
+
+
+def test_fmt_four_significant_digits():
+    assert fmt(0.299123456) == "0.2991" and fmt(12345.6) == "1.235e+04"
+    assert fmt(float("nan")) == "nan" and fmt(True) == "yes" and fmt(7) == "7"
+
+
+@pytest.mark.parametrize("kind", ["md", "html"])
+def test_numbers_equal_summary_json(written, kind):
+    _, _, summary, md, html_text = written
+    rows = md_rows(md) if kind == "md" else html_rows(html_text)
+    by_first = {}
+    for r in rows:
+        by_first.setdefault(r[0], []).append(r)
+    # global law
+    law = {r[1]: r for r in by_first["A<->B"]}
+    for key, label in (("Ea_eV", "Ea (eV)"), ("Ea_kJ_per_mol", "Ea (kJ/mol)"),
+                       ("ln_A_per_s", "ln A (A in s^-1)")):
+        s = summary[key]
+        assert law[label][2:] == [fmt(s["median"]), f"[{fmt(s['q16'])}, {fmt(s['q84'])}]",
+                                  f"[{fmt(s['q025'])}, {fmt(s['q975'])}]"]
+    assert law["correlation(Ea, ln A)"][2] == fmt(summary["Ea_lnA_correlation"])
+    assert float(law["Ea (eV)"][2]) == pytest.approx(0.30, abs=0.03)
+    # per-temperature rates, populations and T1
+    for entry in summary["temperatures"]:
+        rate_row, site_row = by_first[fmt(entry["temperature_K"])][:2]
+        assert rate_row[1:] == [_ci(entry["k_ex_per_s"]), _ci(entry["k_per_s"]["A->B"]),
+                                _ci(entry["k_per_s"]["B->A"])]
+        assert site_row[1:] == [_ci(entry["populations"]["A"]), _ci(entry["populations"]["B"]),
+                                _ci(entry["T1_s"]["A"]), _ci(entry["T1_s"]["B"])]
+    d = summary["diagnostics"]
+    diag = {r[0]: r[1] for r in rows if len(r) == 2}
+    assert diag["max. autocorrelation time tau (steps)"] == fmt(d["tau_max"])
+    assert diag["mean acceptance fraction"] == fmt(d["acceptance_fraction"])
+    assert diag["min. effective sample size"] == fmt(d["ess_min"])
+    assert diag["steps"] == str(d["n_steps"]) and diag["walkers"] == str(d["n_walkers"])
+    assert diag["seed"] == "1"
+
+
+def test_unconverged_warning_visible(written):
+    _, _, summary, md, html_text = written
+    assert summary["diagnostics"]["converged"] is False  # 1500 steps
+    assert "> **Warning:** The sampler did NOT converge" in md
+    assert '<div class="warning"><strong>Warning:</strong> The sampler did NOT converge' \
+        in html_text
+
+
+def test_comparison_linearity_and_checklist(written):
+    _, _, _, md, html_text = written
+    assert "## Model comparison" in md and "elpd_loo" in md
+    assert "## Arrhenius linearity check (free model)" in md
+    rows = {r[0]: r[1] for r in md_rows(md) if len(r) == 2}
+    assert rows["nucleus"] == NOT_AVAILABLE and rows["integration method"] == NOT_AVAILABLE
+    assert rows["mixing times (s)"] == "0.01, 0.05, 0.2, 1"
+    assert rows["sample temperatures used in the fit"] == "263, 303, 343 K"
+    assert rows["reported rate"].startswith("k_ex = k_AB + k_BA")
+    assert rows["linear in 1/T"] == "yes"
+    assert "Bloch–McConnell" in md and "log-uniform on k_ex" in md
+    # symmetric simulated cross peaks
+    assert "consistent with V_AB = V_BA" in md
+
+
+def test_provenance(written):
+    out, _, _, md, html_text = written
+    digest = hashlib.sha256((out / "volumes.csv").read_bytes()).hexdigest()
+    assert digest in md and digest in html_text
+    cfg_digest = hashlib.sha256((out / "config.toml").read_bytes()).hexdigest()
+    assert cfg_digest in md
+    assert 'temperature_model = "arrhenius"' in md and "```toml" in md
+    rows = {r[0]: r[1] for r in md_rows(md) if len(r) == 2}
+    assert rows["exsyfit version"] == __version__
+    assert rows["numpy version"] == np.__version__
+    for dep in ("scipy", "emcee", "arviz", "nmrglue", "pandas", "matplotlib"):
+        assert rows[f"{dep} version"] not in ("", "not installed")
+    assert re.match(r"\d{4}-\d\d-\d\dT", rows["date (UTC)"])
+    # figures by relative path, no temporary files left
+    assert "](figures/arrhenius.png)" in md and 'src="figures/arrhenius.png"' in html_text
+    assert not list(out.glob(".*.tmp"))
+    assert html_text.startswith("<!DOCTYPE html>") and "<style>" in html_text
+
+
+def test_acquisition_and_integration_pass_through(fits, tmp_path):
+    _, res = fits
+    acq = pd.DataFrame({"experiment": ["e1", "e2"], "nucleus": ["7Li", "7Li"],
+                        "mas_rate_hz": [25000.0, 25000.0], "scans": [16, 32]})
+    integ = {"method": "lineshape", "baseline": "plane", "sidebands": True,
+             "warnings": ["cross peak A->B asymmetric at 303 K"]}
+    paths = write_report(tmp_path, res["arrhenius"], acquisition=acq, integration=integ,
+                         config_text="[data]\n", embed_images=True,
+                         figures=[tmp_path / "none.pdf"])
+    md = paths["markdown"].read_text(encoding="utf-8")
+    rows = {r[0]: r[1] for r in md_rows(md) if len(r) == 2}
+    assert rows["nucleus"] == "7Li" and rows["MAS rate (Hz)"] == "2.5e+04"
+    assert rows["number of scans"] == "16, 32"
+    assert rows["integration method"] == "lineshape"
+    assert rows["spinning-sideband handling"] == "sidebands = True"
+    assert rows["recycle delay (s)"] == "not recorded"
+    assert "> **Warning:** Integration: cross peak A->B asymmetric at 303 K" in md
+    assert "## Model comparison" not in md and "## Figures" not in md
+
+
+def test_embedded_images(fits, tmp_path):
+    _, res = fits
+    png = tmp_path / "figures" / "corner.png"
+    png.parent.mkdir()
+    png.write_bytes(b"\x89PNG\r\n\x1a\nabc")
+    paths = write_report(tmp_path, res["free"], figures=[png], embed_images=True)
+    html_text = paths["html"].read_text()
+    assert 'src="data:image/png;base64,iVBORw0KGgphYmM="' in html_text
+    md = paths["markdown"].read_text()
+    assert "](figures/corner.png)" in md and "no global law was fitted" in md
+
+
+def test_symmetry_check_flags_asymmetric_cross_peaks(fits):
+    table, res = fits
+    tab = res["arrhenius"].problem.table.copy()
+    fake = types.SimpleNamespace(problem=types.SimpleNamespace(
+        table=tab, spec=types.SimpleNamespace(start="equilibrium")), sites=("A", "B"))
+    _, verdict = _symmetry_check(fake)
+    assert verdict.startswith("consistent")
+    sel = (tab.from_site == "A") & (tab.to_site == "B")
+    tab.loc[sel, "volume"] *= 1.5
+    table_block, verdict = _symmetry_check(fake)
+    assert verdict.startswith("cross peaks are asymmetric")
+    rms = float(table_block.rows[0][3])
+    assert rms > 5
+
+
+def test_file_sha256_of_files_and_folders(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"abc")
+    assert file_sha256(f) == hashlib.sha256(b"abc").hexdigest()
+    d = tmp_path / "expno"
+    (d / "pdata").mkdir(parents=True)
+    (d / "acqus").write_text("x")
+    (d / "pdata" / "2rr").write_bytes(b"\0\1")
+    first = file_sha256(d)
+    assert first == file_sha256(d) and len(first) == 64
+    (d / "pdata" / "2rr").write_bytes(b"\0\2")
+    assert file_sha256(d) != first
+    assert file_sha256(tmp_path / "nope") == "missing"
