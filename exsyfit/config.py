@@ -71,7 +71,17 @@ KEY_HELP: dict[str, str] = {
     "processing.*": "processing of raw data (see exsyfit info processing)",
     "integration.*": "peak integration (see exsyfit info integration)",
     "plots.*": "figure settings (see exsyfit info plots)",
-    "report.*": "report settings",
+    "report.compare_models": "also fit the free model beside a global law, for the Arrhenius "
+    "points and the model comparison (default true)",
+    "report.alternatives": "further model variants to fit and compare by LOO: 'free', "
+    "'spin_diffusion', 'no_spin_diffusion', 'first-order', 'sphere', 'slab'",
+    "report.title": "title of the report",
+    "report.matrix_log": "write the single-mixing-time matrix-logarithm cross-check "
+    "(matrixlog.csv, default true)",
+    "diffusion.geometry": "'sphere' (radius) or 'slab' (half-thickness): how rates become D",
+    "diffusion.length_nm": "particle radius or layer half-thickness, nm; enables D (cm^2/s) "
+    "and, for first-order exchange, the transfer coefficient h",
+    "diffusion.length_sd_nm": "1-sigma uncertainty of the length, nm (propagated, log-normal)",
 }
 
 _TOP_LEVEL = (
@@ -172,6 +182,15 @@ class SamplerConfig:
 
 
 @dataclass(frozen=True)
+class DiffusionConfig:
+    """Length scale that turns rates into diffusion or transfer coefficients."""
+
+    geometry: str = "sphere"
+    length_nm: float | None = None
+    length_sd_nm: float = 0.0
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole validated configuration."""
 
@@ -186,7 +205,7 @@ class Config:
     integration: Mapping[str, Any] = field(default_factory=dict)
     plots: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
-    diffusion: Mapping[str, Any] = field(default_factory=dict)
+    diffusion: DiffusionConfig = DiffusionConfig()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -470,6 +489,37 @@ def _parse_temperature(raw: Mapping[str, Any], c: _Collector) -> TemperatureConf
     )
 
 
+ALTERNATIVES = ("free", "spin_diffusion", "no_spin_diffusion", "first-order", "sphere", "slab")
+
+
+def _parse_report(raw: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
+    r = _section(raw, "report", c)
+    allowed = ["compare_models", "alternatives", "title", "matrix_log"]
+    _check_keys(r, allowed, "report", c)
+    out = dict(r)
+    for key in ("compare_models", "matrix_log"):
+        _get(r, key, "report", True, lambda v: isinstance(v, bool), "true or false", c)
+    _get(r, "title", "report", "", lambda v: isinstance(v, str), "a string", c)
+    alts = r.get("alternatives", [])
+    if not isinstance(alts, list) or any(a not in ALTERNATIVES for a in alts):
+        c.add("report.alternatives", alts,
+              f"a list of model variants among {', '.join(ALTERNATIVES)}")
+    return out
+
+
+def _parse_diffusion(raw: Mapping[str, Any], c: _Collector) -> DiffusionConfig:
+    d = _section(raw, "diffusion", c)
+    allowed = ["geometry", "length_nm", "length_sd_nm"]
+    _check_keys(d, allowed, "diffusion", c)
+    return DiffusionConfig(
+        geometry=_choice(d, "geometry", "diffusion", "sphere", ("sphere", "slab"), c),
+        length_nm=_get(d, "length_nm", "diffusion", None, _positive,
+                       "a positive length in nm (particle radius or layer half-thickness)", c),
+        length_sd_nm=_get(d, "length_sd_nm", "diffusion", 0.0,
+                          lambda v: _is_number(v) and v >= 0, "a number >= 0 (nm)", c),
+    )
+
+
 def _validate_subsection(name: str, table: dict[str, Any], c: _Collector) -> None:
     """Let the owning module validate its own section (processing, integration, plots)."""
     if not table:
@@ -524,8 +574,8 @@ def config_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Config
         processing=_section(raw, "processing", c),
         integration=_section(raw, "integration", c),
         plots=_section(raw, "plots", c),
-        report=_section(raw, "report", c),
-        diffusion=_section(raw, "diffusion", c),
+        report=_parse_report(raw, c),
+        diffusion=_parse_diffusion(raw, c),
         raw=dict(raw),
     )
     if cfg.model.start == "given":

@@ -224,7 +224,8 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             log.warning("%s", w.message)
-    result = FitResult.from_sampling(problem, out, seed=config.sampler.seed)
+    result = FitResult.from_sampling(problem, out, seed=config.sampler.seed,
+                                     length_scale=config.diffusion)
     d = result.diagnostics
     log.info("sampled %d steps x %d walkers in %.1f s (tau_max %.0f, converged: %s)",
              d["n_steps"], d["n_walkers"], d["sampling_seconds"], d["tau_max"],
@@ -288,11 +289,13 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
     if not path.exists():
         raise ExsyfitError(f"{path}: not found; run 'exsyfit fit' (or 'exsyfit run') first")
     volumes = read_volume_table(volume_table_path(config, outdir))
-    results = {"main": load_result(path, problem_from_config(volumes, config))}
+    results = {"main": load_result(path, problem_from_config(volumes, config),
+                                   config.diffusion)}
     free_path = outdir / "free_posterior.nc"
     if free_path.exists() and config.model.temperature_model != "free":
         results["free"] = load_result(free_path,
-                                      problem_from_config(volumes, _free_config(config)))
+                                      problem_from_config(volumes, _free_config(config)),
+                                      config.diffusion)
     return results
 
 

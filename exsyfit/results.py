@@ -87,12 +87,17 @@ class FitResult:
     derived: dict[str, np.ndarray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seed: int = 1
+    length_scale: Any = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_sampling(cls, problem: ExsyProblem, out: SamplingOutput, seed: int = 1,
-                      max_draws_per_walker: int = 200) -> FitResult:
-        """Thin the chain, compute physical quantities and diagnostics."""
+                      max_draws_per_walker: int = 200, length_scale: Any = None) -> FitResult:
+        """Thin the chain, compute physical quantities and diagnostics.
+
+        ``length_scale`` (:class:`exsyfit.config.DiffusionConfig` with ``length_nm`` set)
+        adds diffusion coefficients (and, for first-order exchange, transfer coefficients).
+        """
         post = out.chain[out.burn_in:]
         lp = out.log_prob[out.burn_in:]
         n_post, n_walkers, _ = post.shape
@@ -115,7 +120,7 @@ class FitResult:
             "n_log_prob_evaluations": int(out.n_log_prob_evaluations),
             "resumed_from_step": int(out.resumed_from_step),
         }
-        result = cls(problem, theta, lp_t, diagnostics, seed=seed)
+        result = cls(problem, theta, lp_t, diagnostics, seed=seed, length_scale=length_scale)
         if not out.converged:
             result.warnings.append(
                 f"sampler not converged: {out.chain.shape[0]} steps < 50 x tau_max "
@@ -136,6 +141,27 @@ class FitResult:
         out["T1_s"] = 1.0 / out.pop("r1")
         loglik = self.problem.log_likelihood_pointwise(flat, phys)
         out["log_likelihood"] = loglik.reshape(W, D, -1)
+        out.update(self._transport_draws(phys["k_ex"], rng, (W, D)))
+        return out
+
+    def _transport_draws(self, k_ex: np.ndarray, rng: np.random.Generator,
+                         lead: tuple[int, int]) -> dict[str, np.ndarray]:
+        """D (cm^2/s) and h (m/s) draws from the slowest-mode rates and the length scale."""
+        ls = self.length_scale
+        if ls is None or getattr(ls, "length_nm", None) is None:
+            return {}
+        from .diffusion import propagate_length_scale
+
+        transport = self.problem.spec.transport
+        geometry = transport if transport != "first-order" else ls.geometry
+        draws = propagate_length_scale(k_ex, ls.length_nm * 1e-9, ls.length_sd_nm * 1e-9, rng,
+                                       geometry)
+        out = {"D_cm2_per_s": draws.D_cm2_per_s.reshape(lead + k_ex.shape[1:])}
+        if transport == "first-order":
+            length = draws.length_m.reshape((-1,) + (1,) * (k_ex.ndim - 1))
+            # interface-limited uptake: F = 1 - exp(-3 h t / a) (sphere), 1 - exp(-h t / l) (slab)
+            h = k_ex * length / 3.0 if geometry == "sphere" else k_ex * length
+            out["h_m_per_s"] = h.reshape(lead + k_ex.shape[1:])
         return out
 
     # ------------------------------------------------------------------ access
@@ -212,6 +238,26 @@ class FitResult:
                 zip(self.pairs, corr, strict=True))
         if self.temperature_model != "free":
             out["reference_temperature_K"] = float(self.problem.T_ref_K)
+        if "D_cm2_per_s" in self.derived and len(self.temperatures_K) >= 2:
+            from .kinetics import K_B_EV_PER_K
+
+            x = 1.0 / self.draws("temperature_K")  # (n, T)
+            y = np.log(self.draws("D_cm2_per_s"))  # (n, pairs, T)
+            xc = x - x.mean(axis=1, keepdims=True)
+            slope = np.sum(xc[:, None, :] * (y - y.mean(axis=2, keepdims=True)), axis=2) \
+                / np.sum(xc**2, axis=1)[:, None]
+            ea_d = -slope * K_B_EV_PER_K
+            out["D_Ea_eV"] = stats(ea_d[:, 0]) if len(self.pairs) == 1 else {
+                p: stats(ea_d[:, q]) for q, p in enumerate(self.pairs)}
+            ls = self.length_scale
+            out["diffusion"] = {
+                "geometry": self.problem.spec.transport
+                if self.problem.spec.transport != "first-order" else ls.geometry,
+                "length_nm": ls.length_nm, "length_sd_nm": ls.length_sd_nm,
+                "D_from": "D/L^2 of the diffusion-limited fit times L^2"
+                if self.problem.spec.transport != "first-order"
+                else "slowest uptake mode equal to k_ex (pi^2 D/a^2 sphere, pi^2 D/(4 l^2) slab)",
+            }
         return out
 
     def _temperature_entry(self, t: int) -> dict[str, Any]:
@@ -235,6 +281,12 @@ class FitResult:
             entry["start_magnetisation"] = {s: stats(self.draws("start")[:, t, i])
                                             for i, s in enumerate(sites)}
         entry["intensity_scale"] = stats(self.draws("scale")[:, t])
+        for key in ("D_over_L2", "D_cm2_per_s", "h_m_per_s"):
+            if key in self.derived:
+                values = self.draws(key)[:, :, t]
+                name = "D_over_L2_per_s" if key == "D_over_L2" else key
+                entry[name] = (stats(values[:, 0]) if len(pairs) == 1
+                               else {p: stats(values[:, q]) for q, p in enumerate(pairs)})
         return entry
 
     def summary_dict(self) -> dict[str, Any]:
@@ -318,6 +370,11 @@ class FitResult:
             if key in d:
                 posterior[key] = d[key]
                 dims[key] = ["pair"]
+        for key, name in (("D_over_L2", "D_over_L2_per_s"), ("D_cm2_per_s", "D_cm2_per_s"),
+                          ("h_m_per_s", "h_m_per_s")):
+            if key in d:
+                posterior[name] = d[key]
+                dims[name] = ["pair", "temperature"]
         table = self.problem.table
         coords = {
             "parameter": list(self.problem.parameter_names),
@@ -407,7 +464,8 @@ class FitResult:
         return plot_buildup(self, temperature_index=temperature_index, **kwargs)
 
 
-def load_result(posterior_path: str | Path, problem: ExsyProblem) -> FitResult:
+def load_result(posterior_path: str | Path, problem: ExsyProblem,
+                length_scale: Any = None) -> FitResult:
     """Rebuild a :class:`FitResult` from a posterior.nc and the problem it was fitted to.
 
     Raises
@@ -430,6 +488,6 @@ def load_result(posterior_path: str | Path, problem: ExsyProblem) -> FitResult:
     lp = np.asarray(idata.sample_stats["lp"].values)
     diagnostics = json.loads(idata.attrs.get("diagnostics", "{}"))
     seed = int(idata.attrs.get("seed", 1))
-    result = FitResult(problem, theta, lp, diagnostics, seed=seed)
+    result = FitResult(problem, theta, lp, diagnostics, seed=seed, length_scale=length_scale)
     result.derived = result._compute_derived()
     return result
