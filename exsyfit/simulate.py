@@ -55,6 +55,8 @@ __all__ = [
     "simulate_series",
     "simulate_volume_table",
     "write_bundled",
+    "BUNDLED",
+    "BUNDLED_THREE_SITE",
     "main",
 ]
 
@@ -559,6 +561,18 @@ BUNDLED: dict[str, dict[str, Any]] = {
 }
 
 
+#: Three-site series (``example_truth("three_site")``): small, 3 temperatures x 5 mixing
+#: times; the F2 window (80 ppm about 0.4 ppm) holds the LLZO sidebands at +-32 ppm.
+BUNDLED_THREE_SITE: dict[str, dict[str, Any]] = {
+    "three_site_bruker_processed": dict(
+        format="bruker-processed", seed=20240611,
+        temperatures_K=[273.0, 303.0, 333.0],
+        mixing_times_s=[0.01, 0.05, 0.15, 0.4, 1.0],
+        acquisition=Acquisition(n_f1=128, n_f2=512, carrier_ppm=0.4),
+    ),
+}
+
+
 def _truth_json(truth: Truth) -> dict[str, Any]:
     d = asdict(truth)
     d["populations_normalised"] = truth.populations.tolist()
@@ -568,25 +582,33 @@ def _truth_json(truth: Truth) -> dict[str, Any]:
 def write_bundled(outdir: str | Path = "spectra", *, overwrite: bool = True) -> dict[str, Path]:
     """(Re)generate the bundled simulated series in ``outdir`` (deterministic seeds).
 
-    Each series folder gets its experiments, ``truth_volumes.csv`` and ``truth.json``.
+    The argyrodite/Li2S series (:data:`BUNDLED`) and the three-site series
+    (:data:`BUNDLED_THREE_SITE`).  Each series folder gets its experiments,
+    ``truth_volumes.csv`` and ``truth.json``.
     """
     outdir = Path(outdir)
-    truth = example_truth("argyrodite_li2s")
     written = {}
-    for name, spec in BUNDLED.items():
-        folder = outdir / name
-        table = simulate_series(folder, truth, spec["temperatures_K"], spec["mixing_times_s"],
-                                format=spec["format"], seed=spec["seed"],
-                                acquisition=spec["acquisition"], overwrite=overwrite)
-        table.to_csv(folder / "truth_volumes.csv", index=False, float_format="%.10g")
-        info = {"truth": _truth_json(truth), "format": spec["format"], "seed": spec["seed"],
-                "temperatures_K": spec["temperatures_K"],
-                "mixing_times_s": spec["mixing_times_s"],
-                "acquisition": {k: v for k, v in asdict(spec["acquisition"]).items()
-                                if k != "extra"}}
-        (folder / "truth.json").write_text(json.dumps(info, indent=2) + "\n")
-        written[name] = folder
+    for kind, series in (("argyrodite_li2s", BUNDLED), ("three_site", BUNDLED_THREE_SITE)):
+        truth = example_truth(kind)
+        for name, spec in series.items():
+            written[name] = _write_bundled_series(outdir / name, truth, spec, overwrite)
     return written
+
+
+def _write_bundled_series(folder: Path, truth: Truth, spec: dict[str, Any],
+                          overwrite: bool) -> Path:
+    """One bundled series: its experiments, ``truth_volumes.csv`` and ``truth.json``."""
+    table = simulate_series(folder, truth, spec["temperatures_K"], spec["mixing_times_s"],
+                            format=spec["format"], seed=spec["seed"],
+                            acquisition=spec["acquisition"], overwrite=overwrite)
+    table.to_csv(folder / "truth_volumes.csv", index=False, float_format="%.10g")
+    info = {"truth": _truth_json(truth), "format": spec["format"], "seed": spec["seed"],
+            "temperatures_K": spec["temperatures_K"],
+            "mixing_times_s": spec["mixing_times_s"],
+            "acquisition": {k: v for k, v in asdict(spec["acquisition"]).items()
+                            if k != "extra"}}
+    (folder / "truth.json").write_text(json.dumps(info, indent=2) + "\n")
+    return folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
