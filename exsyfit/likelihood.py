@@ -268,6 +268,7 @@ class ExsyProblem:
             self._add("ln_frac_error", *np.log(pri.fractional_error), "ln fractional error")
         self.parameter_names = tuple(p.name for p in self.parameters)
         self._index = {n: k for k, n in enumerate(self.parameter_names)}
+        self._column_cache: dict[tuple[str, bool], np.ndarray] = {}
         self.lower = np.array([p.lower for p in self.parameters])
         self.upper = np.array([p.upper for p in self.parameters])
 
@@ -281,10 +282,16 @@ class ExsyProblem:
 
     def _per_temperature(self, theta: np.ndarray, stem: str, per_t: bool) -> np.ndarray:
         """(W, n_T) values of a parameter sampled per temperature or shared."""
-        if per_t:
-            cols = [self._index[f"{stem}@{_tlabel(t)}"] for t in self.temperatures_K]
-            return theta[:, cols]
-        return np.repeat(theta[:, [self._index[stem]]], self.n_temperatures, axis=1)
+        key = (stem, per_t)
+        cols = self._column_cache.get(key)
+        if cols is None:
+            if per_t:
+                cols = np.array([self._index[f"{stem}@{_tlabel(t)}"]
+                                 for t in self.temperatures_K])
+            else:
+                cols = np.full(self.n_temperatures, self._index[stem])
+            self._column_cache[key] = cols
+        return theta[:, cols]
 
     # ------------------------------------------------------------------ physics
     def unpack(self, theta: np.ndarray) -> dict[str, np.ndarray]:
@@ -487,10 +494,12 @@ class ExsyProblem:
         return ok
 
     def log_prior(self, theta: np.ndarray, phys: dict[str, np.ndarray] | None = None,
-                  ) -> np.ndarray:
+                  support: np.ndarray | None = None) -> np.ndarray:
         """Log prior density (W,), -inf outside the support (up to a constant)."""
         theta = np.atleast_2d(theta)
-        lp = np.where(self.in_support(theta), 0.0, -np.inf)
+        if support is None:
+            support = self.in_support(theta)
+        lp = np.where(support, 0.0, -np.inf)
         if phys is None:
             phys = self.unpack(np.clip(theta, self.lower, self.upper))
         for i, site in enumerate(self.spec.sites):
@@ -558,7 +567,7 @@ class ExsyProblem:
                 loglik = self.marginal_log_likelihood(phys)
             else:
                 loglik = self.log_likelihood_pointwise(th, phys).sum(1)
-            value = self.log_prior(th, phys) + loglik
+            value = self.log_prior(th, phys, support=np.ones(len(th), dtype=bool)) + loglik
         out[support] = np.where(np.isfinite(value), value, -np.inf)
         return out
 

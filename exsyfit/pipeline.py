@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import shutil
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -203,6 +202,37 @@ def _free_config(config: Config) -> Config:
     return dataclasses.replace(config, model=model)
 
 
+def variant_config(config: Config, name: str) -> Config:
+    """The config of a model variant: 'free', 'spin_diffusion', 'no_spin_diffusion',
+    'first-order', 'sphere' or 'slab'."""
+    m = config.model
+    if name == "free":
+        model = dataclasses.replace(m, temperature_model="free")
+    elif name in ("spin_diffusion", "no_spin_diffusion"):
+        model = dataclasses.replace(m, spin_diffusion=name == "spin_diffusion",
+                                    transport="first-order")
+    else:
+        model = dataclasses.replace(m, transport=name, spin_diffusion=False
+                                    if name != "first-order" else m.spin_diffusion)
+    return dataclasses.replace(config, model=model)
+
+
+def model_variants(config: Config) -> list[str]:
+    """Variants fitted beside the main model (for the Arrhenius points and comparison)."""
+    m = config.model
+    names: list[str] = []
+    if m.temperature_model != "free" and bool(config.report.get("compare_models", True)):
+        names.append("free")
+    for name in config.report.get("alternatives", []):
+        same = ((name == "free" and m.temperature_model == "free")
+                or (name == "spin_diffusion" and m.spin_diffusion)
+                or (name == "no_spin_diffusion" and not m.spin_diffusion)
+                or name == m.transport)
+        if not same and name not in names:
+            names.append(name)
+    return names
+
+
 def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
             resume: bool = False, progress: ProgressFactory | None = None,
             label: str = "") -> FitResult:
@@ -233,27 +263,22 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
     return result
 
 
-def wants_free_comparison(config: Config) -> bool:
-    """Fit the free model beside a global law (for the Arrhenius points and comparison)."""
-    return config.model.temperature_model != "free" and bool(
-        config.report.get("compare_models", True))
-
-
 def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = False,
         progress: ProgressFactory | None = None) -> dict[str, FitResult]:
     """Fit the volume table and write summary.json, summary.csv and posterior.nc.
 
-    With a global temperature law the free model is fitted too (``free_*`` files), unless
-    ``[report] compare_models = false``.
+    Model variants (:func:`model_variants`: the free model beside a global law, unless
+    ``[report] compare_models = false``, plus ``[report] alternatives``) are fitted too and
+    written with their name as prefix (``free_summary.json``, ...).  The matrix-logarithm
+    cross-check is written to matrixlog.csv unless ``[report] matrix_log = false``.
 
     Returns
     -------
     dict
-        ``{"main": FitResult, "free": FitResult}`` (``free`` only when fitted).
+        ``{"main": FitResult, "<variant>": FitResult, ...}``.
     """
-    outputs = list(FIT_OUTPUTS)
-    if wants_free_comparison(config):
-        outputs += [f"free_{n}" for n in FIT_OUTPUTS]
+    variants = model_variants(config)
+    outputs = list(FIT_OUTPUTS) + [f"{v}_{n}" for v in variants for n in FIT_OUTPUTS]
     ensure_writable(outdir, outputs, force or resume)
     path = volume_table_path(config, outdir)
     volumes = read_volume_table(path)
@@ -265,20 +290,40 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
     results["main"] = fit_one(config, volumes, checkpoint, resume=resume, progress=progress)
     results["main"].save(outdir)
     checkpoint.unlink(missing_ok=True)
-    if wants_free_comparison(config):
-        free_ckpt = outdir / "free_checkpoint.npz"
-        results["free"] = fit_one(_free_config(config), volumes, free_ckpt, resume=resume,
-                                  progress=progress, label="free model, for comparison")
-        results["free"].save(outdir, stem="free_")
-        free_ckpt.unlink(missing_ok=True)
+    for name in variants:
+        ckpt = outdir / f"{name}_checkpoint.npz"
+        label = f"{name} model, for comparison"
+        results[name] = fit_one(variant_config(config, name), volumes, ckpt, resume=resume,
+                                progress=progress, label=label)
+        results[name].save(outdir, stem=f"{name}_")
+        ckpt.unlink(missing_ok=True)
     if config.path is not None and config.path.exists():
         write_text_atomic(outdir / "config_used.toml", config.path.read_text(encoding="utf-8"))
+    if config.report.get("matrix_log", True):
+        write_matrix_log(config, volumes, outdir)
     s = results["main"].summary_dict()
     if "Ea_eV" in s and isinstance(s["Ea_eV"], dict) and "median" in s["Ea_eV"]:
         e = s["Ea_eV"]
         log.info("Ea = %.3f eV (95%% interval %.3f to %.3f)", e["median"], e["q025"],
                  e["q975"])
     return results
+
+
+def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.DataFrame:
+    """Single-mixing-time matrix-logarithm estimates of every spectrum (matrixlog.csv)."""
+    from .matrixlog import matrix_log_table
+
+    try:
+        table = matrix_log_table(volumes, list(config.site_names), n_draws=200,
+                                 seed=config.sampler.seed)
+    except ExsyfitError as exc:
+        log.warning("matrix-logarithm cross-check skipped: %s", exc)
+        return pd.DataFrame()
+    write_text_atomic(outdir / "matrixlog.csv", table.to_csv(index=False))
+    failed = int((~table["ok"].astype(bool)).sum())
+    log.info("matrix-logarithm cross-check: %d of %d spectra gave rates (%d failed; "
+             "see matrixlog.csv)", len(table) - failed, len(table), failed)
+    return table
 
 
 def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
@@ -291,11 +336,12 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
     volumes = read_volume_table(volume_table_path(config, outdir))
     results = {"main": load_result(path, problem_from_config(volumes, config),
                                    config.diffusion)}
-    free_path = outdir / "free_posterior.nc"
-    if free_path.exists() and config.model.temperature_model != "free":
-        results["free"] = load_result(free_path,
-                                      problem_from_config(volumes, _free_config(config)),
-                                      config.diffusion)
+    for name in model_variants(config):
+        variant_path = outdir / f"{name}_posterior.nc"
+        if variant_path.exists():
+            results[name] = load_result(
+                variant_path, problem_from_config(volumes, variant_config(config, name)),
+                config.diffusion)
     return results
 
 
@@ -322,12 +368,14 @@ def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = 
     ensure_writable(outdir, REPORT_OUTPUTS, force)
     results = results or load_fit(config, outdir)
     comparison = None
-    if "free" in results:
+    if len(results) > 1:
+        from .compare import describe_model
+
+        named = {describe_model(r): r for r in results.values()}
         try:
-            comparison = compare_models({results["main"].temperature_model: results["main"],
-                                         "free": results["free"]})
-        except Exception as exc:  # noqa: BLE001 - comparison is optional in the report
-            log.warning("model comparison failed: %s", exc)
+            comparison = compare_models(named)
+        except ExsyfitError as exc:
+            log.warning("model comparison skipped: %s", exc)
     inputs = _input_files(config)
     acquisition = None
     if (outdir / "experiments.csv").exists():
@@ -374,12 +422,3 @@ def run(config: Config, outdir: Path, *, force: bool = False,
     return {"results": results, "figures": figures, "report": paths}
 
 
-def clean_checkpoints(outdir: Path) -> None:
-    """Remove checkpoints (after a completed job)."""
-    for name in ("checkpoint.npz", "free_checkpoint.npz"):
-        (outdir / name).unlink(missing_ok=True)
-
-
-def copy_example(source: Path, target: Path) -> None:
-    """Copy an example folder (used by ``demo`` when the bundle lives elsewhere)."""
-    shutil.copytree(source, target, dirs_exist_ok=True)
