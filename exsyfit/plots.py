@@ -59,8 +59,8 @@ __all__ = [
     "OKABE_ITO",
 ]
 
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-             "#000000")
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+             "#F0E442")
 """Okabe & Ito (2008) colour-blind-safe palette (blue first; yellow late, it is pale)."""
 TOL_BRIGHT = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB")
 """Paul Tol's 'bright' qualitative palette (colour-blind safe)."""
@@ -471,9 +471,15 @@ def _eyring_from_law(T_data: np.ndarray, ln_k: np.ndarray) -> tuple[np.ndarray, 
 def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
                  style: PlotStyle | None, rate: str, pair: str | None, log10: bool | None,
                  kind: str) -> Figure:
+    import contextlib
+
     import matplotlib as mpl
 
+    # the style's rcParams apply to figures made here, or when a style is given explicitly;
+    # axes passed in without a style keep the caller's settings
+    styled = ax is None or style is not None
     style = style or PlotStyle()
+    small: float | str = style.font_size - 1 if styled else "small"
     log10 = (style.arrhenius_axis == "log10") if log10 is None else bool(log10)
     q = _pair_index(result, pair)
     pair_name = result.pairs[q]
@@ -486,7 +492,7 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
         if pair_name is None:
             raise ConfigError(f"rate '{rate}': sites {a} and {b} do not exchange in this fit")
         q = result.pairs.index(pair_name)
-    with mpl.rc_context(style.rc()):
+    with mpl.rc_context(style.rc()) if styled else contextlib.nullcontext():
         if ax is None:
             fig = _new_figure(style, 0.8 * style.width_in if style.width_in < 5 else 4.2)
             ax = fig.add_subplot()
@@ -565,7 +571,7 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
         _ordered_legend(ax, loc="upper right", handlelength=1.6, borderaxespad=0.3)
         if text:
             ax.text(0.03, 0.03, text, transform=ax.transAxes, ha="left", va="bottom",
-                    fontsize=style.font_size - 1, linespacing=1.3)
+                    fontsize=small, linespacing=1.3)
         _secondary_temperature_axis(ax)
     return fig
 
@@ -740,15 +746,21 @@ def _draw_buildup(result: FitResult, t: int, axes: Mapping[str, Axes], style: Pl
         ax = axes["diag" if is_diag else "cross"]
         ax_res = axes.get("res_diag" if is_diag else "res_cross")
         _draw_peak(ax, ax_res, result, data, i, j, style.colour(k), marker, ls)
-    for key, title in (("diag", "diagonal peaks"), ("cross", "cross peaks (from→to)")):
+    # diagonal peaks decay from the top left, cross peaks start at zero on the left: those
+    # corners stay free for the legends; 15 % headroom keeps the legend off the curves
+    for key, title, loc in (("diag", "diagonal peaks", "upper right"),
+                            ("cross", "cross peaks (from→to)", "upper left")):
         ax = axes[key]
         ax.set_ylabel("volume (arb. units)")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.15 * (hi - lo))
+        ncol = 1 if n_cross <= 4 else 2
         if row_title is None:
-            ax.legend(title=title, loc="best", handlelength=1.2, ncol=1 if n_cross <= 4 else 2)
+            ax.legend(title=title, loc=loc, handlelength=1.2, ncol=ncol)
             continue
         ax.set_title(f"{row_title}: {title}" if key == "diag" else title, loc="left")
         if legend:
-            ax.legend(loc="best", handlelength=1.2, ncol=1 if n_cross <= 4 else 2)
+            ax.legend(loc=loc, handlelength=1.2, ncol=ncol)
     if row_title is not None and "res_diag" in axes:
         axes["res_diag"].set_title("residuals", loc="left")
     for key in ("res_diag", "res_cross"):

@@ -1,0 +1,45 @@
+"""The example notebook runs from top to bottom and produces its figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "notebook.ipynb"
+
+
+def _kernel_available(name: str) -> bool:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    except ImportError:
+        return False
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        return False
+    return True
+
+
+def test_example_notebook_runs():
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed")
+    if not _kernel_available("python3"):
+        pytest.skip("no 'python3' Jupyter kernel installed (pip install ipykernel)")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    # jupyter_client starts a kernel whose argv[0] is "python" with sys.executable, so the
+    # notebook runs in this environment and imports the exsyfit under test
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2  # Arrhenius plot and build-up figure
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    ea = float(re.search(r"Ea\s+=\s+([0-9.]+) eV", text).group(1))
+    assert ea == pytest.approx(0.30, abs=0.03)
+    assert any("k_ex_per_s" in str(o.get("data", {}).get("text/plain", "")) for o in outputs)
