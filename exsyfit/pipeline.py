@@ -384,11 +384,13 @@ def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = 
     if (outdir / "integration.json").exists():
         integration = json.loads((outdir / "integration.json").read_text())
     figures = list(figures) or sorted((outdir / "figures").glob("*.png"))
+    matrix_log = (pd.read_csv(outdir / "matrixlog.csv")
+                  if (outdir / "matrixlog.csv").exists() else None)
     return write_report(
         outdir, results["main"], free=results.get("free"), comparison=comparison,
         config_text=config.path.read_text(encoding="utf-8") if config.path else None,
         config_path=config.path, input_files=inputs, figures=figures,
-        integration=integration, acquisition=acquisition,
+        integration=integration, acquisition=acquisition, matrix_log=matrix_log,
     )
 
 
