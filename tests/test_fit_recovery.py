@@ -122,3 +122,16 @@ def test_cross_polarisation_start_is_fitted():
         assert inside(entry["start_magnetisation"]["A"], 0.3)
     k303 = [e for e in s["temperatures"] if e["temperature_K"] == 283.0][0]
     assert inside(k303["k_ex_per_s"], 10.0 * np.exp(-0.3 / K_B_EV_PER_K * (1 / 283 - 1 / 303)))
+
+
+def test_temperature_uncertainty_widens_the_activation_energy_interval(arrhenius_fit):
+    table = c8_volume_table(sigma=0.002, seed=11).assign(temperature_sigma_K=3.0)
+    uncertain = fit(table).summary_dict()
+    certain = arrhenius_fit.summary_dict()
+
+    def width(s):
+        return s["Ea_eV"]["q975"] - s["Ea_eV"]["q025"]
+
+    assert "sample_temperature_K" in uncertain["temperatures"][0]
+    assert width(uncertain) > 1.5 * width(certain)
+    assert inside(uncertain["Ea_eV"], C8_EA_EV)
