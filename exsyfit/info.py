@@ -21,14 +21,14 @@ Temperature laws (exsyfit.kinetics)
 
 
 def _options_text(cls: type, title: str) -> str:
-    lines = [title, "-" * len(title)]
-    doc = inspect.getdoc(cls) or ""
-    if doc:
-        lines.append(doc.split("\n\n")[0])
+    lines = [title, "-" * len(title), "Defaults:"]
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
         lines.append(f"  {f.name} = {default!r}")
+    doc = inspect.getdoc(cls) or ""
+    if doc:
+        lines += ["", doc]
     return "\n".join(lines)
 
 
