@@ -57,6 +57,9 @@ __all__ = [
     "write_starter_config",
 ]
 
+#: Placeholder sample temperature of experiments whose files hold none, K.
+ASSUMED_TEMPERATURE_K = 298.15
+
 _LOOKED_FOR = ("Bruker expno folders (acqus with ser, fid or pdata/) and Varian .fid folders "
                "(procpar with fid)")
 
@@ -390,12 +393,17 @@ class Experiments:
         Left-out folders and why.
     single : bool
         True when the data folder itself is one experiment.
+    no_temperature : tuple of str
+        Experiments whose files hold no temperature (VT off or not recorded); their
+        ``temperature_K`` is the placeholder :data:`ASSUMED_TEMPERATURE_K` until the user gives
+        the sample temperature in ``[temperature] per_experiment``.
     """
 
     table: pd.DataFrame
     paths: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]
     single: bool
+    no_temperature: tuple[str, ...] = ()
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -458,11 +466,11 @@ def find_experiments(data_folder: Path, base_dir: Path) -> Experiments:
         raise SeriesError(
             f"{folder}: no experiment found; looked for {_LOOKED_FOR} directly inside it and "
             f"at the folder itself{_nested_hint(folder)}")
-    tables, skipped = [], []
+    tables, skipped, no_temperature = [], [], []
     for exp in candidates:
         rel = _rel(exp, base_dir)
         try:
-            tables.append(experiment_table([rel], base_dir))
+            tables.append(_header_rows(rel, base_dir, no_temperature))
         except (SeriesError, DataFormatError) as exc:
             skipped.append((rel, str(exc)))
     if not tables:
@@ -474,8 +482,23 @@ def find_experiments(data_folder: Path, base_dir: Path) -> Experiments:
     table, skipped = _one_nucleus(table, skipped)
     _, group_k = group_temperatures(table["temperature_K"], 2.0)
     table["temperature_group_K"] = group_k
-    paths = _paths_for(folder, base_dir, table, single, skipped)
-    return Experiments(table=table, paths=paths, skipped=tuple(skipped), single=single)
+    paths = _paths_for(folder, base_dir, table, single, skipped, no_temperature)
+    kept = set(map(str, table["experiment"]))
+    return Experiments(table=table, paths=paths, skipped=tuple(skipped), single=single,
+                       no_temperature=tuple(e for e in no_temperature if e in kept))
+
+
+def _header_rows(rel: str, base_dir: Path, no_temperature: list[str]) -> pd.DataFrame:
+    """Header rows of one experiment; a missing temperature becomes a noted placeholder."""
+    try:
+        return experiment_table([rel], base_dir)
+    except SeriesError as exc:
+        if "holds no temperature" not in str(exc):
+            raise
+    table = experiment_table([rel], base_dir, temperature_calibration={
+        "per_experiment": {rel: ASSUMED_TEMPERATURE_K}})
+    no_temperature.append(rel)
+    return table
 
 
 def _one_nucleus(table: pd.DataFrame, skipped: list[tuple[str, str]]
@@ -492,7 +515,8 @@ def _one_nucleus(table: pd.DataFrame, skipped: list[tuple[str, str]]
 
 
 def _paths_for(folder: Path, base_dir: Path, table: pd.DataFrame, single: bool,
-               skipped: list[tuple[str, str]]) -> tuple[str, ...]:
+               skipped: list[tuple[str, str]], no_temperature: list[str]
+               ) -> tuple[str, ...]:
     """A glob over the folder when it selects exactly the usable experiments, else a list."""
     rel = _rel(folder, base_dir)
     if single:
@@ -502,8 +526,9 @@ def _paths_for(folder: Path, base_dir: Path, table: pd.DataFrame, single: bool,
     if skipped:
         return explicit
     pattern = f"{rel}/*" if rel != "." else "*"
+    calibration = {"per_experiment": {e: ASSUMED_TEMPERATURE_K for e in no_temperature}}
     try:
-        by_glob = experiment_table([pattern], base_dir)
+        by_glob = experiment_table([pattern], base_dir, temperature_calibration=calibration)
     except (SeriesError, DataFormatError):
         return explicit
     if sorted(map(str, by_glob["folder"])) != sorted(map(str, table["folder"])):
@@ -585,6 +610,11 @@ def _header(data_folder: Path, exps: Experiments, ref: pd.Series, peaks: Diagona
         f"#   mixing times (s): {_fmt_list(mixes) or 'none found in the headers'}",
         "#   MAS rate: " + (f"{_fmt_list(rates)} Hz" if rates else "not recorded"),
     ]
+    if exps.no_temperature:
+        lines.append(f"#   WARNING: {len(exps.no_temperature)} experiment(s) hold no temperature "
+                     "(VT off?): give their sample temperatures in [temperature] "
+                     f"per_experiment below (a placeholder of {ASSUMED_TEMPERATURE_K:g} K is "
+                     "written there)")
     if table["mixing_time_s"].isna().any():
         lines.append("#   WARNING: some spectra have no mixing time in their headers; set "
                      "[data] mixing_time (see below)")
@@ -647,12 +677,21 @@ def _data_section(exps: Experiments) -> list[str]:
         "",
         "# Sample temperature = slope x set temperature + offset_K (calibrate with e.g. the",
         "# 207Pb shift of Pb(NO3)2 at the same MAS rate); sigma_K goes into the Ea interval.",
-        "# [temperature]",
-        "# slope = 1.0",
-        "# offset_K = 0.0",
-        "# sigma_K = 1.0",
-        "",
     ]
+    if exps.no_temperature:
+        lines += [
+            "[temperature]",
+            "# slope = 1.0",
+            "# offset_K = 0.0",
+            "# sigma_K = 1.0",
+            "# EDIT: these files hold no temperature; replace the placeholders by the sample "
+            "temperatures, K",
+            "[temperature.per_experiment]",
+        ]
+        lines += [f"{_toml_str(e)} = {ASSUMED_TEMPERATURE_K}" for e in exps.no_temperature]
+    else:
+        lines += ["# [temperature]", "# slope = 1.0", "# offset_K = 0.0", "# sigma_K = 1.0"]
+    lines.append("")
     return lines
 
 

@@ -203,6 +203,24 @@ def test_unusable_experiments_are_listed_and_left_out(tmp_path):
     assert config.model.temperature_model == "arrhenius"  # 263 and 288 K
 
 
+def test_files_without_temperature_get_a_placeholder_to_edit(tmp_path):
+    data = copy_expnos(tmp_path / "data", [10, 11, 12])
+    for expno in (10, 11, 12):  # VT off: no TE in acqus
+        acqus = data / str(expno) / "acqus"
+        lines = acqus.read_text().splitlines(keepends=True)
+        acqus.write_text("".join(line for line in lines if not line.startswith("##$TE=")))
+    out = write_starter_config(data, tmp_path / "cfg.toml")
+    text = out.read_text()
+    assert "WARNING: 3 experiment(s) hold no temperature" in text
+    assert "# EDIT: these files hold no temperature" in text
+    config = load_config(out)
+    assert config.temperature.per_experiment == {f"data/{e}": 298.15 for e in (10, 11, 12)}
+    assert config.model.temperature_model == "free"
+    table = experiment_table(list(config.data.paths), config.base_dir,
+                             temperature_calibration=config.temperature.as_dict())
+    assert list(table["temperature_source"]) == ["per-experiment value"] * 3
+
+
 def test_single_experiment_folder(tmp_path):
     """A Varian arrayed experiment is a series by itself (3 mixing times)."""
     one = VARIAN / "exsy_283K.fid"
