@@ -6,6 +6,9 @@ The truth is :func:`exsyfit.simulate.example_truth` ``("three_site")``.  Two rou
 * (b) the bundled simulated spectra (``spectra/three_site_bruker_processed``) integrated and
   fitted through the command line, as a user would with ``examples/three_site/config.toml``.
 
+Route (a) takes about 25 s, route (b) about 35 s (integration 8 s, sampling 20 s) on a loaded
+two-core machine, so (b) is marked ``slow``.
+
 Per-temperature checks allow one miss: there are 3 temperatures x 2 pairs = 6 rates, each
 with a 95 % interval, so even a perfect sampler misses at least one of them for about one
 noise realisation in four (1 - 0.95^6 = 0.26, less since the rates of a pair share an
@@ -168,6 +171,7 @@ def test_example_config_lists_only_the_exchanging_pairs():
     assert raw["model"]["temperature_model"] == "arrhenius"
 
 
+@pytest.mark.slow
 def test_spectra_integrate_to_the_true_volumes(spectra_run):
     volumes = pd.read_csv(spectra_run / "volumes.csv")
     truth = pd.read_csv(SERIES / "truth_volumes.csv")
@@ -186,6 +190,7 @@ def test_spectra_integrate_to_the_true_volumes(spectra_run):
     assert np.all(np.abs(relay["volume"]) < 3 * relay["sigma"])
 
 
+@pytest.mark.slow
 def test_spectra_fit_recovers_each_activation_energy(spectra_run):
     s = json.loads((spectra_run / "summary.json").read_text())
     assert s["diagnostics"]["converged"] is True
