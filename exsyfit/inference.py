@@ -24,6 +24,7 @@ import emcee
 import numpy as np
 from scipy.optimize import least_squares
 
+from .config import SamplerConfig
 from .likelihood import ExsyProblem
 
 log = logging.getLogger("exsyfit")
@@ -33,16 +34,9 @@ class ConvergenceWarning(UserWarning):
     """The chain is shorter than the requested number of autocorrelation times."""
 
 
-@dataclass
-class SamplerSettings:
-    """How to sample (see :class:`exsyfit.config.SamplerConfig`)."""
-
-    seed: int = 1
-    walkers: int | None = None
-    steps: int | None = None
-    max_steps: int = 20000
-    tau_multiple: float = 50.0
-    checkpoint_every: int = 500
+#: How to sample: seed, walkers, steps, max_steps, tau_multiple, checkpoint_every (the
+#: ``[sampler]`` table of the config).
+SamplerSettings = SamplerConfig
 
 
 @dataclass

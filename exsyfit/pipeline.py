@@ -188,20 +188,6 @@ def volume_table_path(config: Config, outdir: Path) -> Path:
     return path
 
 
-def _sampler_settings(config: Config) -> Any:
-    from .inference import SamplerSettings
-
-    s = config.sampler
-    return SamplerSettings(seed=s.seed, walkers=s.walkers, steps=s.steps,
-                           max_steps=s.max_steps, tau_multiple=s.tau_multiple,
-                           checkpoint_every=s.checkpoint_every)
-
-
-def _free_config(config: Config) -> Config:
-    model = dataclasses.replace(config.model, temperature_model="free")
-    return dataclasses.replace(config, model=model)
-
-
 def variant_config(config: Config, name: str) -> Config:
     """The config of a model variant: 'free', 'spin_diffusion', 'no_spin_diffusion',
     'first-order', 'sphere' or 'slab'."""
@@ -247,7 +233,7 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
     tick = _callback(progress, f"sampling{' (' + label + ')' if label else ''}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        out = sample_posterior(problem, _sampler_settings(config), checkpoint=checkpoint,
+        out = sample_posterior(problem, config.sampler, checkpoint=checkpoint,
                                resume=resume, progress=tick)
     if tick is not None:
         tick(out.chain.shape[0], out.chain.shape[0])

@@ -33,14 +33,18 @@ def c8_volume_table(
     temperatures_K=C8_TEMPERATURES_K,
     mixing_times_s=C8_MIXING_TIMES_S,
     scale: float = 1.0,
+    k_sd: float = 0.0,
 ) -> pd.DataFrame:
-    """Volumes of the c8 global data set, with Gaussian noise of ``sigma`` on each volume."""
+    """Volumes of the c8 global data set, with Gaussian noise of ``sigma`` on each volume.
+
+    ``k_sd`` (s^-1) adds a temperature-independent (spin-diffusion-like) rate to k_ex.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     populations = np.array([C8_P_A, 1.0 - C8_P_A])
     r1 = 1.0 / np.array(C8_T1_S)
     for T in temperatures_K:
-        K = exchange_rate_matrix([c8_k_ex(T)], populations, [(0, 1)])
+        K = exchange_rate_matrix([c8_k_ex(T) + k_sd], populations, [(0, 1)])
         V = scale * predict_volumes(mixing_matrix(K, r1, mixing_times_s), populations)
         for m, tm in enumerate(mixing_times_s):
             for i, to_site in enumerate("AB"):

@@ -11,7 +11,8 @@ import pytest
 from exsyfit import config, inference, likelihood, results
 from exsyfit.compare import arrhenius_linearity, compare_models, describe_model
 from exsyfit.errors import FitError
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+
+from conftest import c8_volume_table
 
 KB = 8.617333262e-5
 TEMPS = (263.0, 293.0, 323.0, 343.0)
@@ -19,24 +20,9 @@ TMS = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def table_for(k_sd: float = 0.0, seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
-    """c8 kinetics (Ea 0.30 eV, k_ex(303 K) = 10/s, p_A 0.9, T1 0.5/3 s) plus a constant
-    spin-diffusion rate ``k_sd`` added to k_ex (s^-1)."""
-    rng = np.random.default_rng(seed)
-    p, r1 = np.array([0.9, 0.1]), np.array([2.0, 1 / 3])
-    rows = []
-    for T in TEMPS:
-        k_ex = 10.0 * np.exp(-0.30 / KB * (1 / T - 1 / 303.0)) + k_sd
-        A = mixing_matrix(exchange_rate_matrix(np.array([k_ex]), p, [(0, 1)]), r1,
-                          np.array(TMS))
-        V = predict_volumes(A, p)
-        for m, tm in enumerate(TMS):
-            for i, to in enumerate("AB"):
-                for j, fr in enumerate("AB"):
-                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
-                                     from_site=fr, to_site=to,
-                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
-                                     sigma=sigma))
-    return pd.DataFrame(rows)
+    """c8 kinetics plus a constant spin-diffusion rate ``k_sd`` added to k_ex (s^-1)."""
+    return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS,
+                           k_sd=k_sd)
 
 
 def fit(table: pd.DataFrame, model: str, steps: int = 1500, **extra) -> results.FitResult:

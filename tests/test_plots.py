@@ -17,7 +17,6 @@ from matplotlib.container import ErrorbarContainer  # noqa: E402
 
 from exsyfit import config, inference, likelihood, results  # noqa: E402
 from exsyfit.errors import ConfigError  # noqa: E402
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes  # noqa: E402
 from exsyfit.plots import (  # noqa: E402
     PlotStyle,
     corner_samples,
@@ -30,6 +29,8 @@ from exsyfit.plots import (  # noqa: E402
     save_figure,
 )
 
+from conftest import c8_volume_table  # noqa: E402
+
 KB = 8.617333262e-5
 TEMPS = (263.0, 293.0, 323.0, 343.0)
 TMS = (0.01, 0.03, 0.1, 0.3, 1.0)
@@ -37,22 +38,7 @@ TMS = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
     """Science brief c8 kinetics (Ea 0.30 eV, k_AB(303 K) = 1/s, p_A 0.9, T1 0.5/3 s)."""
-    rng = np.random.default_rng(seed)
-    p, r1 = np.array([0.9, 0.1]), np.array([2.0, 1 / 3])
-    rows = []
-    for T in TEMPS:
-        k_ex = 10.0 * np.exp(-0.30 / KB * (1 / T - 1 / 303.0))
-        A = mixing_matrix(exchange_rate_matrix(np.array([k_ex]), p, [(0, 1)]), r1,
-                          np.array(TMS))
-        V = predict_volumes(A, p)
-        for m, tm in enumerate(TMS):
-            for i, to in enumerate("AB"):
-                for j, fr in enumerate("AB"):
-                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
-                                     from_site=fr, to_site=to,
-                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
-                                     sigma=sigma))
-    return pd.DataFrame(rows)
+    return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS)
 
 
 def fit(table: pd.DataFrame, model: str, steps: int = 1500) -> results.FitResult:

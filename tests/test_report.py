@@ -15,8 +15,9 @@ import pytest
 
 from exsyfit import __version__, config, inference, likelihood, results
 from exsyfit.compare import compare_models
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
 from exsyfit.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
+
+from conftest import c8_volume_table
 
 KB = 8.617333262e-5
 TEMPS = (263.0, 303.0, 343.0)
@@ -25,22 +26,7 @@ TMS = (0.01, 0.05, 0.2, 1.0)
 
 def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
     """Science brief c8 kinetics at three temperatures and four mixing times."""
-    rng = np.random.default_rng(seed)
-    p, r1 = np.array([0.9, 0.1]), np.array([2.0, 1 / 3])
-    rows = []
-    for T in TEMPS:
-        k_ex = 10.0 * np.exp(-0.30 / KB * (1 / T - 1 / 303.0))
-        A = mixing_matrix(exchange_rate_matrix(np.array([k_ex]), p, [(0, 1)]), r1,
-                          np.array(TMS))
-        V = predict_volumes(A, p)
-        for m, tm in enumerate(TMS):
-            for i, to in enumerate("AB"):
-                for j, fr in enumerate("AB"):
-                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
-                                     from_site=fr, to_site=to,
-                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
-                                     sigma=sigma))
-    return pd.DataFrame(rows)
+    return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS)
 
 
 CONFIG_TEXT = """[data]
