@@ -297,7 +297,7 @@ def _rate_symbol(result: FitResult, rate: str, pair: str | None) -> str:
         sub = r"\mathrm{ex}"
         if len(result.pairs) > 1:
             a, b = (pair or result.pairs[0]).split("<->")
-            sub += rf",\mathrm{{{_tex(a)}}}\mathrm{{{_tex(b)}}}"
+            sub += rf",\mathrm{{{_tex(a)}}}\leftrightarrow\mathrm{{{_tex(b)}}}"
         if result.problem.spec.transport != "first-order":
             return r"$D/L^{2}$"
         return rf"$k_{{{sub}}}$"
@@ -1098,7 +1098,8 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
     """Write the standard figures of a fit into ``<outdir>/figures/``.
 
     Files (each in every format of the style): ``arrhenius`` (global fits, or free fits with
-    two or more temperatures), ``eyring`` (Eyring fits, or ``style.eyring``),
+    two or more temperatures; one ``arrhenius_<X>-<Y>`` per pair with more than one
+    exchanging pair), ``eyring`` (Eyring fits, or ``style.eyring``; per pair likewise),
     ``buildup_<T>K`` per temperature (T rounded to 0.1 K, e.g. ``buildup_303.0K``),
     ``corner``, ``parameters_vs_temperature`` and, when ``integration_qc`` is given,
     ``integration_<experiment>`` figures.
@@ -1132,10 +1133,17 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
             plt.close(fig)
 
     multi_t = len(result.temperatures_K) >= 2
-    if result.temperature_model != "free" or multi_t:
-        emit(plot_arrhenius(result, free=free, style=style), "arrhenius")
-    if result.temperature_model == "eyring" or (style.eyring and multi_t):
-        emit(plot_eyring(result, free=free, style=style), "eyring")
+    pairs = [None] if len(result.pairs) == 1 else list(result.pairs)
+
+    def suffix(pair: str | None) -> str:
+        return "" if pair is None else "_" + _safe_name(pair.replace("<->", "-"))
+
+    for pair in pairs:
+        if result.temperature_model != "free" or multi_t:
+            emit(plot_arrhenius(result, free=free, style=style, pair=pair),
+                 f"arrhenius{suffix(pair)}")
+        if result.temperature_model == "eyring" or (style.eyring and multi_t):
+            emit(plot_eyring(result, free=free, style=style, pair=pair), f"eyring{suffix(pair)}")
     for t, T in enumerate(result.temperatures_K):
         emit(plot_buildup(result, t, style=style), f"buildup_{T:.1f}K")
     emit(plot_corner(result, style=style), "corner")

@@ -489,7 +489,8 @@ def _reporting_blocks(result: FitResult, integration: Any, acquisition: Any) -> 
     return out
 
 
-def _comparison_blocks(comparison: Any, linearity: Mapping[str, Any] | None) -> list[Block]:
+def _comparison_blocks(comparison: Any, linearities: Sequence[Mapping[str, Any]]
+                       ) -> list[Block]:
     out: list[Block] = []
     if comparison is not None:
         out.append(Heading(2, "Model comparison"))
@@ -503,9 +504,8 @@ def _comparison_blocks(comparison: Any, linearity: Mapping[str, Any] | None) -> 
                          f"{'PSIS-LOO' if ic == 'elpd_loo' else 'WAIC'} on the per-volume "
                          "log-likelihood: higher elpd = better expected predictive accuracy; "
                          "dse = standard error of the difference to the best model."))
-    if linearity is not None:
-        out.append(Heading(2, "Arrhenius linearity check (free model)"))
-        lin = linearity
+    for lin in linearities:
+        out.append(Heading(2, f"Arrhenius linearity check (free model, {lin['pair']})"))
         rows = (("pair", str(lin["pair"])),
                 ("temperatures", fmt(lin["n_temperatures"])),
                 ("Ea of a weighted straight line (eV)",
@@ -634,13 +634,13 @@ def build_report(result: FitResult, *, free: FitResult | None = None, comparison
     blocks.append(Heading(2, "Per-temperature results"))
     blocks.append(_rates_table(summary, pairs))
     blocks.append(_sites_table(summary, sites))
-    linearity = None
+    linearity = []
     lin_src = free if free is not None else (result if result.temperature_model == "free"
                                              else None)
     if lin_src is not None and len(lin_src.temperatures_K) >= 2:
         from .compare import arrhenius_linearity
 
-        linearity = arrhenius_linearity(lin_src)
+        linearity = [arrhenius_linearity(lin_src, pair=p) for p in lin_src.pairs]
     blocks += _comparison_blocks(comparison, linearity)
     blocks += _matrix_log_blocks(result, summary, matrix_log)
     blocks += _diagnostics_blocks(result, summary)

@@ -171,7 +171,7 @@ def test_unconverged_warning_visible(written):
 def test_comparison_linearity_and_checklist(written):
     _, _, _, md, html_text = written
     assert "## Model comparison" in md and "elpd_loo" in md
-    assert "## Arrhenius linearity check (free model)" in md
+    assert "## Arrhenius linearity check (free model, A<->B)" in md
     rows = {r[0]: r[1] for r in md_rows(md) if len(r) == 2}
     assert rows["nucleus"] == NOT_AVAILABLE and rows["integration method"] == NOT_AVAILABLE
     assert rows["mixing times (s)"] == "0.01, 0.05, 0.2, 1"
