@@ -107,11 +107,14 @@ def compare_models(results: Mapping[str, FitResult], ic: str = "loo") -> pd.Data
         raise FitError(f"ic = {ic!r}: expected 'loo' or 'waic'")
     _check_same_data(results)
     idatas = {}
-    for name, res in results.items():
-        ll = np.asarray(res.derived["log_likelihood"])
-        idatas[name] = az.from_dict(posterior={"lp": res.lp}, log_likelihood={"volume": ll})
     with warnings.catch_warnings():
+        # ArviZ warns when walkers (chains) outnumber thinned draws, and about Pareto k
+        # (reported in the table instead)
         warnings.simplefilter("ignore")
+        for name, res in results.items():
+            ll = np.asarray(res.derived["log_likelihood"])
+            idatas[name] = az.from_dict(posterior={"lp": res.lp},
+                                        log_likelihood={"volume": ll})
         table = az.compare(idatas, ic=ic, scale="log")
     table = pd.DataFrame(table)
     table["model"] = [describe_model(results[n]) for n in table.index]

@@ -1,0 +1,109 @@
+"""Stages on a volume table: variants for comparison, reloading results, plot and report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exsyfit.cli import main
+from exsyfit.config import load_config
+from exsyfit.pipeline import load_fit, model_variants
+
+from conftest import c8_volume_table
+
+CONFIG = """\
+[data]
+volumes = "volumes.csv"
+
+[sites.A]
+ppm = 1.3
+
+[sites.B]
+ppm = 2.3
+
+[model]
+temperature_model = "arrhenius"
+
+[sampler]
+seed = 3
+steps = 600
+
+[report]
+alternatives = ["spin_diffusion"]
+
+[diffusion]
+length_nm = 50
+length_sd_nm = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("job")
+    c8_volume_table(temperatures_K=(263.0, 303.0, 343.0)).to_csv(folder / "volumes.csv",
+                                                                  index=False)
+    (folder / "config.toml").write_text(CONFIG)
+    assert main(["run", str(folder / "config.toml"), "-q"]) == 0
+    return folder
+
+
+def test_variants_are_fitted_and_written(job):
+    out = job / "results"
+    config = load_config(job / "config.toml")
+    assert model_variants(config) == ["free", "spin_diffusion"]
+    for stem in ("", "free_", "spin_diffusion_"):
+        for name in ("summary.json", "summary.csv", "posterior.nc"):
+            assert (out / f"{stem}{name}").exists()
+    sd = json.loads((out / "spin_diffusion_summary.json").read_text())
+    assert "k_sd_per_s" in sd
+    free = json.loads((out / "free_summary.json").read_text())
+    assert free["temperature_model"] == "free" and "Ea_eV" not in free
+    assert not list(out.glob("*checkpoint*"))
+
+
+def test_report_compares_every_fitted_model(job):
+    md = (job / "results" / "report.md").read_text()
+    assert "## Model comparison" in md
+    for model in ("arrhenius, first-order", "free, first-order",
+                  "arrhenius, first-order, + spin diffusion"):
+        assert f"| {model} |" in md
+    assert "## Cross-check: matrix logarithm per spectrum" in md
+    assert (job / "results" / "matrixlog.csv").exists()
+
+
+def test_diffusion_coefficients_in_summary(job):
+    s = json.loads((job / "results" / "summary.json").read_text())
+    entry = s["temperatures"][1]
+    # slowest sphere mode equal to k_ex: D = k_ex a^2 / pi^2 (a = 50 nm), in cm^2/s
+    expected = entry["k_ex_per_s"]["median"] * (50e-7) ** 2 / 9.8696044
+    assert entry["D_cm2_per_s"]["median"] == pytest.approx(expected, rel=0.05)
+    assert entry["h_m_per_s"]["median"] == pytest.approx(
+        entry["k_ex_per_s"]["median"] * 50e-9 / 3, rel=0.05)
+    assert s["D_Ea_eV"]["median"] == pytest.approx(s["Ea_eV"]["median"], abs=0.01)
+
+
+def test_reloaded_results_equal_the_written_summary(job):
+    config = load_config(job / "config.toml")
+    results = load_fit(config, job / "results")
+    assert set(results) == {"main", "free", "spin_diffusion"}
+    written = json.loads((job / "results" / "summary.json").read_text())
+    again = results["main"].summary_dict()
+    assert again["Ea_eV"] == pytest.approx(written["Ea_eV"])
+    assert again["temperatures"][0]["k_ex_per_s"] == pytest.approx(
+        written["temperatures"][0]["k_ex_per_s"])
+
+
+def test_plot_and_report_stages_rerun_from_files(job, capsys):
+    for name in ("report.md", "report.html"):
+        (job / "results" / name).unlink()
+    assert main(["plot", str(job / "config.toml"), "-q"]) == 0
+    assert main(["report", str(job / "config.toml"), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "arrhenius.png" in printed and "report.html" in printed
+    assert (job / "results" / "report.html").exists()
+
+
+def test_run_refuses_to_overwrite(job, capsys):
+    assert main(["run", str(job / "config.toml"), "-q"]) == 2
+    assert "exists" in capsys.readouterr().err
