@@ -180,6 +180,12 @@ class ExsyProblem:
                 f"model.transport = '{spec.transport}' is a two-site model; the config has "
                 f"{self.n_sites} sites"
             )
+        if spec.temperature_model == "free" and spec.spin_diffusion:
+            raise FitError(
+                "model.spin_diffusion needs a temperature law (arrhenius or eyring): with "
+                "temperature_model = 'free' a constant extra rate cannot be told apart from "
+                "the free rates"
+            )
         if spec.transport != "first-order" and spec.spin_diffusion:
             raise FitError(
                 "model.spin_diffusion is only available with model.transport = 'first-order'"

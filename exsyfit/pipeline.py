@@ -193,7 +193,7 @@ def variant_config(config: Config, name: str) -> Config:
     'first-order', 'sphere' or 'slab'."""
     m = config.model
     if name == "free":
-        model = dataclasses.replace(m, temperature_model="free")
+        model = dataclasses.replace(m, temperature_model="free", spin_diffusion=False)
     elif name in ("spin_diffusion", "no_spin_diffusion"):
         model = dataclasses.replace(m, spin_diffusion=name == "spin_diffusion",
                                     transport="first-order")
