@@ -22,7 +22,10 @@ def _kernel_available(name: str) -> bool:
     return True
 
 
-def test_example_notebook_runs():
+def test_example_notebook_runs(monkeypatch):
+    # the kernel inherits the environment: a non-interactive MPLBACKEND (as set on servers)
+    # would stop the notebook from showing its figures inline
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
     nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed")
     if not _kernel_available("python3"):
