@@ -92,7 +92,8 @@ class ProposedSite:
         Largest intensity found at +-1 MAS rate along F2 in the peak's row, over ``height``
         (None when the MAS rate is unknown or both positions lie outside the F2 window).
     f2_sidebands_seen : bool
-        A local maximum above the picking threshold lies at +-1 MAS rate in the peak's row.
+        A local maximum standing ``min_snr`` noise standard deviations out of its surroundings
+        lies at +-1 MAS rate in the peak's row.
     """
 
     name: str
@@ -125,8 +126,8 @@ class DiagonalPeaks:
     mas_rate_ppm : float or None
         MAS rate in ppm of the observed nucleus (None: unknown).
     f2_sidebands_seen : bool
-        True when an F2 sideband (a local maximum above the threshold at +-1 MAS rate in the
-        row of a site) was found.
+        True when an F2 sideband (a local maximum with a prominence of ``min_snr`` noise
+        standard deviations at +-1 MAS rate in the row of a site) was found.
     """
 
     sites: tuple[ProposedSite, ...]
@@ -354,7 +355,7 @@ def pick_diagonal_peaks(
         ratio, seen = (None, False)
         if rate_ppm:
             ratio, seen = _f2_sideband_ratio(data, spectrum, p1, p2, height, rate_ppm, tol,
-                                             threshold)
+                                             min_snr * noise)
         seen_any = seen_any or seen
         sites.append(ProposedSite(
             name=_site_name(n), ppm=float((w1 * p1 + w2 * p2) / (w1 + w2)), ppm_f1=p1,

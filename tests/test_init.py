@@ -30,6 +30,7 @@ from conftest import SHARED_REAL
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "spectra" / "argyrodite_li2s_bruker_processed"
 VARIAN = REPO / "spectra" / "argyrodite_li2s_varian"
+THREE_SITE = REPO / "spectra" / "three_site_bruker_processed"
 # truth of the bundled series (spectra/README.md)
 ARGYRODITE_PPM, LI2S_PPM = 1.3, 2.3
 MAS_PPM = 5000.0 / 155.5
@@ -81,6 +82,17 @@ def test_picks_the_sites_of_the_varian_series():
     assert row["format"] == "varian" and float(row["mixing_time_s"]) == pytest.approx(0.01)
     ppm = sorted(s.ppm for s in pick_diagonal_peaks(spectrum).sites)
     assert ppm == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
+
+
+@pytest.mark.skipif(not THREE_SITE.is_dir(), reason="spectra/three_site_bruker_processed absent")
+def test_three_site_series_gives_three_sites_and_sidebands(tmp_path):
+    """PEO (-0.8 ppm), LLZO (1.6, 4 % F2 sidebands each side) and a weak LiOH (0.6) site."""
+    out = write_starter_config(THREE_SITE, tmp_path / "cfg.toml")
+    config = load_config(out)
+    assert [s.ppm for s in config.sites] == pytest.approx([-0.8, 1.6, 0.6], abs=0.1)
+    # LLZO's sidebands are 4 % of its line: well above the noise, below 2 % of the PEO peak
+    assert config.integration["sidebands"] is True
+    assert "default every pair: A<->B, A<->C, B<->C" in out.read_text()
 
 
 def _synthetic(mas_rate_hz: float | None, noise: float = 1e-4, seed: int = 0) -> Spectrum2D:
