@@ -30,6 +30,7 @@ from conftest import SHARED_REAL
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "spectra" / "argyrodite_li2s_bruker_processed"
 VARIAN = REPO / "spectra" / "argyrodite_li2s_varian"
+RAW = REPO / "spectra" / "argyrodite_li2s_bruker_raw"
 THREE_SITE = REPO / "spectra" / "three_site_bruker_processed"
 # truth of the bundled series (spectra/README.md)
 ARGYRODITE_PPM, LI2S_PPM = 1.3, 2.3
@@ -76,12 +77,15 @@ def test_picks_the_two_bundled_sites_and_not_the_sidebands():
         assert abs(abs(s.ppm - ARGYRODITE_PPM) - MAS_PPM) > 5
 
 
-def test_picks_the_sites_of_the_varian_series():
-    exps = find_experiments(VARIAN, REPO)
+@pytest.mark.parametrize(("folder", "fmt"), [(VARIAN, "varian"), (RAW, "bruker")])
+def test_picks_the_sites_of_the_varian_and_raw_series(folder, fmt):
+    """Spectra processed here from fid / ser (no 2rr), with the stored phases and windows."""
+    exps = find_experiments(folder, REPO)
     spectrum, row = read_reference_spectrum(exps)
-    assert row["format"] == "varian" and float(row["mixing_time_s"]) == pytest.approx(0.01)
-    ppm = sorted(s.ppm for s in pick_diagonal_peaks(spectrum).sites)
-    assert ppm == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
+    assert row["format"] == fmt and float(row["mixing_time_s"]) == pytest.approx(0.01)
+    peaks = pick_diagonal_peaks(spectrum)
+    assert [s.ppm for s in peaks.sites] == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
+    assert peaks.f2_sidebands_seen
 
 
 @pytest.mark.skipif(not THREE_SITE.is_dir(), reason="spectra/three_site_bruker_processed absent")
