@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -381,7 +382,7 @@ def _parse_data(raw: Mapping[str, Any], base: Path, c: _Collector) -> DataConfig
         paths = []
     volumes = _get(d, "volumes", "data", None, lambda v: isinstance(v, str) and v != "",
                    "a path to a CSV volume table", c)
-    if not paths and volumes is None:
+    if not paths and volumes is None and "paths" not in d:
         c.add("data", "neither paths nor volumes",
               "data.paths (spectrometer folders) or data.volumes (a CSV table)")
     if paths and volumes is not None:
@@ -520,6 +521,14 @@ def _parse_diffusion(raw: Mapping[str, Any], c: _Collector) -> DiffusionConfig:
     )
 
 
+def _split_problems(message: str) -> list[str]:
+    """One entry per problem of a section validator's message, keys written as [a.b]."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        lines = lines[1:]
+    return [re.sub(r"^\[([\w.]+)\]\.([\w.]+)", r"[\1.\2]", line) for line in lines]
+
+
 def _validate_subsection(name: str, table: dict[str, Any], c: _Collector) -> None:
     """Let the owning module validate its own section (processing, integration, plots)."""
     if not table:
@@ -538,7 +547,8 @@ def _validate_subsection(name: str, table: dict[str, Any], c: _Collector) -> Non
 
             PlotStyle.from_dict(table, where="[plots]")
     except ConfigError as exc:
-        c.problems.append(str(exc))
+        for problem in _split_problems(str(exc)):
+            c.problems.append(problem)
     except ImportError:  # pragma: no cover - module not present in a partial install
         pass
 
