@@ -168,3 +168,17 @@ def test_fit_resumes_after_sigkill(tmp_path):
     for k in early:
         np.testing.assert_array_equal(theta[:, k, :], saved[burn + k * thin])
     assert not checkpoint.exists()
+
+
+def test_run_on_a_simulated_volume_table_recovers_the_truth(tmp_path):
+    """The issue's acceptance check: default (automatic) sampling, truth inside 95 %."""
+    config = write_job(tmp_path, c8_volume_table(sigma=0.002, seed=21),
+                       sampler="")
+    proc = run_cli("run", str(config), "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert summary["diagnostics"]["converged"] is True
+    ea = summary["Ea_eV"]
+    assert ea["q025"] < 0.30 < ea["q975"]
+    assert (tmp_path / "results" / "report.html").exists()
+    assert (tmp_path / "results" / "figures" / "arrhenius.png").exists()
