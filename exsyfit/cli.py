@@ -164,9 +164,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     table = experiment_table(list(config.data.paths), config.base_dir,
                              procno=config.data.procno, mixing_time=config.data.mixing_time,
                              temperature_calibration=config.temperature.as_dict())
-    with pd.option_context("display.width", 200, "display.max_columns", 30,
-                           "display.max_rows", 500):
-        print(table.to_string(index=False))
+    shown = [c for c in ("experiment", "format", "nucleus", "set_temperature_K",
+                         "temperature_K", "temperature_source", "mixing_time_s", "scans",
+                         "receiver_gain", "mas_rate_hz", "size", "has_processed", "has_raw")
+             if c in table]
+    if "mixing_time_error" in table and table["mixing_time_error"].notna().any():
+        shown.append("mixing_time_error")
+    with pd.option_context("display.width", 250, "display.max_columns", 30,
+                           "display.max_rows", 1000):
+        print(table[shown].to_string(index=False))
+    temps = sorted({round(float(t), 1) for t in table["temperature_K"].dropna()})
+    tms = sorted({float(t) for t in table["mixing_time_s"].dropna()})
+    print(f"\n{len(table)} experiments; {len(temps)} temperature(s): "
+          f"{', '.join(f'{t:g}' for t in temps)} K; {len(tms)} mixing time(s): "
+          f"{', '.join(f'{t:g}' for t in tms)} s")
     return 0
 
 
