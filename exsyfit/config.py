@@ -40,6 +40,9 @@ KEY_HELP: dict[str, str] = {
     "sites.<name>.T1_s": "fix T1 in s (number) or give a prior {mean, sd} in s",
     "sites.<name>.start_magnetisation": "starting magnetisation for model.start = 'given' "
     "(relative units, e.g. from a 1D CP spectrum)",
+    "sites.<name>.ppm_by_temperature": "shift at given sample temperatures, e.g. "
+    '{"263" = 1.21, "303" = 1.30}, for phases whose shift moves with temperature '
+    "(paramagnetic electrodes); other temperatures use ppm",
     "model.temperature_model": "'free' (rates per temperature), 'arrhenius' or 'eyring'",
     "model.exchange": "exchanging pairs, e.g. ['A<->B', 'A<->C']; default every pair",
     "model.populations": "'shared' across temperatures (default) or 'per_temperature'",
@@ -108,6 +111,7 @@ class SiteConfig:
     population: float | GaussianPrior | None = None
     T1_s: float | GaussianPrior | None = None
     start_magnetisation: float | None = None
+    ppm_by_temperature: Mapping[float, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -303,12 +307,30 @@ def _fixed_or_prior(
     return None
 
 
+def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, float]:
+    """{"263" = 1.2, ...}: shift (ppm) of a site at given sample temperatures (K)."""
+    out: dict[float, float] = {}
+    if not isinstance(value, dict):
+        c.add(key, value, 'a table of temperature (K) -> ppm, e.g. {"263" = 1.21, "303" = 1.30}')
+        return out
+    for t, ppm in value.items():
+        try:
+            temperature = float(t)
+        except ValueError:
+            temperature = float("nan")
+        if not (math.isfinite(temperature) and temperature > 0 and _is_number(ppm)):
+            c.add(f"{key}.{t}", ppm, "a temperature in K as the key and a shift in ppm")
+            continue
+        out[temperature] = float(ppm)
+    return out
+
+
 def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         c.add("sites", raw, "at least two tables [sites.<name>] with a ppm key each")
         return ()
     sites = []
-    allowed = ["ppm", "population", "T1_s", "start_magnetisation"]
+    allowed = ["ppm", "population", "T1_s", "start_magnetisation", "ppm_by_temperature"]
     for name, table in raw.items():
         where = f"sites.{name}"
         if not isinstance(table, dict):
@@ -326,7 +348,9 @@ def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
         if "T1_s" in table:
             t1 = _fixed_or_prior(table["T1_s"], f"{where}.T1_s", c, 0, math.inf)
         m0 = _get(table, "start_magnetisation", where, None, _positive, "a positive number", c)
-        sites.append(SiteConfig(str(name), float(ppm), population, t1, m0))
+        by_t = _ppm_by_temperature(table.get("ppm_by_temperature", {}),
+                                   f"{where}.ppm_by_temperature", c)
+        sites.append(SiteConfig(str(name), float(ppm), population, t1, m0, by_t))
     if len(sites) < 2 and not c.problems:
         c.add("sites", list(raw), "at least two sites")
     return tuple(sites)

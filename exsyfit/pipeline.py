@@ -128,6 +128,7 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
         temperatures_K=list(series.temperatures_K),
         experiments=list(series.table["experiment"]),
         progress=_callback(progress, "integrating"),
+        site_ppm_by_temperature=_shift_overrides(config, series.temperatures_K),
     )
     table = result.table.copy()
     if "temperature_sigma_K" in series.table and "temperature_sigma_K" not in table:
@@ -143,6 +144,26 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
          "options": _jsonable(dataclasses.asdict(options))}, indent=2) + "\n")
     _write_qc_figures(series, result, outdir, config)
     return table
+
+
+def _shift_overrides(config: Config, temperatures_K: Iterable[float],
+                     ) -> dict[float, dict[str, float]]:
+    """``sites.*.ppm_by_temperature`` matched to the temperatures of the series."""
+    temps = sorted({float(t) for t in temperatures_K})
+    out: dict[float, dict[str, float]] = {}
+    tol = config.data.temperature_tolerance_K
+    for site in config.sites:
+        for wanted, ppm in site.ppm_by_temperature.items():
+            near = [t for t in temps if abs(t - wanted) <= tol]
+            if not near:
+                raise ConfigError(
+                    f"{config.path}: [sites.{site.name}.ppm_by_temperature]: found a shift for "
+                    f"{wanted:g} K; expected one of the series' temperatures "
+                    f"({', '.join(f'{t:g}' for t in temps)} K, within "
+                    f"data.temperature_tolerance_K = {tol:g})")
+            for t in near:
+                out.setdefault(t, {})[site.name] = ppm
+    return out
 
 
 def _jsonable(value: Any) -> Any:

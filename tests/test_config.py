@@ -79,3 +79,20 @@ def test_bad_toml_and_missing_file(tmp_path):
     bad.write_text("[data\npaths = 1\n")
     with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
         load_config(bad)
+
+
+def test_temperature_dependent_shifts(tmp_path):
+    from exsyfit.errors import ConfigError as Err
+    from exsyfit.pipeline import _shift_overrides
+
+    raw = minimal(sites={"A": {"ppm": 1.0},
+                         "V2O5": {"ppm": 20.0, "ppm_by_temperature": {"263": 24.0, "303": 21.5}}})
+    cfg = config_from_dict(raw, tmp_path / "c.toml")
+    assert cfg.sites[1].ppm_by_temperature == {263.0: 24.0, 303.0: 21.5}
+    overrides = _shift_overrides(cfg, [263.4, 263.4, 303.1, 343.0])
+    assert overrides == {263.4: {"V2O5": 24.0}, 303.1: {"V2O5": 21.5}}
+    with pytest.raises(Err, match=r"\[sites.V2O5.ppm_by_temperature\]: found a shift for 263 K"):
+        _shift_overrides(cfg, [303.0, 343.0])
+    with pytest.raises(Err, match=r"\[sites.A.ppm_by_temperature.warm\]"):
+        config_from_dict(minimal(sites={"A": {"ppm": 1.0, "ppm_by_temperature": {"warm": 2}},
+                                        "B": {"ppm": 2.0}}))
