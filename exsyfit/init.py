@@ -829,7 +829,9 @@ def write_starter_config(data_folder: Path, output: Path, *, force: bool = False
     data_folder, output = Path(data_folder), Path(output)
     if output.is_dir():
         output = output / "exsyfit.toml"
-    if data_folder.is_dir() and _inside(output, data_folder):
+    base = output.resolve().parent
+    exps = find_experiments(data_folder, base)
+    if _inside(output, data_folder):
         raise ExsyfitError(
             f"{output}: lies inside the data folder {data_folder}; exsyfit never writes into "
             "data folders. Write the config beside it instead, e.g. -o "
@@ -837,8 +839,6 @@ def write_starter_config(data_folder: Path, output: Path, *, force: bool = False
     if output.exists() and not force:
         raise OutputExistsError(f"{output}: exists; use --force to replace it, or -o to write "
                                 "another file")
-    base = output.resolve().parent
-    exps = find_experiments(data_folder, base)
     spectrum, ref = read_reference_spectrum(exps)
     peaks = pick_diagonal_peaks(spectrum)
     if len(peaks.sites) < 2:
