@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     outdir = _outdir(args, config)
     done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
-    log.info("results in %s (report: %s)", outdir, done["report"].get("html", ""))
+    log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
 
@@ -97,7 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outdir = Path(args.output) if args.output else Path.cwd() / "exsyfit-demo"
     log.info("demo: %s -> %s", config.path, outdir)
     done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
-    log.info("results in %s (report: %s)", outdir, done["report"].get("html", ""))
+    log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
 
@@ -321,6 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
