@@ -495,9 +495,18 @@ def _half_height_fwhm(profile: np.ndarray, i0: int, ppm: np.ndarray) -> float | 
 def _initial_shapes(data, ppm_f1, ppm_f2, names, pos, tol, eta0):
     """Positions from the local maximum near each site, widths from half-height crossings."""
     found = []
-    for name, p, t in zip(names, pos, tol, strict=True):
-        rsel = np.flatnonzero(np.abs(ppm_f1 - p) <= t)
-        csel = np.flatnonzero(np.abs(ppm_f2 - p) <= t)
+    pos = np.asarray(pos, dtype=float)
+    for k, (name, p, t) in enumerate(zip(names, pos, tol, strict=True)):
+        others = np.delete(pos, k)
+
+        def own(axis: np.ndarray, p: float = p, others: np.ndarray = others) -> np.ndarray:
+            """Points closer to this site's shift than to any other site's."""
+            if others.size == 0:
+                return np.ones(axis.size, dtype=bool)
+            return np.abs(axis - p) < np.min(np.abs(axis[:, None] - others[None, :]), axis=1)
+
+        rsel = np.flatnonzero((np.abs(ppm_f1 - p) <= t) & own(ppm_f1))
+        csel = np.flatnonzero((np.abs(ppm_f2 - p) <= t) & own(ppm_f2))
         if rsel.size == 0:
             rsel = np.array([np.argmin(np.abs(ppm_f1 - p))])
         if csel.size == 0:
@@ -922,7 +931,9 @@ def _prepare_group(spectra, indices, names, site_pos, temp, opts, warnings):
     if opts.position_tolerance_ppm is not None:
         tol = np.full(len(names), opts.position_tolerance_ppm)
     else:
-        tol = np.maximum(0.4 * seps.min(axis=1), 2 * steps)
+        # at least two points, but never reaching half way to the nearest other site: on a
+        # coarse grid (short t1) the search would otherwise find the neighbour's bigger peak
+        tol = np.maximum(0.4 * seps.min(axis=1), np.minimum(2 * steps, 0.45 * seps.min(axis=1)))
     order = _by_mixing_time(spectra, indices)
     eta0 = 0.5 if opts.eta == "fit" else float(opts.eta)
     init = _initial_shapes(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0)

@@ -406,14 +406,14 @@ def _input_files(config: Config) -> list[Path]:
     """Every data file the job read (for checksums in the report)."""
     if config.data.volumes is not None:
         return [config.data.volumes]
+    from .io.series import expand_paths
+
     files: list[Path] = []
-    for pattern in config.data.paths:
-        for folder in sorted(config.base_dir.glob(pattern)) if any(
-                ch in pattern for ch in "*?[") else [config.base_dir / pattern]:
-            if folder.is_dir():
-                files += sorted(p for p in folder.rglob("*") if p.is_file())
-            elif folder.is_file():
-                files.append(folder)
+    for _, folder in expand_paths(list(config.data.paths), config.base_dir):
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
+        elif folder.is_file():
+            files.append(folder)
     return files
 
 
