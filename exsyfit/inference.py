@@ -126,20 +126,18 @@ def find_start(problem: ExsyProblem, counter: _CountingLogProb | None = None,
 
     k_lo, k_hi = np.log(problem.spec.priors.k_ex_per_s)
     ln_k_grid = np.linspace(max(k_lo, np.log(0.01)), min(k_hi, np.log(1e3)), 5)
-    ea_grid = [0.3] if problem.spec.temperature_model != "free" else [0.3]
     best = None
-    for ln_k in ln_k_grid:
-        for ea in ea_grid:
-            x0 = problem.initial_guess(ln_k_ex=float(ln_k), Ea_eV=ea)
-            if not problem.in_support(x0[None])[0]:
-                continue
-            try:
-                fit = least_squares(fun, x0, bounds=(lo_in, hi_in), x_scale="jac",
-                                    max_nfev=200 * problem.n_parameters)
-            except ValueError:
-                continue
-            if best is None or fit.cost < best.cost:
-                best = fit
+    for ln_k in ln_k_grid:  # several starting rates: the fit is not convex in ln k
+        x0 = problem.initial_guess(ln_k_ex=float(ln_k), Ea_eV=0.3)
+        if not problem.in_support(x0[None])[0]:
+            continue
+        try:
+            fit = least_squares(fun, x0, bounds=(lo_in, hi_in), x_scale="jac",
+                                max_nfev=200 * problem.n_parameters)
+        except ValueError:
+            continue
+        if best is None or fit.cost < best.cost:
+            best = fit
     if best is None:
         theta = problem.initial_guess()
         return theta, np.diag((1e-3 * span) ** 2)
