@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .config import SamplerConfig
+from .errors import FitError
 from .likelihood import ExsyProblem
 
 log = logging.getLogger("exsyfit")
@@ -239,9 +240,11 @@ def sample_posterior(
         saved = np.load(checkpoint)
         prev_chain, prev_lp = saved["chain"], saved["log_prob"]
         if prev_chain.shape[1:] != (n_walkers, n_dim):
-            raise ValueError(
+            raise FitError(
                 f"{checkpoint}: checkpoint has {prev_chain.shape[1]} walkers x "
-                f"{prev_chain.shape[2]} parameters; this problem needs {n_walkers} x {n_dim}"
+                f"{prev_chain.shape[2]} parameters; the current config needs {n_walkers} x "
+                f"{n_dim}: the model changed since the interrupted run, so start afresh "
+                "(without --resume, with --force)"
             )
         map_theta = saved["map_theta"]
         prev_seconds = float(saved["sampling_seconds"])
