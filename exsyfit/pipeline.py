@@ -240,7 +240,7 @@ def model_variants(config: Config) -> list[str]:
     return names
 
 
-def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None, *,
+def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = None, *,
             resume: bool = False, progress: ProgressFactory | None = None,
             label: str = "") -> FitResult:
     """Build the problem, sample it, and return the result (no files but the checkpoint)."""
@@ -293,16 +293,23 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
 
     validate_volume_table(volumes, source=str(path), sites=config.site_names)
     results: dict[str, FitResult] = {}
-    checkpoint = outdir / "checkpoint.npz"
-    results["main"] = fit_one(config, volumes, checkpoint, resume=resume, progress=progress)
-    results["main"].save(outdir)
-    checkpoint.unlink(missing_ok=True)
-    for name in variants:
-        ckpt = outdir / f"{name}_checkpoint.npz"
-        label = f"{name} model, for comparison"
-        results[name] = fit_one(variant_config(config, name), volumes, ckpt, resume=resume,
-                                progress=progress, label=label)
-        results[name].save(outdir, stem=f"{name}_")
+    for name in ["main", *variants]:
+        stem = "" if name == "main" else f"{name}_"
+        cfg = config if name == "main" else variant_config(config, name)
+        ckpt = outdir / f"{stem}checkpoint.npz"
+        done = outdir / f"{stem}posterior.nc"
+        if resume and done.exists() and not ckpt.exists():
+            # finished before the interruption: keep it
+            from .likelihood import problem_from_config
+
+            log.info("resume: %s already finished, kept", done.name)
+            results[name] = load_result(done, problem_from_config(volumes, cfg),
+                                        config.diffusion)
+            continue
+        label = "" if name == "main" else f"{name} model, for comparison"
+        results[name] = fit_one(cfg, volumes, ckpt, resume=resume, progress=progress,
+                                label=label)
+        results[name].save(outdir, stem=stem)
         ckpt.unlink(missing_ok=True)
     if config.path is not None and config.path.exists():
         write_text_atomic(outdir / "config_used.toml", config.path.read_text(encoding="utf-8"))
