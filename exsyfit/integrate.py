@@ -53,7 +53,7 @@ from scipy.optimize import least_squares
 from scipy.stats import norm
 
 from exsyfit.errors import ConfigError, DataFormatError, SeriesError
-from exsyfit.lineshapes import pseudo_voigt
+from exsyfit.lineshapes import ProcessedLineProfile, pseudo_voigt
 from exsyfit.noise import NoiseEstimate, empty_region_covariance
 from exsyfit.spectrum import Spectrum2D
 
@@ -129,6 +129,11 @@ class IntegrationOptions:
     warning_sigma : float
         Minimum significance, in standard deviations, of the asymmetry / zero-intercept /
         negative-volume checks (raised for many tests to keep false alarms near 1 %).
+    processed_lineshape : bool
+        For spectra that exsyfit processed from raw data (their metadata describe the
+        processing of each dimension), model lines as the exact processed transform of a
+        pseudo-Voigt decay (:class:`exsyfit.lineshapes.ProcessedLineProfile`: truncation,
+        window, first point, zero filling) instead of an analytic pseudo-Voigt.
     """
 
     method: str = "auto"
@@ -148,6 +153,7 @@ class IntegrationOptions:
     max_shape_spectra: int = 4
     auto_bias_sigma: float = 0.5
     warning_sigma: float = 3.5
+    processed_lineshape: bool = True
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "[integration]") -> IntegrationOptions:
@@ -259,6 +265,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_shape_spectra": _positive(int),
     "auto_bias_sigma": _positive(),
     "warning_sigma": _positive(),
+    "processed_lineshape": _boolean,
 }
 
 
@@ -338,6 +345,7 @@ class GroupIntegration:
     half_widths: dict = field(default_factory=dict)
     experiments: tuple[str, ...] = ()
     shape_cov: np.ndarray | None = None
+    profiles: tuple = (None, None)
 
     @property
     def peaks(self) -> list[tuple[str, str]]:
@@ -363,7 +371,8 @@ class GroupIntegration:
         numpy.ndarray
             Model intensities, shape (len(ppm_f1), len(ppm_f2)).
         """
-        g, h = _order_lines(self.shapes, ppm_f1, ppm_f2, self.orders, self.sideband_ppm)
+        g, h = _order_lines(self.shapes, ppm_f1, ppm_f2, self.orders, self.sideband_ppm,
+                            self.profiles)
         n = len(self.sites)
         amp = self.amplitudes[k].reshape(n, n, len(self.orders))  # [j, i, o]
         out = np.einsum("rjo,jio,cio->rc", g, amp, h, optimize=True)
@@ -420,12 +429,15 @@ class IntegrationResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _lines(ppm: np.ndarray, pos: np.ndarray, fwhm: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """Unit-area pseudo-Voigt lines, shape (len(ppm), n_sites)."""
+def _lines(ppm: np.ndarray, pos: np.ndarray, fwhm: np.ndarray, eta: np.ndarray,
+           profile: ProcessedLineProfile | None = None) -> np.ndarray:
+    """Unit-area lines, shape (len(ppm), n_sites): processed profile if known, else pseudo-Voigt."""
+    if profile is not None:
+        return profile.lines(ppm, pos, fwhm, eta)
     return pseudo_voigt(np.asarray(ppm, float)[:, None], pos, fwhm, eta)
 
 
-def _order_lines(shapes, ppm_f1, ppm_f2, orders, sb):
+def _order_lines(shapes, ppm_f1, ppm_f2, orders, sb, profiles=(None, None)):
     """F1 lines g[r, j, o] and F2 lines h[c, i, o] of every site and sideband order."""
     p1 = np.array([s.ppm_f1 for s in shapes])
     p2 = np.array([s.ppm_f2 for s in shapes])
@@ -433,8 +445,8 @@ def _order_lines(shapes, ppm_f1, ppm_f2, orders, sb):
     w2 = np.array([s.fwhm_f2 for s in shapes])
     e1 = np.array([s.eta_f1 for s in shapes])
     e2 = np.array([s.eta_f2 for s in shapes])
-    g = np.stack([_lines(ppm_f1, p1 + m * sb, w1, e1) for m, _ in orders], axis=2)
-    h = np.stack([_lines(ppm_f2, p2 + n * sb, w2, e2) for _, n in orders], axis=2)
+    g = np.stack([_lines(ppm_f1, p1 + m * sb, w1, e1, profiles[0]) for m, _ in orders], axis=2)
+    h = np.stack([_lines(ppm_f2, p2 + n * sb, w2, e2, profiles[1]) for _, n in orders], axis=2)
     return g, h
 
 
@@ -527,7 +539,7 @@ def _initial_shapes(data, ppm_f1, ppm_f2, names, pos, tol, eta0):
     ]
 
 
-def _fit_shapes(stack, ppm_f1, ppm_f2, init, nominal, tol, opts):
+def _fit_shapes(stack, ppm_f1, ppm_f2, init, nominal, tol, opts, profiles=(None, None)):
     """Variable-projection fit of positions, widths (and eta) shared by a few spectra.
 
     Returns the fitted shapes, a message ("" when the fit converged) and the linearisation
@@ -550,9 +562,14 @@ def _fit_shapes(stack, ppm_f1, ppm_f2, init, nominal, tol, opts):
 
     per = 6 if fit_eta else 4
     x0, lo, hi = [], [], []
+    # a processed profile carries the resolution (window, truncation) itself: the decay's
+    # width may then be well below one point
+    floor1 = 0.02 * step1 if profiles[0] is not None else step1
+    floor2 = 0.02 * step2 if profiles[1] is not None else step2
     for s, p, t in zip(init, nominal, tol, strict=True):
         x0 += [s.ppm_f1, s.ppm_f2, s.fwhm_f1, s.fwhm_f2]
-        lo += [p - t, p - t, max(1.0 * step1, 0.2 * s.fwhm_f1), max(1.0 * step2, 0.2 * s.fwhm_f2)]
+        lo += [p - t, p - t, max(floor1, 0.2 * s.fwhm_f1 * (profiles[0] is None)),
+               max(floor2, 0.2 * s.fwhm_f2 * (profiles[1] is None))]
         hi += [p + t, p + t, 5.0 * s.fwhm_f1, 5.0 * s.fwhm_f2]
         if fit_eta:
             x0 += [s.eta_f1, s.eta_f2]
@@ -568,8 +585,8 @@ def _fit_shapes(stack, ppm_f1, ppm_f2, init, nominal, tol, opts):
 
     def design(x):
         p1, p2, w1, w2, e1, e2 = unpack(x)
-        g = _lines(f1, p1, w1, e1)
-        h = _lines(f2, p2, w2, e2)
+        g = _lines(f1, p1, w1, e1, profiles[0])
+        h = _lines(f2, p2, w2, e2, profiles[1])
         peaks = np.einsum("rj,ci->rcji", g, h).reshape(f1.size * f2.size, n * n)
         return np.column_stack([peaks, *base]) if base else peaks
 
@@ -632,7 +649,7 @@ def _cluster_windows(shapes, ppm_f1, ppm_f2, orders, sb, wf):
     return out
 
 
-def _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
+def _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline, profiles=(None, None)):
     """Design matrix of the linear lineshape model over the union of the cluster windows.
 
     Returns ``(pr, pc, x, n_base)``: row/column indices of the fitted points, the design
@@ -647,7 +664,7 @@ def _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
         union |= np.outer(rm, cm)
         parts.append((rm, cm, t1, t2))
     pr, pc = np.nonzero(union)
-    g, h = _order_lines(shapes, ppm_f1, ppm_f2, orders, sb)
+    g, h = _order_lines(shapes, ppm_f1, ppm_f2, orders, sb, profiles)
     n = len(shapes)
     cols = [g[pr, j, o] * h[pc, i, o]
             for j in range(n) for i in range(n) for o in range(len(orders))]
@@ -674,9 +691,11 @@ def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(x, y, rcond=None)[0]
 
 
-def _lineshape_weights(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
+def _lineshape_weights(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline,
+                       profiles=(None, None)):
     """Least-squares weight maps of every coefficient, shape (n_coef, n1, n2), and n_base."""
-    pr, pc, x, n_base = _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline)
+    pr, pc, x, n_base = _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline,
+                                       profiles)
     maps = np.zeros((x.shape[1], ppm_f1.size, ppm_f2.size))
     maps[:, pr, pc] = np.linalg.pinv(x)
     return maps, n_base
@@ -685,7 +704,7 @@ def _lineshape_weights(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline):
 def _ls_volumes(shapes, prep, orders, windows, baseline):
     """Lineshape volumes (n_spectra, n_peaks) of every spectrum for given shapes."""
     pr, pc, x, _ = _design_points(shapes, prep.ppm_f1, prep.ppm_f2, orders, prep.sb, windows,
-                                  baseline)
+                                  baseline, prep.profiles)
     coef = _solve(x, prep.stack[:, pr, pc].T)
     n = len(shapes)
     return coef[: n * n * len(orders)].T.reshape(-1, n * n, len(orders)).sum(axis=2)
@@ -911,6 +930,7 @@ class _Prep:
     shape_fit: Any = None
     shape_subset: Any = None
     box_bias_sigma: float = float("nan")
+    profiles: tuple = (None, None)
 
 
 def _prepare_group(spectra, indices, names, site_pos, temp, opts, warnings):
@@ -939,12 +959,33 @@ def _prepare_group(spectra, indices, names, site_pos, temp, opts, warnings):
     init = _initial_shapes(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0)
     sub = order[np.unique(np.linspace(0, len(order) - 1, min(len(order), opts.max_shape_spectra))
                           .round().astype(int))]
-    shapes, msg, info = _fit_shapes(stack[sub], ppm_f1, ppm_f2, init, nominal, tol, opts)
+    profiles = _group_profiles([spectra[k] for k in indices], opts)
+    shapes, msg, info = _fit_shapes(stack[sub], ppm_f1, ppm_f2, init, nominal, tol, opts,
+                                    profiles)
     if msg:
         warnings.append(f"{label}: {msg}")
     sb, orders = _sideband_ppm([spectra[k] for k in indices], opts, label)
     return _Prep(list(indices), label, temp, stack, ppm_f1, ppm_f2, shapes, sb, orders,
-                 shape_fit=info, shape_subset=sub)
+                 shape_fit=info, shape_subset=sub, profiles=profiles)
+
+
+def _group_profiles(spectra, opts):
+    """Processed line profiles (F1, F2) shared by every spectrum of a group, else None.
+
+    A dimension gets a :class:`ProcessedLineProfile` only when every spectrum carries the same
+    ``metadata["processing_f1"/"processing_f2"]`` description (spectra processed from raw data
+    by exsyfit) and ``opts.processed_lineshape`` is on; otherwise its lines are pseudo-Voigt.
+    """
+    if not opts.processed_lineshape:
+        return (None, None)
+    out = []
+    for key in ("processing_f1", "processing_f2"):
+        descs = [s.metadata.get(key) if isinstance(s.metadata, Mapping) else None
+                 for s in spectra]
+        first = descs[0]
+        same = all(d == first for d in descs[1:])
+        out.append(ProcessedLineProfile.from_metadata(first) if same else None)
+    return tuple(out)
 
 
 def _by_mixing_time(spectra, indices):
@@ -957,7 +998,7 @@ def _lineshape_fit(prep: _Prep, opts, orders):
     windows = _cluster_windows(prep.shapes, prep.ppm_f1, prep.ppm_f2, orders, prep.sb,
                                opts.window_fwhm)
     maps, n_base = _lineshape_weights(prep.shapes, prep.ppm_f1, prep.ppm_f2, orders, prep.sb,
-                                      windows, opts.baseline)
+                                      windows, opts.baseline, prep.profiles)
     n = len(prep.shapes)
     n_peak_coef = n * n * len(orders)
     coef = np.einsum("xrc,krc->kx", maps, prep.stack, optimize=True)
@@ -980,8 +1021,8 @@ def _signal_masks(prep: _Prep, windows, weights):
     return rows, cols
 
 
-def _peak_model(shapes, ppm_f1, ppm_f2, orders, sb, amps):
-    g, h = _order_lines(shapes, ppm_f1, ppm_f2, orders, sb)
+def _peak_model(shapes, ppm_f1, ppm_f2, orders, sb, amps, profiles=(None, None)):
+    g, h = _order_lines(shapes, ppm_f1, ppm_f2, orders, sb, profiles)
     n = len(shapes)
     a = amps.reshape(len(amps), n, n, len(orders))
     return np.einsum("rjo,kjio,cio->krc", g, a, h, optimize=True)
@@ -1042,13 +1083,13 @@ def _auto_bias(prep: _Prep, opts, warnings):
     hw = _resolve_half_widths(prep.shapes, opts, [], prep.label)
     wbox, _ = _region_weights(prep.shapes, hw, prep.ppm_f1, prep.ppm_f2, centre, 0.0, "box",
                               opts.baseline, opts.baseline_margin, [], prep.label)
-    g, h = _order_lines(prep.shapes, prep.ppm_f1, prep.ppm_f2, centre, 0.0)
+    g, h = _order_lines(prep.shapes, prep.ppm_f1, prep.ppm_f2, centre, 0.0, prep.profiles)
     n = len(prep.shapes)
     unit = np.einsum("rj,ci->jirc", g[:, :, 0], h[:, :, 0]).reshape(n * n, *g.shape[:1], -1)
     resp = np.einsum("prc,qrc->pq", wbox, unit, optimize=True)
     vol = amps[:, :, 0]
     leak = vol @ (resp - np.diag(np.diag(resp))).T  # other peaks' signal in each region
-    model = _peak_model(prep.shapes, prep.ppm_f1, prep.ppm_f2, centre, 0.0, amps)
+    model = _peak_model(prep.shapes, prep.ppm_f1, prep.ppm_f2, centre, 0.0, amps, prep.profiles)
     sig = _noise(prep, wbox, windows, model, opts).sigma
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.abs(leak) / sig
@@ -1057,7 +1098,8 @@ def _auto_bias(prep: _Prep, opts, warnings):
 
 def _finish_group(prep: _Prep, method, opts, names, warnings) -> GroupIntegration:
     peak_maps, amps, base, windows = _lineshape_fit(prep, opts, prep.orders)
-    model = _peak_model(prep.shapes, prep.ppm_f1, prep.ppm_f2, prep.orders, prep.sb, amps)
+    model = _peak_model(prep.shapes, prep.ppm_f1, prep.ppm_f2, prep.orders, prep.sb, amps,
+                        prep.profiles)
     regions: tuple[Region, ...] = ()
     hw = _resolve_half_widths(prep.shapes, opts, warnings if method != "lineshape" else [],
                               prep.label)
@@ -1095,7 +1137,7 @@ def _finish_group(prep: _Prep, method, opts, names, warnings) -> GroupIntegratio
         sideband_ppm=prep.sb, volumes=volumes, cov=cov, amplitudes=amps,
         baseline_coef=base, windows=windows, baseline=opts.baseline, noise=noise,
         misfit_ratio=misfit, decision="", half_widths={k: tuple(v) for k, v in hw.items()},
-        shape_cov=shape_cov,
+        shape_cov=shape_cov, profiles=prep.profiles,
     )
 
 

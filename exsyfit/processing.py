@@ -546,6 +546,55 @@ def transform_2d(fid: np.ndarray, acq: AcquisitionParameters,
     return Hypercomplex2D(parts[0], parts[1], ppm_f1, ppm_f2)
 
 
+def processing_description(acq: AcquisitionParameters, options: ProcessingOptions | None,
+                           rows: int, td2: int) -> dict[str, dict[str, Any]]:
+    """How :func:`transform_2d` processes each dimension, for exact line-shape models.
+
+    Parameters
+    ----------
+    acq : AcquisitionParameters
+        Acquisition parameters of the raw data.
+    options : ProcessingOptions, optional
+        The options passed to :func:`transform_2d`.
+    rows : int
+        Number of raw rows (t1 increments x quadrature components) transformed.
+    td2 : int
+        Complex points per raw FID.
+
+    Returns
+    -------
+    dict
+        ``{"processing_f1": {...}, "processing_f2": {...}}``, each with ``mode``
+        (``"complex"``; ``"tppi"`` for a real t1 sequence and ``"qf"`` for phase-twisted
+        single-channel t1 data, which the line-shape model does not cover), ``td_complex``
+        (points that were apodised and transformed), ``sw_hz`` (sampling rate, Hz),
+        ``sf_mhz``, ``window``, ``lb_hz``, ``gb``, ``ssb``, ``size`` (points after zero filling) and
+        ``first_point_scale``: the weight of the point at t = 0 relative to an ideal sample
+        (factor applied times the fraction of the signal the point holds; 0.5 x 1.0 for a
+        digitally filtered FID, whose first point holds about half of the signal).
+        Suitable for :class:`exsyfit.lineshapes.ProcessedLineProfile.from_metadata`.
+    """
+    opts = _resolved(options or ProcessingOptions(), acq, td2, rows)
+    fp2 = opts.first_point_scale_f2
+    if fp2 is None:
+        fp2 = 1.0 if acq.grpdly > 0 else opts.first_point_scale
+    held = 0.5 if acq.grpdly > 0 else 1.0
+    n2 = max(td2 - int(math.ceil(acq.grpdly)), 1) if acq.grpdly else td2
+    tppi = opts.fnmode == "TPPI"
+    n1 = rows if tppi or opts.fnmode == "QF" else rows // 2
+    f2 = {"mode": "complex", "td_complex": int(n2), "sw_hz": float(acq.sw_hz_f2),
+          "sf_mhz": float(acq.sf_mhz_f2), "window": opts.window_f2,
+          "lb_hz": float(opts.lb_hz_f2), "gb": float(opts.gb_f2), "ssb": float(opts.ssb_f2),
+          "size": int(opts.size_f2), "first_point_scale": float(fp2 * held)}
+    mode = "tppi" if tppi else ("qf" if opts.fnmode == "QF" else "complex")
+    f1 = {"mode": mode, "td_complex": int(n1),
+          "sw_hz": float(2.0 * acq.sw_hz_f1 if tppi else acq.sw_hz_f1),
+          "sf_mhz": float(acq.sf_mhz_f1), "window": opts.window_f1,
+          "lb_hz": float(opts.lb_hz_f1), "gb": float(opts.gb_f1), "ssb": float(opts.ssb_f1),
+          "size": int(opts.size_f1), "first_point_scale": float(opts.first_point_scale)}
+    return {"processing_f1": f1, "processing_f2": f2}
+
+
 def phase_2d(hc: Hypercomplex2D, p0_f2: float = 0.0, p1_f2: float = 0.0, p0_f1: float = 0.0,
              p1_f1: float = 0.0) -> np.ndarray:
     """Real (absorptive) 2D spectrum for the given phases (degrees, TopSpin convention)."""

@@ -53,6 +53,7 @@ from exsyfit.processing import (
     ProcessingOptions,
     auto_phase,
     finish_2d,
+    processing_description,
     resolved_phases,
     transform_2d,
 )
@@ -601,7 +602,9 @@ def _read_raw(exp: _Experiment, kind: str, options: ProcessingOptions, normalise
     for i, hc in enumerate(hcs):
         meta = dict(base["extra"], NC=nc, fnmode=acq.fnmode, grpdly=acq.grpdly,
                     rows_used=planes[i].shape[0], phases_deg=phases,
-                    mixing_time_source=mix_src, sf_mhz_f1=acq.sf_mhz_f1)
+                    mixing_time_source=mix_src, sf_mhz_f1=acq.sf_mhz_f1,
+                    **processing_description(acq, options, planes[i].shape[0],
+                                             planes[i].shape[1]))
         if len(hcs) > 1:
             meta["plane"] = i
         out.append(Spectrum2D(

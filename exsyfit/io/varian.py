@@ -610,6 +610,7 @@ def read_experiment(
         ProcessingOptions,
         auto_phase,
         finish_2d,
+        processing_description,
         resolved_phases,
         transform_2d,
     )
@@ -669,6 +670,7 @@ def read_experiment(
                 "td_f2": np2,
                 "td_f1": lay.ni,
                 "file_header": {k: int(v) for k, v in head.items() if isinstance(v, int)},
+                **processing_description(acq, opts, 2 * lay.ni, np2),
             },
         ))
     return spectra
