@@ -78,7 +78,8 @@ KEY_HELP: dict[str, str] = {
     "report.compare_models": "also fit the free model beside a global law, for the Arrhenius "
     "points and the model comparison (default true)",
     "report.alternatives": "further model variants to fit and compare by LOO: 'free', "
-    "'spin_diffusion', 'no_spin_diffusion', 'first-order', 'sphere', 'slab'",
+    "'spin_diffusion', 'no_spin_diffusion', 'first-order', 'sphere', 'slab' (default: the "
+    "global law with spin diffusion toggled; [] for none)",
     "report.title": "title of the report",
     "report.matrix_log": "write the single-mixing-time matrix-logarithm cross-check "
     "(matrixlog.csv, default true)",

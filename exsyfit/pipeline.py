@@ -225,12 +225,25 @@ def variant_config(config: Config, name: str) -> Config:
 
 
 def model_variants(config: Config) -> list[str]:
-    """Variants fitted beside the main model (for the Arrhenius points and comparison)."""
+    """Variants fitted beside the main model (for the Arrhenius points and comparison).
+
+    By default (``[report] compare_models = true``): the free model beside a global law, and
+    the same law with (or without) a temperature-independent spin-diffusion rate, so the
+    report says which the data support.  ``[report] alternatives`` replaces the second part.
+    """
     m = config.model
     names: list[str] = []
-    if m.temperature_model != "free" and bool(config.report.get("compare_models", True)):
+    compare = bool(config.report.get("compare_models", True))
+    if m.temperature_model != "free" and compare:
         names.append("free")
-    for name in config.report.get("alternatives", []):
+    if "alternatives" in config.report:
+        alternatives = list(config.report["alternatives"])
+    elif compare and m.temperature_model != "free" and m.transport == "first-order":
+        # by default, test for a temperature-independent (spin-diffusion) channel
+        alternatives = ["no_spin_diffusion" if m.spin_diffusion else "spin_diffusion"]
+    else:
+        alternatives = []
+    for name in alternatives:
         same = ((name == "free" and m.temperature_model == "free")
                 or (name == "spin_diffusion" and m.spin_diffusion)
                 or (name == "no_spin_diffusion" and not m.spin_diffusion)
