@@ -664,7 +664,10 @@ def _design_points(shapes, ppm_f1, ppm_f2, orders, sb, windows, baseline, profil
         union |= np.outer(rm, cm)
         parts.append((rm, cm, t1, t2))
     pr, pc = np.nonzero(union)
-    g, h = _order_lines(shapes, ppm_f1, ppm_f2, orders, sb, profiles)
+    ur, uc = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    g = np.zeros((n1, len(shapes), len(orders)))
+    h = np.zeros((n2, len(shapes), len(orders)))
+    g[ur], h[uc] = _order_lines(shapes, ppm_f1[ur], ppm_f2[uc], orders, sb, profiles)
     n = len(shapes)
     cols = [g[pr, j, o] * h[pc, i, o]
             for j in range(n) for i in range(n) for o in range(len(orders))]

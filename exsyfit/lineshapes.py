@@ -87,6 +87,16 @@ class SimPeak:
 # --------------------------------------------------------------------------------------------
 
 _PROFILE_WINDOWS = ("none", "em", "gm", "sine", "qsine")
+_PROFILE_CACHE: dict[tuple, np.ndarray] = {}
+_PROFILE_CACHE_SIZE = 64
+
+
+def _remember(key: tuple, value: np.ndarray) -> None:
+    """Store an array in the small profile cache, dropping the oldest entries when full."""
+    while len(_PROFILE_CACHE) >= _PROFILE_CACHE_SIZE:
+        _PROFILE_CACHE.pop(next(iter(_PROFILE_CACHE)))
+    value.flags.writeable = False
+    _PROFILE_CACHE[key] = value
 
 
 @dataclass(frozen=True)
@@ -186,13 +196,28 @@ class ProcessedLineProfile:
     @property
     def weights(self) -> np.ndarray:
         """Window times first-point factor for every time point."""
+        return self._weights().copy()
+
+    def _weights(self) -> np.ndarray:
+        key = (self, "weights")
+        if key in _PROFILE_CACHE:
+            return _PROFILE_CACHE[key]
         from exsyfit.processing import window_function
 
         w = window_function(self.td_complex, self.sw_hz, self.window, self.lb_hz, self.gb,
                             self.ssb)
         w = np.array(w, dtype=float)
         w[0] *= self.first_point_scale
+        _remember(key, w)
         return w
+
+    def _probe(self, ppm: np.ndarray) -> np.ndarray:
+        """``exp(-2 pi i nu t)`` for every point (rows) and time (columns), cached."""
+        key = (self, ppm.tobytes())
+        if key not in _PROFILE_CACHE:
+            nu = ppm * self.sf_mhz
+            _remember(key, np.exp(-2j * np.pi * nu[:, None] * self.times_s[None, :]))
+        return _PROFILE_CACHE[key]
 
     @property
     def integral_factor(self) -> float:
@@ -224,12 +249,11 @@ class ProcessedLineProfile:
         x = np.pi * (fwhm * self.sf_mhz)[None, :] * t[:, None]
         decay = eta * np.exp(-x) + (1.0 - eta) * np.exp(-(x**2) / (4.0 * np.log(2.0)))
         # exp(2 pi i (nu_c - nu_p) t) = exp(2 pi i nu_c t) * exp(-2 pi i nu_p t), nu in Hz
-        # relative to 0 ppm; the reference point of the phase cancels in the product.
-        ref = float(np.mean(center)) if center.size else 0.0
-        carrier = np.exp(2j * np.pi * ((center - ref) * self.sf_mhz)[None, :] * t[:, None])
-        probe = np.exp(-2j * np.pi * ((ppm - ref) * self.sf_mhz)[:, None] * t[None, :])
-        sig = (self.weights[:, None] * decay) * carrier
-        norm = self.integral_factor
+        # from 0 ppm (phases of a few hundred radians: no loss of precision in double)
+        carrier = np.exp(2j * np.pi * (center * self.sf_mhz)[None, :] * t[:, None])
+        sig = (self._weights()[:, None] * decay) * carrier
+        probe = self._probe(ppm)
+        norm = 2.0 * float(self._weights()[0])
         if norm < 0.05:
             norm = 1.0
         return (2.0 * self.sf_mhz / self.sw_hz / norm) * (probe @ sig).real
