@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +226,15 @@ def test_real_rp_sign_gives_absorption():
     bad = (spec * np.exp(-1j * np.deg2rad(rp))).real
     assert good.sum() / np.abs(good).sum() > 0.6
     assert good.sum() > bad.sum()
+
+
+def test_auto_phase_recovers_the_stored_phase(tmp_path):
+    folder = _write(tmp_path, phase_error_deg=(35.0, 0.0, -20.0, 0.0))
+    (ref,) = varian.read_experiment(folder, options=QSINE)
+    wrong = replace(QSINE, p0_f2=0.0, p0_f1=0.0, auto_phase=True)
+    (sp,) = varian.read_experiment(folder, options=wrong)
+    stored = ref.metadata["phases_deg"]
+    found = sp.metadata["phases_deg"]
+    assert found["rp"] == pytest.approx(stored["rp"], abs=2.0)
+    assert found["rp1"] == pytest.approx(stored["rp1"], abs=2.0)
+    assert _box(sp, -2.0, -2.0) == pytest.approx(_box(ref, -2.0, -2.0), rel=2e-3)

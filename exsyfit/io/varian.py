@@ -626,8 +626,7 @@ def read_experiment(
                    for e in range(lay.n_elements)]
     use_phases = resolved_phases(opts, acq)
     if opts.auto_phase:
-        use_phases = auto_phase(transformed, first_order=opts.auto_phase_first_order,
-                                start=use_phases)
+        use_phases = auto_phase(transformed, start=use_phases)
     ppm1, ppm2 = transformed[0].ppm_f1, transformed[0].ppm_f2
     sfrq = acq.sf_mhz_f2
 
