@@ -75,3 +75,23 @@ def two_site_config_dict() -> dict:
         "model": {"temperature_model": "arrhenius"},
         "sampler": {"seed": 1},
     }
+
+
+def quick_fit(table: pd.DataFrame, model: str, steps: int = 1500, **extra):
+    """A short fixed-length fit of two sites A, B (for tests of figures, reports, comparison).
+
+    ``steps`` fixed (the chain may be shorter than 50 autocorrelation times: the
+    convergence warning is silenced here); ``extra`` goes into the ``[model]`` table.
+    """
+    import warnings
+
+    from exsyfit import config, inference, likelihood, results
+
+    cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
+                                   "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},
+                                   "model": {"temperature_model": model, **extra}})
+    problem = likelihood.problem_from_config(table, cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = inference.sample_posterior(problem, inference.SamplerSettings(seed=1, steps=steps))
+    return results.FitResult.from_sampling(problem, out)

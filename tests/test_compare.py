@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit import config, inference, likelihood, results
 from exsyfit.compare import arrhenius_linearity, compare_models, describe_model
 from exsyfit.errors import FitError
 
-from conftest import c8_volume_table
+from conftest import c8_volume_table, quick_fit
 
 KB = 8.617333262e-5
 TEMPS = (263.0, 293.0, 323.0, 343.0)
@@ -25,15 +22,7 @@ def table_for(k_sd: float = 0.0, seed: int = 0, sigma: float = 0.002) -> pd.Data
                            k_sd=k_sd)
 
 
-def fit(table: pd.DataFrame, model: str, steps: int = 1500, **extra) -> results.FitResult:
-    cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
-                                   "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},
-                                   "model": {"temperature_model": model, **extra}})
-    problem = likelihood.problem_from_config(table, cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = inference.sample_posterior(problem, inference.SamplerSettings(seed=1, steps=steps))
-    return results.FitResult.from_sampling(problem, out)
+fit = quick_fit
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
-from exsyfit import config, inference, likelihood, results  # noqa: E402
+from exsyfit import config, results  # noqa: E402
 from exsyfit.errors import ConfigError  # noqa: E402
 from exsyfit.plots import (  # noqa: E402
     PlotStyle,
@@ -29,7 +27,7 @@ from exsyfit.plots import (  # noqa: E402
     save_figure,
 )
 
-from conftest import c8_volume_table  # noqa: E402
+from conftest import c8_volume_table, quick_fit  # noqa: E402
 
 KB = 8.617333262e-5
 TEMPS = (263.0, 293.0, 323.0, 343.0)
@@ -41,15 +39,7 @@ def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
     return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS)
 
 
-def fit(table: pd.DataFrame, model: str, steps: int = 1500) -> results.FitResult:
-    cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
-                                   "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},
-                                   "model": {"temperature_model": model}})
-    problem = likelihood.problem_from_config(table, cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = inference.sample_posterior(problem, inference.SamplerSettings(seed=1, steps=steps))
-    return results.FitResult.from_sampling(problem, out)
+fit = quick_fit
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,17 @@ import hashlib
 import json
 import re
 import types
-import warnings
 from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit import __version__, config, inference, likelihood, results
+from exsyfit import __version__
 from exsyfit.compare import compare_models
 from exsyfit.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
 
-from conftest import c8_volume_table
+from conftest import c8_volume_table, quick_fit
 
 KB = 8.617333262e-5
 TEMPS = (263.0, 303.0, 343.0)
@@ -43,15 +42,7 @@ temperature_model = "{model}"
 """
 
 
-def fit(table: pd.DataFrame, model: str, steps: int = 1500) -> results.FitResult:
-    cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
-                                   "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},
-                                   "model": {"temperature_model": model}})
-    problem = likelihood.problem_from_config(table, cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = inference.sample_posterior(problem, inference.SamplerSettings(seed=1, steps=steps))
-    return results.FitResult.from_sampling(problem, out)
+fit = quick_fit
 
 
 @pytest.fixture(scope="module")
