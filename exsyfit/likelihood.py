@@ -32,13 +32,13 @@ Likelihood: independent Gaussian errors on the volumes, variance ``sigma^2 + (f 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from . import kinetics
-from .config import Config, GaussianPrior, PriorConfig, SiteConfig
+from .config import Config, GaussianPrior, ModelConfig, PriorConfig, SiteConfig
 from .errors import FitError
 from .model import exchange_rate_matrix, mixing_matrix_two_site, relaxation_exchange_matrix
 from .volumes import group_temperatures, validate_volume_table
@@ -59,20 +59,12 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Everything about the model that is not data."""
+class ModelSpec(ModelConfig):
+    """Everything about the model that is not data: the ``[model]`` settings
+    (:class:`~exsyfit.config.ModelConfig`) plus the sites, the prior bounds and how
+    temperatures are grouped and known."""
 
-    sites: tuple[SiteConfig, ...]
-    pairs: tuple[tuple[int, int], ...]
-    temperature_model: str = "arrhenius"
-    populations: str = "shared"
-    T1: str = "per_temperature"
-    start: str = "equilibrium"
-    spin_diffusion: bool = False
-    fractional_error: bool = False
-    reference_temperature_K: float | None = None
-    temperature_uncertainty: bool | None = None
-    transport: str = "first-order"
+    sites: tuple[SiteConfig, ...] = ()
     priors: PriorConfig = PriorConfig()
     temperature_tolerance_K: float = 2.0
     temperature_sigma_K: float = 0.0
@@ -80,17 +72,15 @@ class ModelSpec:
     @classmethod
     def from_config(cls, config: Config) -> ModelSpec:
         """Build the spec from a validated :class:`~exsyfit.config.Config`."""
-        m = config.model
-        return cls(
-            sites=config.sites, pairs=m.exchange, temperature_model=m.temperature_model,
-            populations=m.populations, T1=m.T1, start=m.start,
-            spin_diffusion=m.spin_diffusion, fractional_error=m.fractional_error,
-            reference_temperature_K=m.reference_temperature_K,
-            temperature_uncertainty=m.temperature_uncertainty, transport=m.transport,
-            priors=config.priors,
-            temperature_tolerance_K=config.data.temperature_tolerance_K,
-            temperature_sigma_K=config.temperature.sigma_K,
-        )
+        model = {f.name: getattr(config.model, f.name) for f in fields(ModelConfig)}
+        return cls(**model, sites=config.sites, priors=config.priors,
+                   temperature_tolerance_K=config.data.temperature_tolerance_K,
+                   temperature_sigma_K=config.temperature.sigma_K)
+
+    @property
+    def pairs(self) -> tuple[tuple[int, int], ...]:
+        """Exchanging pairs of site indices (``[model] exchange``)."""
+        return self.exchange
 
     @property
     def site_names(self) -> tuple[str, ...]:
