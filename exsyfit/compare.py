@@ -8,7 +8,7 @@ Comput. 27 (2017) 1413) or WAIC, from the per-volume log-likelihood stored in ev
 :class:`~exsyfit.results.FitResult`.  One "observation" is one peak volume.
 
 :func:`arrhenius_linearity` checks the assumption behind a global Arrhenius fit on a free fit:
-a weighted straight line through the per-temperature posteriors of ln k (science brief b12).
+a weighted straight line through the per-temperature posteriors of ln k.
 """
 
 from __future__ import annotations

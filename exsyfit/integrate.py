@@ -20,7 +20,7 @@ Methods
     the series (variable projection: nonlinear least squares on the shapes, linear on the
     amplitudes); the amplitudes of every spectrum, which *are* the volumes, then follow from one
     linear least-squares solve with all spectra as right-hand sides, together with a constant or
-    plane baseline.  This is the method for overlapping peaks (science brief d1).
+    plane baseline.  This is the method for overlapping peaks.
 ``auto``
     The shapes are always fitted (they give the linewidths and positions).  From the fitted
     shapes and volumes, the signal that each box region would pick up from the *other* peaks

@@ -13,7 +13,7 @@ useful cross-check of a global fit, not a replacement: it fails when noise makes
 ``A`` negative or complex (common at very short or very long mixing times), and such cases are
 reported as failures with the reason, never "repaired" by taking real parts.  Rates or relaxation
 rates that come out negative beyond rounding are failures too (for example a non-equilibrium,
-cross-polarisation start analysed as if it were an equilibrium start; science brief c5).
+cross-polarisation start analysed as if it were an equilibrium start).
 
 Scale of the starting magnetisation
 -----------------------------------

@@ -127,7 +127,8 @@ def mixing_matrix_two_site(
     r1b: np.ndarray,
     t: np.ndarray,
 ) -> np.ndarray:
-    """Closed-form two-site mixing matrix ``expm(-L t)`` (science brief b5).
+    """Closed-form two-site mixing matrix ``expm(-L t)`` (Palmer, Kroenke & Loria,
+    Methods Enzymol. 339 (2001) 204; Kleckner & Foster, BBA 1814 (2011) 942).
 
     Parameters
     ----------

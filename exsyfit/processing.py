@@ -4,7 +4,7 @@ Nothing here reads or writes files: the vendor readers (:mod:`exsyfit.io.bruker`
 acquisition parameters into :class:`AcquisitionParameters`, the user's choices into
 :class:`ProcessingOptions`, and call :func:`process_2d`.
 
-Conventions (checked against TopSpin on real data, see ``science.md`` section f)
+Conventions (checked against TopSpin on real data)
 --------------------------------------------------------------------------------
 * **NMR order.** Spectra are returned with index 0 at the highest frequency (highest ppm).
   :func:`fft_nmr` applies numpy's FFT, an ``fftshift``, a reversal and a roll by one point,

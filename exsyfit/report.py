@@ -3,8 +3,8 @@
 Both files are rendered from one list of blocks (headings, paragraphs, tables, warnings, code,
 images), so they hold the same numbers, and every posterior number is taken from
 :meth:`FitResult.summary_dict` — the content of summary.json — formatted with four significant
-digits.  The report follows what a careful analyst reports for 2D EXSY kinetics (science brief
-d12): acquisition, processing and integration, model equations and priors, which rate is
+digits.  The report follows what a careful analyst reports for 2D EXSY kinetics:
+acquisition, processing and integration, model equations and priors, which rate is
 reported, posterior summaries with intervals, the cross-peak symmetry check, the Arrhenius
 parameters with their correlation, sampler diagnostics, model comparison and provenance
 (versions, the config as run, SHA-256 checksums of the inputs, seed, date).

@@ -1,4 +1,4 @@
-"""Shared fixtures: synthetic volume tables with a known truth (science brief c8)."""
+"""Shared fixtures: synthetic volume tables with a known truth (reference set c8)."""
 
 from __future__ import annotations
 

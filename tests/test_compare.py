@@ -105,7 +105,7 @@ def test_linearity_detects_curvature(with_sd):
     lin = arrhenius_linearity(with_sd["free"])
     assert lin["linear"] is False
     assert lin["p_value"] < 1e-4 or abs(lin["curvature_sigma"]) > 3
-    # apparent Ea is far below the ionic 0.30 eV (science brief c7)
+    # apparent Ea is far below the ionic 0.30 eV
     assert lin["Ea_eV"]["value"] < 0.2
 
 

@@ -1,4 +1,4 @@
-"""Uptake curves, transport conversions, diffusion-limited build-up (science brief b10, c10)."""
+"""Uptake curves, transport conversions, diffusion-limited build-up (Crank, ch. 6)."""
 
 from __future__ import annotations
 

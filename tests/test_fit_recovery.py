@@ -37,7 +37,7 @@ def test_arrhenius_recovers_truth(arrhenius_fit):
     assert inside(s["Ea_eV"], C8_EA_EV)
     ln_a_kex = np.log(C8_PREFACTOR_K_AB / (1 - C8_P_A))
     assert inside(s["ln_A_per_s"], ln_a_kex)
-    # the width matches the Monte Carlo spread of the science brief (SD 0.0034 eV)
+    # the width matches a least-squares Monte Carlo spread (SD 0.0034 eV)
     width = (s["Ea_eV"]["q84"] - s["Ea_eV"]["q16"]) / 2
     assert 0.002 < width < 0.006
     t303 = s["temperatures"][2]

@@ -1,4 +1,4 @@
-"""Matrix-logarithm rates from single spectra: science brief oracles c1, c2, c5, N sites, tables."""
+"""Matrix-logarithm rates from single spectra: exact reference cases c1, c2, c5, N sites, tables."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_c5_wrong_populations_flagged_with_negative_r1():
     assert not res.ok
     assert "negative R1_B" in res.reason
     assert "-37.6" in res.reason
-    # the nonsense numbers of the brief are kept for diagnosis, not reported as ok
+    # the nonsense numbers are kept for diagnosis, not reported as ok
     assert res.K[1, 0] == pytest.approx(0.556, abs=1e-3)
     assert res.K[0, 1] == pytest.approx(20.77, abs=1e-2)
     assert res.r1[1] == pytest.approx(-37.59, abs=1e-2)

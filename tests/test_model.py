@@ -1,4 +1,4 @@
-"""The exchange model against the exact oracles of the science brief and scipy's expm."""
+"""The exchange model against exact reference values and scipy's expm."""
 
 from __future__ import annotations
 

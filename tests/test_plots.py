@@ -35,7 +35,7 @@ TMS = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
-    """Science brief c8 kinetics (Ea 0.30 eV, k_AB(303 K) = 1/s, p_A 0.9, T1 0.5/3 s)."""
+    """Reference set c8 kinetics (Ea 0.30 eV, k_AB(303 K) = 1/s, p_A 0.9, T1 0.5/3 s)."""
     return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS)
 
 

@@ -24,7 +24,7 @@ TMS = (0.01, 0.05, 0.2, 1.0)
 
 
 def c8_table(seed: int = 0, sigma: float = 0.002) -> pd.DataFrame:
-    """Science brief c8 kinetics at three temperatures and four mixing times."""
+    """Reference set c8 kinetics at three temperatures and four mixing times."""
     return c8_volume_table(sigma=sigma, seed=seed, temperatures_K=TEMPS, mixing_times_s=TMS)
 
 

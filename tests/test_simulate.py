@@ -1,4 +1,4 @@
-"""Simulator: truth physics against the science-brief oracles, files, bundled spectra."""
+"""Simulator: truth physics against exact reference values, files, bundled spectra."""
 
 from __future__ import annotations
 

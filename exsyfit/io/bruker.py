@@ -688,7 +688,7 @@ def read_experiments(folders: Sequence[str | Path], *, options: ProcessingOption
     """Read several raw experiments with identical processing and one shared phase correction.
 
     With ``options.auto_phase`` the phases are optimised once, on the spectrum with the
-    shortest mixing time, and applied to every spectrum (``science.md`` f: one phase for the
+    shortest mixing time, and applied to every spectrum (one phase for the
     whole series).  Other keyword arguments go to :func:`read_experiment` (``prefer`` is
     forced to ``"raw"``).
     """

@@ -12,7 +12,7 @@ What is read
 * An arrayed experiment gives one :class:`~exsyfit.spectrum.Spectrum2D` per array element
   (usually one per mixing time).
 
-Conventions (science brief, section f)
+Conventions
 --------------------------------------
 * Varian FIDs rotate in the opposite sense to Bruker ones, in both dimensions: a plain FFT
   followed by ``fftshift`` gives NMR order (index 0 = highest ppm) directly, with the carrier at
