@@ -11,7 +11,9 @@ stage           reads                                           writes (in OUTDI
 ``integrate``   spectra                                         volumes.csv, experiments.csv,
                                                                 integration.json, figures/qc_*
 ``fit``         volumes.csv (or ``[data] volumes``)             summary.json, summary.csv,
-                                                                posterior.nc (+ free_* files)
+                                                                posterior.nc, the same with a
+                                                                variant prefix (free_, ...),
+                                                                matrixlog.csv
 ``plot``        volumes + posterior                             figures/*
 ``report``      all of the above                                report.md, report.html
 ==============  ==============================================  ===============================
