@@ -250,7 +250,13 @@ def model_variants(config: Config) -> list[str]:
                 or (name == "spin_diffusion" and m.spin_diffusion)
                 or (name == "no_spin_diffusion" and not m.spin_diffusion)
                 or name == m.transport)
-        if not same and name not in names:
+        if name == "spin_diffusion" and m.temperature_model == "free":
+            log.warning("[report] alternatives: 'spin_diffusion' needs a temperature law; "
+                        "skipped with temperature_model = 'free'")
+        elif name in ("sphere", "slab") and len(config.sites) != 2:
+            log.warning("[report] alternatives: '%s' transport is a two-site model; skipped "
+                        "for %d sites", name, len(config.sites))
+        elif not same and name not in names:
             names.append(name)
     return names
 
