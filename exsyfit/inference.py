@@ -257,8 +257,8 @@ def sample_posterior(
         map_theta, cov = find_start(problem, counter)
         start = initial_walkers(problem, map_theta, cov, n_walkers, rng)
 
-    # differential-evolution proposals: about half the autocorrelation time of the default
-    # stretch move on the global two-site problem (benchmarks/bench_sampler.py)
+    # differential-evolution proposals: 50 tau in about a quarter of the steps of emcee's
+    # default stretch move on the global two-site problem (benchmarks/bench_run.py)
     moves = [(emcee.moves.DEMove(), 1.0)]
     sampler = emcee.EnsembleSampler(n_walkers, n_dim, counter, vectorize=True, moves=moves)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
