@@ -129,11 +129,17 @@ class IntegrationOptions:
     warning_sigma : float
         Minimum significance, in standard deviations, of the asymmetry / zero-intercept /
         negative-volume checks (raised for many tests to keep false alarms near 1 %).
-    processed_lineshape : bool
-        For spectra that exsyfit processed from raw data (their metadata describe the
-        processing of each dimension), model lines as the exact processed transform of a
+    processed_lineshape : bool or "procs"
+        ``True``: for spectra that exsyfit processed from raw data (their metadata describe
+        the processing of each dimension), model lines as the exact processed transform of a
         pseudo-Voigt decay (:class:`exsyfit.lineshapes.ProcessedLineProfile`: truncation,
         window, first point, zero filling) instead of an analytic pseudo-Voigt.
+        ``"procs"``: the same, and also for TopSpin-processed 2rr spectra, from the
+        parameters TopSpin stored (acqu2s/proc2s TD, FnMODE, SW_h, WDW, LB, GB, SSB, TDeff,
+        FCOR; F2 from acqus/procs unless digitally filtered); see
+        :func:`exsyfit.io.bruker.topspin_processing`.  Opt-in because TopSpin's
+        first-point and TDeff handling has not been verified on real EXSY data.
+        ``False``: pseudo-Voigt lines everywhere.
     """
 
     method: str = "auto"
@@ -153,7 +159,7 @@ class IntegrationOptions:
     max_shape_spectra: int = 4
     auto_bias_sigma: float = 0.5
     warning_sigma: float = 3.5
-    processed_lineshape: bool = True
+    processed_lineshape: bool | str = True
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "[integration]") -> IntegrationOptions:
@@ -221,6 +227,14 @@ def _boolean(v: Any) -> bool:
     return v
 
 
+def _processed_lineshape(v: Any) -> bool | str:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() == "procs":
+        return "procs"
+    raise ValueError('expected true, false or "procs"')
+
+
 def _eta(v: Any) -> Any:
     if isinstance(v, str) and v.lower() == "fit":
         return "fit"
@@ -265,7 +279,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_shape_spectra": _positive(int),
     "auto_bias_sigma": _positive(),
     "warning_sigma": _positive(),
-    "processed_lineshape": _boolean,
+    "processed_lineshape": _processed_lineshape,
 }
 
 
@@ -934,6 +948,7 @@ class _Prep:
     shape_subset: Any = None
     box_bias_sigma: float = float("nan")
     profiles: tuple = (None, None)
+    spectra_format: str = ""
 
 
 def _prepare_group(spectra, indices, names, site_pos, temp, opts, warnings):
@@ -962,33 +977,59 @@ def _prepare_group(spectra, indices, names, site_pos, temp, opts, warnings):
     init = _initial_shapes(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0)
     sub = order[np.unique(np.linspace(0, len(order) - 1, min(len(order), opts.max_shape_spectra))
                           .round().astype(int))]
-    profiles = _group_profiles([spectra[k] for k in indices], opts)
+    profiles = _group_profiles([spectra[k] for k in indices], opts, warnings, label)
     shapes, msg, info = _fit_shapes(stack[sub], ppm_f1, ppm_f2, init, nominal, tol, opts,
                                     profiles)
     if msg:
         warnings.append(f"{label}: {msg}")
     sb, orders = _sideband_ppm([spectra[k] for k in indices], opts, label)
     return _Prep(list(indices), label, temp, stack, ppm_f1, ppm_f2, shapes, sb, orders,
-                 shape_fit=info, shape_subset=sub, profiles=profiles)
+                 shape_fit=info, shape_subset=sub, profiles=profiles,
+                 spectra_format=_common_format([spectra[k] for k in indices]))
 
 
-def _group_profiles(spectra, opts):
+def _group_profiles(spectra, opts, warnings=None, label="series"):
     """Processed line profiles (F1, F2) shared by every spectrum of a group, else None.
 
     A dimension gets a :class:`ProcessedLineProfile` only when every spectrum carries the same
-    ``metadata["processing_f1"/"processing_f2"]`` description (spectra processed from raw data
-    by exsyfit) and ``opts.processed_lineshape`` is on; otherwise its lines are pseudo-Voigt.
+    description of its processing and ``opts.processed_lineshape`` allows it: with ``True``
+    the ``metadata["processing_f1"/"processing_f2"]`` written by exsyfit's own processing of
+    raw data; with ``"procs"`` also ``metadata["processing_f1_topspin"/"processing_f2_topspin"]``
+    that the Bruker reader derives from TopSpin's parameters of a 2rr.  Otherwise the lines
+    are pseudo-Voigt; with ``"procs"`` the reason an F1 profile is missing is added to
+    ``warnings``.
     """
     if not opts.processed_lineshape:
         return (None, None)
     out = []
-    for key in ("processing_f1", "processing_f2"):
-        descs = [s.metadata.get(key) if isinstance(s.metadata, Mapping) else None
-                 for s in spectra]
+    for dim in ("f1", "f2"):
+        descs = [_description(s, dim, opts.processed_lineshape == "procs") for s in spectra]
         first = descs[0]
         same = all(d == first for d in descs[1:])
         out.append(ProcessedLineProfile.from_metadata(first) if same else None)
+        if warnings is not None and dim == "f1" and out[-1] is None and \
+                opts.processed_lineshape == "procs":
+            why = ("the spectra were processed differently" if not same else
+                   first.get("reason", "no usable processing description")
+                   if isinstance(first, Mapping) else "no processing description")
+            warnings.append(f"{label}: processed_lineshape = \"procs\" but F1 lines stay "
+                            f"pseudo-Voigt: {why}")
     return tuple(out)
+
+
+def _common_format(spectra) -> str:
+    """The ``format`` shared by every spectrum of a group ("" when they differ)."""
+    formats = {s.format for s in spectra}
+    return formats.pop() if len(formats) == 1 else ""
+
+
+def _description(spectrum: Spectrum2D, dim: str, topspin: bool) -> Any:
+    """Processing description of one dimension (exsyfit's own first, then TopSpin's)."""
+    meta = spectrum.metadata if isinstance(spectrum.metadata, Mapping) else {}
+    own = meta.get(f"processing_{dim}")
+    if own is not None or not topspin:
+        return own
+    return meta.get(f"processing_{dim}_topspin")
 
 
 def _by_mixing_time(spectra, indices):
@@ -1132,7 +1173,7 @@ def _finish_group(prep: _Prep, method, opts, names, warnings) -> GroupIntegratio
         warnings.append(
             f"{prep.label}: the lineshape model leaves residuals {misfit:.2f} times the noise in "
             "the fit window; volumes may be biased (check phase, baseline, lineshape, or "
-            "unlisted peaks)"
+            f"unlisted peaks){_topspin_hint(prep, opts)}"
         )
     return GroupIntegration(
         temperature_K=prep.temperature, indices=tuple(prep.indices), sites=tuple(names),
@@ -1142,6 +1183,18 @@ def _finish_group(prep: _Prep, method, opts, names, warnings) -> GroupIntegratio
         misfit_ratio=misfit, decision="", half_widths={k: tuple(v) for k, v in hw.items()},
         shape_cov=shape_cov, profiles=prep.profiles,
     )
+
+
+def _topspin_hint(prep: _Prep, opts) -> str:
+    """Advice for TopSpin-processed (2rr) input whose F1 lines are modelled as pseudo-Voigt."""
+    if prep.profiles[0] is not None or prep.spectra_format != "bruker-processed":
+        return ""
+    raw = '[data] prefer = "raw" (process the ser here, exact line profile)'
+    if opts.processed_lineshape == "procs":
+        return f"; the input is TopSpin's 2rr: try {raw}"
+    return ("; the input is TopSpin's 2rr, whose short, windowed F1 line is not pseudo-Voigt: "
+            f'try [integration] processed_lineshape = "procs" (line profile from proc2s) or '
+            f"{raw}")
 
 
 def _misfit(prep, model, base, windows, opts, noise):

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ __all__ = [
     "read_experiment",
     "read_experiments",
     "read_metadata",
+    "topspin_processing",
     "write_processed",
     "write_raw",
 ]
@@ -382,6 +383,141 @@ def read_metadata(folder: str | Path, *, procno: int = 1, mixing_time: str | flo
 
 
 # --------------------------------------------------------------------------------------------
+# TopSpin's processing of a 2rr, as a line-shape description
+# --------------------------------------------------------------------------------------------
+
+_WDW_NAMES = {5: "TRAF", 6: "TRAFS", 7: "GMUL/JMOD", 8: "user window", 9: "SINC", 10: "QSINC",
+              11: "TM"}
+
+
+def _unsupported(reason: str) -> dict[str, Any]:
+    return {"mode": "unsupported", "reason": reason}
+
+
+def _param(dic: Mapping[str, Any], key: str, default: float | None = None) -> float | None:
+    """A finite numeric parameter of a parsed JCAMP dictionary, else ``default``."""
+    v = dic.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return default
+    return float(v)
+
+
+def _f1_quadrature(acqu: Mapping[str, Any], proc: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(F1 mode name or None, how it was found) from acqu2s FnMODE, else proc2s MC2."""
+    code = int(_param(acqu, "FnMODE", 0) or 0)
+    if code:
+        return _FNMODE_CODES.get(code), f"acqu2s FnMODE = {code}"
+    mc2 = _param(proc, "MC2")
+    if mc2 is None:
+        return None, "acqu2s FnMODE = 0 and no proc2s MC2"
+    return _MC2_CODES.get(int(mc2)), f"proc2s MC2 = {int(mc2)}"
+
+
+def topspin_processing(acqu: Mapping[str, Any], proc: Mapping[str, Any], dimension: str,
+                       grpdly: float = 0.0) -> dict[str, Any]:
+    """How TopSpin processed one dimension of a 2rr, from its stored parameters.
+
+    The description has the keys of :func:`exsyfit.processing.processing_description`, so
+    :meth:`exsyfit.lineshapes.ProcessedLineProfile.from_metadata` turns it into the exact line
+    profile: ``td_complex`` complex points sampled at ``sw_hz`` (acqu ``SW_h``, else ``SW``
+    (ppm) x ``SFO1``), ``TD`` shortened to ``TDeff`` when ``0 < TDeff < TD``, halved for the
+    complex pairs (States, States-TPPI, echo-antiecho in F1; every complex direct dimension),
+    window ``WDW`` (0 none, 1 EM, 2 GM, 3 SINE, 4 QSINE) with ``LB`` (Hz), ``GB`` and ``SSB``,
+    ``size`` = ``SI`` and ``first_point_scale`` = ``FCOR`` (0.5 when absent).
+
+    Where no exact profile exists, ``{"mode": "unsupported", "reason": ...}`` is returned:
+    TPPI (real t1 points) and QF / QSEQ F1 data, other windows (TRAF, SINC, ...), missing or
+    non-positive TD / SW, and a digitally filtered direct dimension (``grpdly > 0``):
+    TopSpin applies the window and FCOR to the FID before it removes the filter's group
+    delay, which this description does not model.
+
+    Parameters
+    ----------
+    acqu : mapping
+        Parsed ``acqus`` (F2) or ``acqu2s`` (F1).
+    proc : mapping
+        Parsed ``procs`` (F2) or ``proc2s`` (F1).
+    dimension : {"f1", "f2"}
+        Which dimension the files describe.
+    grpdly : float
+        Digital-filter group delay of the direct dimension, points (0 for analog data).
+
+    Returns
+    -------
+    dict
+        ``mode`` ("complex" or "unsupported"), and either the profile keys or ``reason``.
+    """
+    if dimension not in ("f1", "f2"):
+        raise ValueError(f"dimension must be 'f1' or 'f2', not {dimension!r}")
+    acq_name, proc_name = ("acqu2s", "proc2s") if dimension == "f1" else ("acqus", "procs")
+    if dimension == "f1":
+        fnmode, found = _f1_quadrature(acqu, proc)
+        if fnmode not in ("States", "States-TPPI", "echo-antiecho"):
+            what = {"TPPI": "TPPI (real t1 points)", "QF": "QF (phase-twisted lines)",
+                    "QSEQ": "QSEQ"}.get(str(fnmode), "unknown")
+            return _unsupported(f"F1 quadrature {what} from {found}: the exact line model "
+                                "covers States, States-TPPI and echo-antiecho")
+    else:
+        aq_mod = int(_param(acqu, "AQ_mod", 3) or 0)
+        if aq_mod not in (1, 3):
+            return _unsupported(f"acqus AQ_mod = {aq_mod}: the direct dimension is not "
+                                "complex (simultaneous or DQD) data")
+        if grpdly > 0:
+            return _unsupported(f"digitally filtered direct dimension (group delay {grpdly:g} "
+                                "points): TopSpin windows the FID before removing the delay, "
+                                "which is not modelled")
+    td = _param(acqu, "TD")
+    if td is None or td < 2:
+        return _unsupported(f"{acq_name} TD = {acqu.get('TD')!r}; expected at least 2 points")
+    tdeff = _param(proc, "TDeff", 0.0) or 0.0
+    used = int(tdeff) if 0 < tdeff < td else int(td)
+    sw = _param(acqu, "SW_h")
+    if not sw or sw <= 0:
+        sw_ppm, sfo = _param(acqu, "SW"), _param(acqu, "SFO1") or _param(acqu, "BF1")
+        sw = sw_ppm * sfo if sw_ppm and sfo and sw_ppm > 0 and sfo > 0 else None
+    if sw is None:
+        return _unsupported(f"{acq_name} has no positive SW_h (nor SW and SFO1)")
+    sf = _param(proc, "SF") or _param(acqu, "BF1")
+    if not sf or sf <= 0:
+        return _unsupported(f"neither {proc_name} SF nor {acq_name} BF1 is positive")
+    wdw = int(_param(proc, "WDW", 0) or 0)
+    if wdw not in _WDW_CODES:
+        name = _WDW_NAMES.get(wdw, "unknown")
+        return _unsupported(f"{proc_name} WDW = {wdw} ({name}) has no line model (supported: "
+                            "0 none, 1 EM, 2 GM, 3 SINE, 4 QSINE)")
+    fcor = _param(proc, "FCOR", 0.5)
+    if fcor is None or not 0.0 <= fcor <= 2.0:
+        return _unsupported(f"{proc_name} FCOR = {proc.get('FCOR')!r}; expected 0-2")
+    gb = _param(proc, "GB", 0.0) or 0.0
+    if _WDW_CODES[wdw] == "gm" and not 0.0 < gb <= 1.0:
+        return _unsupported(f"{proc_name} GB = {gb:g} with WDW = 2 (GM); expected 0 < GB <= 1")
+    return {"mode": "complex", "td_complex": max(used // 2, 1), "sw_hz": float(sw),
+            "sf_mhz": float(sf), "window": _WDW_CODES[wdw],
+            "lb_hz": float(_param(proc, "LB", 0.0) or 0.0), "gb": float(gb),
+            "ssb": float(_param(proc, "SSB", 0.0) or 0.0),
+            "size": int(_param(proc, "SI", 0) or 0), "first_point_scale": float(fcor),
+            "source": f"{acq_name}/{proc_name}"}
+
+
+def _topspin_descriptions(exp: _Experiment) -> dict[str, dict[str, Any]]:
+    """``processing_f1_topspin`` / ``processing_f2_topspin`` metadata of a 2rr."""
+    out = {}
+    if exp.acqu2s is not None and exp.proc2s is not None:
+        out["processing_f1_topspin"] = topspin_processing(exp.acqu2s, exp.proc2s, "f1")
+    else:
+        out["processing_f1_topspin"] = _unsupported("acqu2s or proc2s is missing")
+    if exp.procs is not None:
+        try:
+            grpdly = _group_delay(exp)
+        except DataFormatError as exc:
+            out["processing_f2_topspin"] = _unsupported(str(exc))
+        else:
+            out["processing_f2_topspin"] = topspin_processing(exp.acqus, exp.procs, "f2",
+                                                              grpdly)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Reading spectra
 # --------------------------------------------------------------------------------------------
 
@@ -461,7 +597,7 @@ def _read_processed(exp: _Experiment, normalise: bool, mix: Any, mix_src: str,
         axes.append(offset - np.arange(n) * sw_p / (sf * n))
     base = _base_metadata(exp)
     meta = dict(base["extra"], NC_proc=nc_proc, mixing_time_source=mix_src, SI=(si1, si2),
-                sf_mhz_f1=exp.sf("proc2s"))
+                sf_mhz_f1=exp.sf("proc2s"), **_topspin_descriptions(exp))
     return [Spectrum2D(
         data=raw * factor, ppm_f1=axes[0], ppm_f2=axes[1], nucleus=base["nucleus"],
         sf_mhz=exp.sf("procs"), mixing_time_s=mix, temperature_K=base["temperature_K"],
@@ -749,20 +885,42 @@ def _acqus_params(*, nucleus: str, sf_mhz: float, o1_ppm: float, sw_hz: float, t
 
 
 def _procs_params(*, si: int, sf_mhz: float, offset: float, sw_hz: float,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    params = {"SI": int(si), "SF": float(sf_mhz), "OFFSET": float(offset),
-              "SW_p": float(sw_hz), "XDIM": int(si), "NC_proc": 0, "DTYPP": 0, "BYTORDP": 0,
-              "WDW": 0, "LB": 0.0, "GB": 0.0, "SSB": 0.0, "PHC0": 0.0, "PHC1": 0.0, "MC2": 0,
-              "FCOR": 0.5, "TDeff": 0}
+                  extra: dict[str, Any] | None = None, layout_only: bool = False,
+                  ) -> dict[str, Any]:
+    layout = {"SI": int(si), "SF": float(sf_mhz), "OFFSET": float(offset),
+              "SW_p": float(sw_hz), "XDIM": int(si)}
+    if layout_only:
+        return layout
+    params = {**layout, "NC_proc": 0, "DTYPP": 0, "BYTORDP": 0, "WDW": 0, "LB": 0.0,
+              "GB": 0.0, "SSB": 0.0, "PHC0": 0.0, "PHC1": 0.0, "MC2": 0, "FCOR": 0.5,
+              "TDeff": 0}
     params.update(extra or {})
     return params
+
+
+_PARAMETER_FILES = ("acqus", "acqu2s", "procs", "proc2s")
+
+
+def _checked_parameters(parameters: Mapping[str, Mapping[str, Any]] | None,
+                        ) -> dict[str, dict[str, Any]]:
+    """User parameters per file for :func:`write_processed`, without ``_`` entries."""
+    out: dict[str, dict[str, Any]] = {name: {} for name in _PARAMETER_FILES}
+    for name, values in (parameters or {}).items():
+        if name not in out:
+            raise ValueError(f"parameters: unknown file {name!r}; expected one of "
+                             f"{', '.join(_PARAMETER_FILES)}")
+        if not isinstance(values, Mapping):
+            raise ValueError(f"parameters[{name!r}]: expected a mapping of KEY -> value")
+        out[name] = {str(k): v for k, v in values.items() if not str(k).startswith("_")}
+    return out
 
 
 def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, rg: float = 1.0,
                     te_K: float | None = None, d8_s: float | None = None,
                     masr_hz: float | None = None, nc_proc: int | None = None,
                     nucleus: str | None = None, sf_mhz: float | None = None,
-                    pulse_program: str = "noesyph", overwrite: bool = False) -> Path:
+                    pulse_program: str = "noesyph", overwrite: bool = False,
+                    parameters: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
     """Write a spectrum as a TopSpin-like processed experiment (acqus, acqu2s, procs, 2rr).
 
     The 2rr holds ``round(data * ns * rg / 2**NC_proc)`` as little-endian int32, with
@@ -789,6 +947,14 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
         PULPROG recorded in acqus.
     overwrite : bool
         Replace an existing experiment in ``folder``.
+    parameters : mapping, optional
+        Parameters of the acquisition and of the processing that produced the spectrum,
+        ``{"acqus": {...}, "acqu2s": {...}, "procs": {...}, "proc2s": {...}}`` (for example
+        the parsed files of the raw experiment: TD, FnMODE, SW_h, GRPDLY, WDW, SSB, LB, GB,
+        FCOR, TDeff, phases), written over the generated values.  The keys that describe the
+        stored 2rr and its axes (SI, XDIM, NC_proc, DTYPP, BYTORDP, OFFSET, SW_p, SF) and the
+        intensity scale (NS, RG) are always computed from the spectrum and the arguments;
+        keys starting with ``_`` are ignored.
 
     Returns
     -------
@@ -796,6 +962,7 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
         The experiment folder.
     """
     folder = Path(folder)
+    extra = _checked_parameters(parameters)
     data = np.asarray(spectrum.data, dtype=float)
     if data.ndim != 2 or data.shape != (len(spectrum.ppm_f1), len(spectrum.ppm_f2)):
         raise ValueError(f"spectrum data shape {data.shape} does not match its axes")
@@ -825,19 +992,27 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
     off1, off2 = float(spectrum.ppm_f1[0]), float(spectrum.ppm_f2[0])
     car2 = off2 - sw[1] / (2 * sf)
     car1 = off1 - sw[0] / (2 * sf)
-    _write_jcamp(folder / "acqus", _acqus_params(
+    scale = {"NS": int(ns), "RG": float(rg)}
+    _write_jcamp(folder / "acqus", {**_acqus_params(
         nucleus=nuc, sf_mhz=sf, o1_ppm=car2, sw_hz=sw[1], td=si2, ns=ns, rg=rg, te_K=te,
-        d8_s=d8, masr_hz=masr, pulse_program=pulse_program), "acqus")
-    _write_jcamp(folder / "acqu2s", _acqus_params(
+        d8_s=d8, masr_hz=masr, pulse_program=pulse_program), **extra["acqus"], **scale},
+        "acqus")
+    _write_jcamp(folder / "acqu2s", {**_acqus_params(
         nucleus=nuc, sf_mhz=sf, o1_ppm=car1, sw_hz=sw[0], td=si1, ns=ns, rg=rg, te_K=te,
         d8_s=d8, masr_hz=masr, pulse_program=pulse_program,
-        extra={"FnMODE": _FNMODE_TO_CODE["States-TPPI"]}), "acqu2s")
+        extra={"FnMODE": _FNMODE_TO_CODE["States-TPPI"]}), **extra["acqu2s"], **scale},
+        "acqu2s")
     pdata = folder / "pdata" / "1"
-    _write_jcamp(pdata / "procs", _procs_params(
-        si=si2, sf_mhz=sf, offset=off2, sw_hz=sw[1], extra={"NC_proc": nc_proc}), "procs")
-    _write_jcamp(pdata / "proc2s", _procs_params(
+    layout = {"NC_proc": nc_proc, "DTYPP": 0, "BYTORDP": 0}
+    _write_jcamp(pdata / "procs", {**_procs_params(si=si2, sf_mhz=sf, offset=off2, sw_hz=sw[1]),
+                                   **extra["procs"],
+                                   **_procs_params(si=si2, sf_mhz=sf, offset=off2, sw_hz=sw[1],
+                                                   layout_only=True), **layout}, "procs")
+    _write_jcamp(pdata / "proc2s", {**_procs_params(
         si=si1, sf_mhz=sf, offset=off1, sw_hz=sw[0],
-        extra={"NC_proc": nc_proc, "MC2": _FNMODE_TO_MC2["States-TPPI"]}), "proc2s")
+        extra={"MC2": _FNMODE_TO_MC2["States-TPPI"]}), **extra["proc2s"],
+        **_procs_params(si=si1, sf_mhz=sf, offset=off1, sw_hz=sw[0], layout_only=True),
+        **layout}, "proc2s")
     ints.astype("<i4").tofile(pdata / "2rr")
     return folder
 
