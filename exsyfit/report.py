@@ -213,8 +213,10 @@ def _sites_table(summary: Mapping[str, Any], sites: Sequence[str]) -> Table:
                  "Populations and longitudinal relaxation times: median [95 % interval].")
 
 
-def _pick(value: Any, pair: str, multi: bool) -> Any:
-    return value[pair] if multi else value
+def _pick(value: Any, pair: str) -> Any:
+    """The entry of ``pair`` in a summary value keyed by pair (more than two sites), or the
+    value itself (two sites)."""
+    return value[pair] if isinstance(value, Mapping) and pair in value else value
 
 
 def _law_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[Block]:
@@ -227,7 +229,6 @@ def _law_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[Block]:
                         "check below when a free fit is given."))
         return out
     pairs = summary.get("pairs", list(result.pairs))
-    multi = len(pairs) > 1
     rate_word = ("k_ex = k_AB + k_BA of each pair" if result.problem.spec.transport
                  == "first-order" else "D/L^2 of the diffusion-limited uptake model")
     out.append(Para(
@@ -241,11 +242,11 @@ def _law_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[Block]:
     for pair in pairs:
         for key, label in keys:
             if key in summary:
-                s = _pick(summary[key], pair, multi)
+                s = _pick(summary[key], pair)
                 rows.append((pair, label, fmt(s["median"]), _ci68(s),
                              f"[{fmt(s['q025'])}, {fmt(s['q975'])}]"))
         if "Ea_lnA_correlation" in summary:
-            c = _pick(summary["Ea_lnA_correlation"], pair, multi)
+            c = _pick(summary["Ea_lnA_correlation"], pair)
             rows.append((pair, "correlation(Ea, ln A)", fmt(c), "", ""))
     out.append(Table(("pair", "quantity", "median", "68 % interval", "95 % interval"),
                      tuple(rows), "Global temperature law (posterior)."))
@@ -530,12 +531,11 @@ def _matrix_log_blocks(result: FitResult, summary: Mapping[str, Any],
     if matrix_log is None or len(matrix_log) == 0:
         return []
     pairs = list(summary.get("pairs", result.pairs))
-    multi = len(pairs) > 1
     out: list[Block] = [Heading(2, "Cross-check: matrix logarithm per spectrum")]
     global_k = {}
     for entry in summary["temperatures"]:
         for pair in pairs:
-            s = _pick(entry["k_ex_per_s"], pair, multi)
+            s = _pick(entry["k_ex_per_s"], pair)
             global_k[(round(float(entry["temperature_K"]), 1), pair)] = s["median"]
     rows = []
     for _, r in matrix_log.iterrows():

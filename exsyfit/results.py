@@ -176,6 +176,15 @@ class FitResult:
         return self.problem.spec.pair_names
 
     @property
+    def keyed_by_pair(self) -> bool:
+        """Whether pair quantities in summaries are objects keyed by pair ('A<->B').
+
+        With two sites they are plain statistics; with more sites (even if only one pair
+        exchanges) they are keyed by pair.
+        """
+        return len(self.sites) > 2
+
+    @property
     def temperatures_K(self) -> np.ndarray:
         """Temperatures of the data (group means), K."""
         return self.problem.temperatures_K
@@ -222,7 +231,7 @@ class FitResult:
         for key in keys:
             values = self.draws(key)
             name = "k_sd_per_s" if key == "k_sd" else key
-            if len(self.pairs) == 1:
+            if not self.keyed_by_pair:
                 out[name] = stats(values[:, 0])
             else:
                 out[name] = {p: stats(values[:, q]) for q, p in enumerate(self.pairs)}
@@ -233,8 +242,8 @@ class FitResult:
             ln_a = self.draws("ln_A_per_s")
             corr = [float(np.corrcoef(ea[:, q], ln_a[:, q])[0, 1]) for q in range(ea.shape[1])]
             kj = {p: stats(ea[:, q] * KJ_PER_MOL_PER_EV) for q, p in enumerate(self.pairs)}
-            out["Ea_kJ_per_mol"] = kj[self.pairs[0]] if len(self.pairs) == 1 else kj
-            out["Ea_lnA_correlation"] = corr[0] if len(self.pairs) == 1 else dict(
+            out["Ea_kJ_per_mol"] = kj[self.pairs[0]] if not self.keyed_by_pair else kj
+            out["Ea_lnA_correlation"] = corr[0] if not self.keyed_by_pair else dict(
                 zip(self.pairs, corr, strict=True))
         if self.temperature_model != "free":
             out["reference_temperature_K"] = float(self.problem.T_ref_K)
@@ -247,7 +256,7 @@ class FitResult:
             slope = np.sum(xc[:, None, :] * (y - y.mean(axis=2, keepdims=True)), axis=2) \
                 / np.sum(xc**2, axis=1)[:, None]
             ea_d = -slope * K_B_EV_PER_K
-            out["D_Ea_eV"] = stats(ea_d[:, 0]) if len(self.pairs) == 1 else {
+            out["D_Ea_eV"] = stats(ea_d[:, 0]) if not self.keyed_by_pair else {
                 p: stats(ea_d[:, q]) for q, p in enumerate(self.pairs)}
             ls = self.length_scale
             out["diffusion"] = {
@@ -266,7 +275,7 @@ class FitResult:
         if self.problem.sample_temperatures:
             entry["sample_temperature_K"] = stats(self.draws("temperature_K")[:, t])
         k_ex = self.draws("k_ex")[:, :, t]
-        entry["k_ex_per_s"] = (stats(k_ex[:, 0]) if len(pairs) == 1
+        entry["k_ex_per_s"] = (stats(k_ex[:, 0]) if not self.keyed_by_pair
                                else {p: stats(k_ex[:, q]) for q, p in enumerate(pairs)})
         K = self.draws("K")[:, t]
         rates = {}
@@ -285,7 +294,7 @@ class FitResult:
             if key in self.derived:
                 values = self.draws(key)[:, :, t]
                 name = "D_over_L2_per_s" if key == "D_over_L2" else key
-                entry[name] = (stats(values[:, 0]) if len(pairs) == 1
+                entry[name] = (stats(values[:, 0]) if not self.keyed_by_pair
                                else {p: stats(values[:, q]) for q, p in enumerate(pairs)})
         return entry
 
@@ -325,7 +334,7 @@ class FitResult:
                 row[f"{prefix}_q025"] = s["q025"]
                 row[f"{prefix}_q975"] = s["q975"]
 
-            if len(self.pairs) == 1:
+            if not self.keyed_by_pair:
                 put("k_ex_per_s", entry["k_ex_per_s"])
             else:
                 for p, s in entry["k_ex_per_s"].items():

@@ -107,3 +107,39 @@ def test_plot_and_report_stages_rerun_from_files(job, capsys):
 def test_run_refuses_to_overwrite(job, capsys):
     assert main(["run", str(job / "config.toml"), "-q"]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_three_sites_with_one_exchanging_pair_are_keyed_by_pair():
+    """The interface keys pair quantities by pair whenever there are more than two sites."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from exsyfit.config import config_from_dict
+    from exsyfit.inference import SamplerSettings, sample_posterior
+    from exsyfit.likelihood import problem_from_config
+    from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+    from exsyfit.results import FitResult
+
+    p = np.array([0.6, 0.3, 0.1])
+    rows = []
+    for T in (280.0, 320.0):
+        K = exchange_rate_matrix([3.0 * T / 300], p, [(0, 1)])
+        V = predict_volumes(mixing_matrix(K, [1.0, 0.5, 2.0], [0.05, 0.2], populations=p), p)
+        for m, tm in enumerate((0.05, 0.2)):
+            for i, a in enumerate("ABC"):
+                for j, b in enumerate("ABC"):
+                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
+                                     from_site=b, to_site=a, volume=V[m, i, j], sigma=1e-3))
+    raw = {"data": {"volumes": "v.csv"},
+           "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}, "C": {"ppm": 3.0}},
+           "model": {"temperature_model": "arrhenius", "exchange": ["A<->B"]}}
+    problem = problem_from_config(pd.DataFrame(rows), config_from_dict(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = sample_posterior(problem, SamplerSettings(seed=1, steps=200))
+    s = FitResult.from_sampling(problem, out).summary_dict()
+    assert set(s["Ea_eV"]) == {"A<->B"}
+    assert set(s["temperatures"][0]["k_ex_per_s"]) == {"A<->B"}
+    assert set(s["temperatures"][0]["k_per_s"]) == {"A->B", "B->A"}
