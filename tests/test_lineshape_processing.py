@@ -250,3 +250,99 @@ def test_processed_series_keeps_pseudo_voigt():
                            options=IntegrationOptions(method="lineshape"))
     assert res.groups[0].profiles == (None, None)
     assert res.table.volume.iloc[0] == pytest.approx(1.0, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# TopSpin-processed 2rr: line profile from procs / proc2s (processed_lineshape = "procs")
+# --------------------------------------------------------------------------------------------
+
+TS_RAW = dict(td2=256, td1=64, sw_ppm_f2=40.0, sw_ppm_f1=16.0, o1_ppm=1.8, sf_mhz=SF,
+              window_f1="qsine", ssb_f1=2.0, dtype="int32", fnmode="States-TPPI")
+# (mixing time s, diagonal a, diagonal b, each cross peak)
+TS_SERIES = [(0.002, 0.9, 0.12, 0.002), (0.01, 0.85, 0.115, 0.01), (0.025, 0.8, 0.11, 0.025)]
+
+
+def _parameter_files(folder):
+    import nmrglue as ng
+
+    files = {"acqus": "acqus", "acqu2s": "acqu2s", "procs": "pdata/1/procs",
+             "proc2s": "pdata/1/proc2s"}
+    return {k: ng.bruker.read_jcamp(str(folder / f)) for k, f in files.items()}
+
+
+def _topspin_like_series(tmp_path, grpdly, seed=3):
+    """Raw States-TPPI series (32 complex t1 points, cos^2 in F1) processed here and stored
+    as 2rr with the raw experiment's acquisition and processing parameters."""
+    rng = np.random.default_rng(seed)
+    spectra, truth = [], []
+    for k, (tm, da, db, x) in enumerate(TS_SERIES):
+        peaks = [SimPeak(1.3, 1.3, da, 0.65, 0.65, 0.4, 0.4),
+                 SimPeak(1.3, 2.3, x, 0.65, 0.55, 0.4, 0.3),
+                 SimPeak(2.3, 1.3, x, 0.55, 0.65, 0.3, 0.4),
+                 SimPeak(2.3, 2.3, db, 0.55, 0.55, 0.3, 0.3)]
+        raw = bruker.write_raw(tmp_path / f"raw{k}", peaks, noise_rms=2e-4, rng=rng, d8_s=tm,
+                               te_K=300.0, grpdly=grpdly, **TS_RAW)
+        spec = bruker.read_experiment(raw, prefer="raw")[0]
+        out = bruker.write_processed(tmp_path / f"2rr{k}", spec,
+                                     parameters=_parameter_files(raw))
+        spectra.append(bruker.read_experiment(out, prefer="processed")[0])
+        truth.append([da, x, x, db])  # exsyfit's peak order a->a, a->b, b->a, b->b
+    return spectra, np.array(truth)
+
+
+def _z(res, truth):
+    g = res.groups[0]
+    sig = np.sqrt(np.diagonal(g.cov, axis1=1, axis2=2))
+    return (g.volumes - truth) / sig, (g.volumes - truth) / truth
+
+
+def test_topspin_2rr_volumes_with_procs_profile(tmp_path):
+    spectra, truth = _topspin_like_series(tmp_path, grpdly=0.0)
+    f1 = spectra[0].metadata["processing_f1_topspin"]
+    assert (f1["mode"], f1["td_complex"], f1["window"], f1["ssb"]) == ("complex", 32, "qsine", 2.0)
+    assert "processing_f1" not in spectra[0].metadata
+    sites = {"a": 1.3, "b": 2.3}
+    res = integrate_series(spectra, sites, options=IntegrationOptions(
+        method="lineshape", processed_lineshape="procs"))
+    g = res.groups[0]
+    assert g.profiles[0] is not None and g.profiles[1] is not None
+    z, _ = _z(res, truth)
+    assert np.max(np.abs(z)) < 4.0
+    assert 0.7 < g.misfit_ratio < 1.3
+    assert not [w for w in res.warnings if "residuals" in w or "pseudo-Voigt" in w]
+    # default: exact profiles only for data processed here, so pseudo-Voigt lines for 2rr,
+    # which bias the small cross peaks at short mixing time and the diagonal peaks
+    pv = integrate_series(spectra, sites, options=IntegrationOptions(method="lineshape"))
+    assert pv.groups[0].profiles == (None, None)
+    z_pv, rel_pv = _z(pv, truth)
+    assert np.max(np.abs(z_pv)) > 10.0
+    assert np.max(np.abs(rel_pv[0, 1:3])) > 0.2  # cross peaks of the shortest mixing time
+    hint = [w for w in pv.warnings if "residuals" in w]
+    assert hint and 'processed_lineshape = "procs"' in hint[0] and 'prefer = "raw"' in hint[0]
+
+
+def test_topspin_2rr_digital_filter_keeps_pseudo_voigt_f2(tmp_path):
+    spectra, truth = _topspin_like_series(tmp_path, grpdly=67.986)
+    f2 = spectra[0].metadata["processing_f2_topspin"]
+    assert f2["mode"] == "unsupported" and "group delay" in f2["reason"]
+    res = integrate_series(spectra, {"a": 1.3, "b": 2.3}, options=IntegrationOptions(
+        method="lineshape", processed_lineshape="procs"))
+    g = res.groups[0]
+    assert g.profiles[0] is not None and g.profiles[1] is None
+    z, rel = _z(res, truth)
+    # cross peaks within the noise; the big diagonal peak within 0.1 % (its pseudo-Voigt F2
+    # line is good to a few noise standard deviations at this signal-to-noise ratio)
+    assert np.max(np.abs(z[:, 1:3])) < 4.0
+    assert np.max(np.abs(rel[:, [0, 3]])) < 1e-3
+
+
+def test_procs_option_reports_why_f1_stays_pseudo_voigt(tmp_path):
+    raw = bruker.write_raw(tmp_path / "raw", [PEAK], grpdly=0.0, **dict(RAW, fnmode="TPPI"))
+    spec = bruker.read_experiment(raw, prefer="raw")[0]
+    out = bruker.write_processed(tmp_path / "2rr", spec, parameters=_parameter_files(raw))
+    spec = bruker.read_experiment(out, prefer="processed")[0]
+    assert spec.metadata["processing_f1_topspin"]["mode"] == "unsupported"
+    res = integrate_series([spec], {"a": 1.3, "b": 1.8}, options=IntegrationOptions(
+        method="lineshape", processed_lineshape="procs"))
+    assert res.groups[0].profiles[0] is None
+    assert [w for w in res.warnings if "F1 lines stay pseudo-Voigt" in w and "TPPI" in w]
