@@ -115,6 +115,17 @@ def test_options_from_dict_defaults_and_values():
     assert IntegrationOptions.from_dict({}) == IntegrationOptions()
 
 
+def test_processed_lineshape_option_accepts_procs():
+    assert IntegrationOptions().processed_lineshape is True
+    assert IntegrationOptions.from_dict({"processed_lineshape": "Procs"}).processed_lineshape \
+        == "procs"
+    assert IntegrationOptions.from_dict({"processed_lineshape": False}).processed_lineshape \
+        is False
+    with pytest.raises(ConfigError, match=r"processed_lineshape: expected true, false or "
+                                          r"\"procs\", found 'yes'"):
+        IntegrationOptions.from_dict({"processed_lineshape": "yes"})
+
+
 def test_options_from_dict_reports_every_problem():
     with pytest.raises(ConfigError) as err:
         IntegrationOptions.from_dict({"metod": "box", "baseline": "flat", "n_sidebands": 1.5,

@@ -93,6 +93,96 @@ def test_write_processed_refuses_to_overwrite(tmp_path):
         bruker.write_processed(tmp_path / "1", spec)
 
 
+# ---------------------------------------------------------------- TopSpin processing parameters
+
+ACQU2S = {"TD": 64, "FnMODE": 5, "SW_h": 2488.0, "SW": 16.0, "SFO1": 155.5, "BF1": 155.5}
+PROC2S = {"SI": 256, "SF": 155.49, "WDW": 4, "SSB": 2.0, "LB": 0.0, "GB": 0.0, "FCOR": 0.5,
+          "TDeff": 0, "MC2": 4}
+
+
+def test_topspin_f1_parameter_mapping():
+    d = bruker.topspin_processing(ACQU2S, PROC2S, "f1")
+    assert d == {"mode": "complex", "td_complex": 32, "sw_hz": 2488.0, "sf_mhz": 155.49,
+                 "window": "qsine", "lb_hz": 0.0, "gb": 0.0, "ssb": 2.0, "size": 256,
+                 "first_point_scale": 0.5, "source": "acqu2s/proc2s"}
+    # window codes with their parameters
+    for code, name in ((0, "none"), (1, "em"), (3, "sine"), (4, "qsine")):
+        got = bruker.topspin_processing(ACQU2S, dict(PROC2S, WDW=code, LB=7.5, SSB=3.0), "f1")
+        assert (got["window"], got["lb_hz"], got["ssb"]) == (name, 7.5, 3.0)
+    gm = bruker.topspin_processing(ACQU2S, dict(PROC2S, WDW=2, LB=-12.0, GB=0.25), "f1")
+    assert (gm["window"], gm["lb_hz"], gm["gb"]) == ("gm", -12.0, 0.25)
+    # TDeff truncates (rows, so States pairs halve it); TDeff >= TD or 0 keeps TD
+    assert bruker.topspin_processing(ACQU2S, dict(PROC2S, TDeff=40), "f1")["td_complex"] == 20
+    assert bruker.topspin_processing(ACQU2S, dict(PROC2S, TDeff=128), "f1")["td_complex"] == 32
+    # FCOR, and its default when absent
+    assert bruker.topspin_processing(ACQU2S, dict(PROC2S, FCOR=1.0), "f1")[
+        "first_point_scale"] == 1.0
+    no_fcor = {k: v for k, v in PROC2S.items() if k != "FCOR"}
+    assert bruker.topspin_processing(ACQU2S, no_fcor, "f1")["first_point_scale"] == 0.5
+    # SW (ppm of SFO1) when SW_h is absent
+    no_swh = {k: v for k, v in ACQU2S.items() if k != "SW_h"}
+    assert bruker.topspin_processing(no_swh, PROC2S, "f1")["sw_hz"] == pytest.approx(16 * 155.5)
+
+
+@pytest.mark.parametrize(("fnmode", "mc2", "expected"), [
+    (4, 3, 32), (5, 4, 32), (6, 5, 32),  # States, States-TPPI, echo-antiecho: TD1 / 2
+    (0, 4, 32),  # old data: FnMODE undefined, MC2 = States-TPPI
+])
+def test_topspin_f1_complex_modes(fnmode, mc2, expected):
+    d = bruker.topspin_processing(dict(ACQU2S, FnMODE=fnmode), dict(PROC2S, MC2=mc2), "f1")
+    assert d["mode"] == "complex" and d["td_complex"] == expected
+
+
+@pytest.mark.parametrize(("acqu", "proc", "reason"), [
+    (dict(ACQU2S, FnMODE=3), PROC2S, "TPPI"),
+    (dict(ACQU2S, FnMODE=1), PROC2S, "QF"),
+    (dict(ACQU2S, FnMODE=0), dict(PROC2S, MC2=2), "TPPI"),
+    (ACQU2S, dict(PROC2S, WDW=5), "TRAF"),
+    (ACQU2S, dict(PROC2S, WDW=2, GB=0.0), "GB"),
+    (ACQU2S, dict(PROC2S, FCOR=3.0), "FCOR"),
+    (dict(ACQU2S, TD=0), PROC2S, "TD"),
+    ({"TD": 64, "FnMODE": 5}, PROC2S, "SW_h"),
+])
+def test_topspin_unsupported_f1_falls_back_with_reason(acqu, proc, reason):
+    d = bruker.topspin_processing(acqu, proc, "f1")
+    assert d["mode"] == "unsupported" and reason in d["reason"]
+
+
+def test_topspin_f2_only_for_analog_complex_data():
+    acqus = {"TD": 1024, "SW_h": 6220.0, "BF1": 155.5, "AQ_mod": 3}
+    procs = {"SI": 1024, "SF": 155.5, "WDW": 1, "LB": 20.0, "FCOR": 0.5}
+    d = bruker.topspin_processing(acqus, procs, "f2")
+    assert (d["td_complex"], d["window"], d["lb_hz"], d["size"]) == (512, "em", 20.0, 1024)
+    filtered = bruker.topspin_processing(acqus, procs, "f2", grpdly=67.986)
+    assert filtered["mode"] == "unsupported" and "group delay" in filtered["reason"]
+    qseq = bruker.topspin_processing(dict(acqus, AQ_mod=2), procs, "f2")
+    assert qseq["mode"] == "unsupported" and "AQ_mod" in qseq["reason"]
+    with pytest.raises(ValueError, match="dimension"):
+        bruker.topspin_processing(acqus, procs, "f3")
+
+
+def test_write_processed_with_parameters_reads_back_the_description(tmp_path):
+    ppm1 = np.linspace(8.0, -8.0, 64, endpoint=False)
+    ppm2 = np.linspace(8.0, -8.0, 128, endpoint=False)
+    spec = Spectrum2D(data=np.outer(np.hanning(64), np.hanning(128)), ppm_f1=ppm1,
+                      ppm_f2=ppm2, nucleus="7Li", sf_mhz=SF)
+    params = {"acqu2s": {"TD": 40, "FnMODE": 6, "SW_h": 16.0 * SF},
+              "proc2s": {"WDW": 3, "SSB": 3.0, "TDeff": 32, "FCOR": 0.7, "SI": 999,
+                         "_comments": ["ignored"]},
+              "acqus": {"TD": 512, "NS": 1, "AQ_mod": 3, "GRPDLY": -1.0, "DIGMOD": 0}}
+    folder = bruker.write_processed(tmp_path / "1", spec, ns=8, parameters=params)
+    s = bruker.read_experiment(folder)[0]
+    np.testing.assert_allclose(s.data, spec.data, atol=1e-8)
+    assert s.scans == 8  # NS follows the intensity scale, not the given parameters
+    f1 = s.metadata["processing_f1_topspin"]
+    assert (f1["td_complex"], f1["window"], f1["ssb"], f1["size"], f1["first_point_scale"]) \
+        == (16, "sine", 3.0, 64, 0.7)
+    f2 = s.metadata["processing_f2_topspin"]
+    assert (f2["mode"], f2["td_complex"], f2["size"]) == ("complex", 256, 128)
+    with pytest.raises(ValueError, match="unknown file"):
+        bruker.write_processed(tmp_path / "2", spec, parameters={"acqu": {}})
+
+
 # ---------------------------------------------------------------- raw round trips
 
 
