@@ -20,7 +20,9 @@ Methods
     the series (variable projection: nonlinear least squares on the shapes, linear on the
     amplitudes); the amplitudes of every spectrum, which *are* the volumes, then follow from one
     linear least-squares solve with all spectra as right-hand sides, together with a constant or
-    plane baseline.  This is the method for overlapping peaks.
+    plane baseline.  This is the method for overlapping peaks.  For spectra processed from
+    raw data by exsyfit the lines are the exact processed transforms of pseudo-Voigt decays
+    (``processed_lineshape``); for TopSpin's 2rr only with ``processed_lineshape = "procs"``.
 ``auto``
     The shapes are always fitted (they give the linewidths and positions).  From the fitted
     shapes and volumes, the signal that each box region would pick up from the *other* peaks

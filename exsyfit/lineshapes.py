@@ -172,8 +172,13 @@ class ProcessedLineProfile:
     def from_metadata(cls, meta: dict[str, Any] | None) -> ProcessedLineProfile | None:
         """Profile from a ``Spectrum2D.metadata["processing_f1"/"processing_f2"]`` entry.
 
+        The same keys describe TopSpin's processing of a 2rr
+        (``metadata["processing_f1_topspin"]``, see
+        :func:`exsyfit.io.bruker.topspin_processing`).
+
         Returns ``None`` when ``meta`` is missing or does not describe a complex (non-TPPI)
-        transform with the keys ``td_complex``, ``sw_hz``, ``sf_mhz``.
+        transform with the keys ``td_complex``, ``sw_hz``, ``sf_mhz`` (for example
+        ``{"mode": "unsupported", "reason": ...}``).
         """
         if not isinstance(meta, dict) or meta.get("mode", "complex") != "complex":
             return None

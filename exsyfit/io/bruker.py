@@ -20,6 +20,12 @@ Axes
     processed: ``OFFSET - i * SW_p / (SF * SI)`` from procs / proc2s; raw: the carrier
     ``(SFO1 / SF - 1) * 1e6`` at point ``SI / 2`` (SF from procs, else BF1).
 
+Processing descriptions (``metadata``)
+    raw: ``processing_f1`` / ``processing_f2``, how exsyfit processed each dimension (exact
+    line profiles by default); processed: ``processing_f1_topspin`` / ``processing_f2_topspin``
+    from acqu2s/proc2s and acqus/procs (:func:`topspin_processing`), used by the lineshape
+    integrator only with ``[integration] processed_lineshape = "procs"``.
+
 Mixing time (``mixing_time``)
     ``"D8"`` (default) or any ``"D<n>"`` from acqus (seconds); ``"vdlist"`` (the ``vdlist``
     file of the experiment, units s/m/u/n suffixes); ``"vclist*rotor"`` (loop counters of
