@@ -470,3 +470,16 @@ def test_real_copy_with_garbage_acqu2s(tmp_path):
                                 encoding="latin-1")
     with pytest.raises(DataFormatError, match=r"parameter SW_h in 'acqu2s' is '1.2.3'"):
         bruker.read_experiment(dst, prefer="raw")
+
+
+def test_real_27al_31p_topspin_parameters_map():
+    import nmrglue as ng
+
+    folder = real("lcs-27al-31p-dhmqc-2d") / "1"
+    acqu2s = ng.bruker.read_jcamp(str(folder / "acqu2s"))
+    proc2s = ng.bruker.read_jcamp(str(folder / "pdata" / "1" / "proc2s"))
+    d = bruker.topspin_processing(acqu2s, proc2s, "f1")
+    # TD1 = 147 rows of States-TPPI, TDeff = 146 -> 73 complex points, EM with LB = 0
+    assert (d["mode"], d["td_complex"], d["window"], d["size"]) == ("complex", 73, "em", 1024)
+    assert d["sw_hz"] == pytest.approx(13513.5135, rel=1e-8)
+    assert d["first_point_scale"] == 0.5
