@@ -40,6 +40,9 @@ KEY_HELP: dict[str, str] = {
     "sites.<name>.T1_s": "fix T1 in s (number) or give a prior {mean, sd} in s",
     "sites.<name>.start_magnetisation": "starting magnetisation for model.start = 'given' "
     "(relative units, e.g. from a 1D CP spectrum)",
+    "sites.<name>.T1_s_by_temperature": "T1 at given sample temperatures, fixed or a prior, "
+    'e.g. {"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}} (saturation-recovery results); '
+    "other temperatures use T1_s",
     "sites.<name>.ppm_by_temperature": "shift at given sample temperatures, e.g. "
     '{"263" = 1.21, "303" = 1.30}, for phases whose shift moves with temperature '
     "(paramagnetic electrodes); other temperatures use ppm",
@@ -113,6 +116,7 @@ class SiteConfig:
     T1_s: float | GaussianPrior | None = None
     start_magnetisation: float | None = None
     ppm_by_temperature: Mapping[float, float] = field(default_factory=dict)
+    T1_s_by_temperature: Mapping[float, float | GaussianPrior] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -326,12 +330,35 @@ def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, floa
     return out
 
 
+def _t1_by_temperature(value: Any, key: str, c: _Collector,
+                       ) -> dict[float, float | GaussianPrior]:
+    """{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}: T1 (s) fixed or with a prior per T."""
+    out: dict[float, float | GaussianPrior] = {}
+    if not isinstance(value, dict):
+        c.add(key, value, 'a table of temperature (K) -> T1 in s or {mean, sd}, e.g. '
+              '{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}')
+        return out
+    for t, setting in value.items():
+        try:
+            temperature = float(t)
+        except ValueError:
+            temperature = float("nan")
+        if not (math.isfinite(temperature) and temperature > 0):
+            c.add(f"{key}.{t}", t, "a temperature in K as the key")
+            continue
+        parsed = _fixed_or_prior(setting, f"{key}.{t}", c, 0, math.inf)
+        if parsed is not None:
+            out[temperature] = parsed
+    return out
+
+
 def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         c.add("sites", raw, "at least two tables [sites.<name>] with a ppm key each")
         return ()
     sites = []
-    allowed = ["ppm", "population", "T1_s", "start_magnetisation", "ppm_by_temperature"]
+    allowed = ["ppm", "population", "T1_s", "start_magnetisation", "ppm_by_temperature",
+               "T1_s_by_temperature"]
     for name, table in raw.items():
         where = f"sites.{name}"
         if not isinstance(table, dict):
@@ -351,7 +378,9 @@ def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
         m0 = _get(table, "start_magnetisation", where, None, _positive, "a positive number", c)
         by_t = _ppm_by_temperature(table.get("ppm_by_temperature", {}),
                                    f"{where}.ppm_by_temperature", c)
-        sites.append(SiteConfig(str(name), float(ppm), population, t1, m0, by_t))
+        t1_by_t = _t1_by_temperature(table.get("T1_s_by_temperature", {}),
+                                     f"{where}.T1_s_by_temperature", c)
+        sites.append(SiteConfig(str(name), float(ppm), population, t1, m0, by_t, t1_by_t))
     if len(sites) < 2 and not c.problems:
         c.add("sites", list(raw), "at least two sites")
     return tuple(sites)

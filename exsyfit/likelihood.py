@@ -16,7 +16,8 @@ Sampled parameters (names as in ``problem.parameter_names``)
 * ``p[<site>]``: populations (uniform on the simplex unless fixed or given a normal prior);
   one set, or one per temperature (``p[<site>]@<T>K``).
 * ``R1_per_s[<site>]@<T>K`` (or shared: ``R1_per_s[<site>]``): relaxation rate 1/T1,
-  uniform between 1/T1_max and 1/T1_min unless fixed or given a normal prior on T1.  (Uniform
+  uniform between 1/T1_max and 1/T1_min unless fixed or given a normal prior on T1 (for all
+  temperatures, or per temperature with ``sites.*.T1_s_by_temperature``).  (Uniform
   in R1 rather than log-uniform in T1: a site whose T1 is much longer than the mixing times
   leaves R1 ~ 0 allowed, a compact region that samples well, where ln T1 would have a long
   flat tail.)
@@ -190,6 +191,30 @@ class ExsyProblem:
             if len(np.unique(table["mixing_time_s"].to_numpy()[groups == g])) < 1:
                 raise FitError(f"no mixing time at {self.temperatures_K[g]:g} K")
 
+    def _resolve_t1_settings(self) -> list[list[float | GaussianPrior | None]]:
+        """T1 setting of every site at every temperature: ``sites.*.T1_s_by_temperature``
+        where it names that temperature, else ``sites.*.T1_s``."""
+        spec = self.spec
+        out = []
+        for site in spec.sites:
+            by_t = dict(site.T1_s_by_temperature)
+            if by_t and spec.T1 != "per_temperature":
+                raise FitError(f"sites.{site.name}.T1_s_by_temperature needs model.T1 = "
+                               "'per_temperature'")
+            row: list[float | GaussianPrior | None] = []
+            for T in self.temperatures_K:
+                near = [v for t, v in by_t.items()
+                        if abs(t - T) <= spec.temperature_tolerance_K]
+                row.append(near[0] if near else site.T1_s)
+            for t in by_t:
+                if not np.any(np.abs(self.temperatures_K - t) <= spec.temperature_tolerance_K):
+                    raise FitError(
+                        f"sites.{site.name}.T1_s_by_temperature gives T1 at {t:g} K; the "
+                        "volume table (column 'temperature_K') has "
+                        f"{', '.join(f'{x:g}' for x in self.temperatures_K)} K")
+            out.append(row)
+        return out
+
     def _add(self, name: str, lower: float, upper: float, label: str) -> None:
         self.parameters.append(Parameter(name, float(lower), float(upper), label))
 
@@ -234,15 +259,18 @@ class ExsyProblem:
                 suffix = f"@{tl}" if tl else ""
                 self._add(f"p[{spec.site_names[i]}]{suffix}", 0.0, 1.0 - self._p_fixed_mass,
                           f"p {spec.site_names[i]}{' ' + tl if tl else ''}")
-        # T1
-        for site in spec.sites:
-            if isinstance(site.T1_s, float):
-                continue
-            lo, hi = 1.0 / pri.T1_s[1], 1.0 / pri.T1_s[0]
-            if isinstance(site.T1_s, GaussianPrior):
-                m, s = site.T1_s.mean, site.T1_s.sd
-                lo, hi = 1.0 / (m + 8 * s), 1.0 / max(m - 8 * s, m / 100)
-            for tl in (temps if spec.T1 == "per_temperature" else [None]):
+        # T1: one setting (fixed, normal prior or free) per site and temperature
+        self._t1_settings = self._resolve_t1_settings()
+        for i, site in enumerate(spec.sites):
+            sets = self._t1_settings[i] if spec.T1 == "per_temperature" else [site.T1_s]
+            for tl, setting in zip(temps if spec.T1 == "per_temperature" else [None], sets,
+                                   strict=True):
+                if isinstance(setting, float):
+                    continue
+                lo, hi = 1.0 / pri.T1_s[1], 1.0 / pri.T1_s[0]
+                if isinstance(setting, GaussianPrior):
+                    m, s = setting.mean, setting.sd
+                    lo, hi = 1.0 / (m + 8 * s), 1.0 / max(m - 8 * s, m / 100)
                 suffix = f"@{tl}" if tl else ""
                 self._add(f"R1_per_s[{site.name}]{suffix}", lo, hi,
                           f"R1 {site.name}{' ' + tl if tl else ''} (s$^{{-1}}$)")
@@ -356,11 +384,14 @@ class ExsyProblem:
         # relaxation (W, n_T, N)
         r1 = np.empty((W, n_t, N))
         for i, site in enumerate(spec.sites):
-            if isinstance(site.T1_s, float):
-                r1[:, :, i] = 1.0 / site.T1_s
-            else:
-                r1[:, :, i] = self._per_temperature(
-                    theta, f"R1_per_s[{site.name}]", spec.T1 == "per_temperature")
+            if spec.T1 != "per_temperature":
+                r1[:, :, i] = (1.0 / site.T1_s if isinstance(site.T1_s, float) else
+                               self._per_temperature(theta, f"R1_per_s[{site.name}]", False))
+                continue
+            for t, setting in enumerate(self._t1_settings[i]):
+                r1[:, t, i] = (1.0 / setting if isinstance(setting, float) else
+                               theta[:, self._index[f"R1_per_s[{site.name}]@"
+                                                    f"{_tlabel(self.temperatures_K[t])}"]])
         out["r1"] = r1
         # start magnetisation
         if spec.start == "equilibrium":
@@ -503,13 +534,16 @@ class ExsyProblem:
                 pr = site.population
                 lp = lp - 0.5 * np.sum(((phys["populations"][:, :, i] - pr.mean) / pr.sd) ** 2
                                        / self._population_sets(), axis=1)
-            if isinstance(site.T1_s, GaussianPrior):
+            # normal prior on T1 while sampling R1 = 1/T1: Jacobian |dT1/dR1| = T1^2
+            if self.spec.T1 == "per_temperature":
+                for t, pr in enumerate(self._t1_settings[i]):
+                    if isinstance(pr, GaussianPrior):
+                        t1 = 1.0 / phys["r1"][:, t, i]
+                        lp = lp - 0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1)
+            elif isinstance(site.T1_s, GaussianPrior):
                 pr = site.T1_s
-                t1 = 1.0 / phys["r1"][:, :, i]
-                sets = self.n_temperatures if self.spec.T1 == "per_temperature" else 1
-                # normal prior on T1 while sampling R1 = 1/T1: Jacobian |dT1/dR1| = T1^2
-                lp = lp + np.sum(-0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1),
-                                 axis=1) * (sets / self.n_temperatures)
+                t1 = 1.0 / phys["r1"][:, 0, i]
+                lp = lp - 0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1)
         if self.sample_temperatures:
             z = (phys["temperature_K"] - self.temperatures_K) / self.temperature_sigma_K
             lp = lp - 0.5 * np.sum(z**2, axis=1)

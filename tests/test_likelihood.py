@@ -203,3 +203,41 @@ def test_three_site_problem_with_two_exchanging_pairs():
             theta[k] = {"A": 1.0, "B": 0.5, "C": 2.0}[name[9]]
     pred = problem.predict(theta[None])[0]
     np.testing.assert_allclose(pred, pd.DataFrame(rows)["volume"], rtol=1e-9, atol=1e-12)
+
+
+def test_T1_per_temperature_fixed_or_with_prior():
+    raw = {"data": {"volumes": "v.csv"},
+           "sites": {"A": {"ppm": 1.0, "T1_s_by_temperature": {
+                         "263": 0.5, "303": {"mean": 0.5, "sd": 0.02}}},
+                     "B": {"ppm": 2.0, "T1_s": 3.0}},
+           "model": {"temperature_model": "arrhenius"}}
+    problem = problem_from_config(c8_volume_table(), config_from_dict(raw))
+    r1_names = [n for n in problem.parameter_names if n.startswith("R1")]
+    # A fixed at 263 K, free elsewhere (303 K with a prior); B fixed everywhere
+    assert r1_names == ["R1_per_s[A]@283.0K", "R1_per_s[A]@303.0K", "R1_per_s[A]@323.0K",
+                        "R1_per_s[A]@343.0K"]
+    theta = truth_vector(problem)
+    phys = problem.unpack(theta[None])
+    np.testing.assert_allclose(phys["r1"][0, 0], [2.0, 1 / 3.0])
+    np.testing.assert_allclose(phys["r1"][0, :, 1], 1 / 3.0)
+    i = problem.parameter_names.index("R1_per_s[A]@303.0K")
+    lp0 = problem.log_prior(theta[None])[0]
+    theta[i] = 1 / 0.52  # one sd away at 303 K
+    assert problem.log_prior(theta[None])[0] - lp0 == pytest.approx(
+        -0.5 + 2 * np.log(0.52 / 0.5), abs=1e-9)
+    j = problem.parameter_names.index("R1_per_s[A]@323.0K")
+    theta[j] = 1.0  # no prior at 323 K: the log prior does not change
+    assert problem.log_prior(theta[None])[0] - lp0 == pytest.approx(
+        -0.5 + 2 * np.log(0.52 / 0.5), abs=1e-9)
+
+
+def test_T1_per_temperature_must_match_the_data():
+    raw = {"data": {"volumes": "v.csv"},
+           "sites": {"A": {"ppm": 1.0, "T1_s_by_temperature": {"250": 0.5}},
+                     "B": {"ppm": 2.0}}}
+    with pytest.raises(FitError, match=r"T1_s_by_temperature gives T1 at 250 K"):
+        problem_from_config(c8_volume_table(), config_from_dict(raw))
+    raw["sites"]["A"]["T1_s_by_temperature"] = {"263": 0.5}
+    raw["model"] = {"T1": "shared"}
+    with pytest.raises(FitError, match=r"needs model.T1 = 'per_temperature'"):
+        problem_from_config(c8_volume_table(), config_from_dict(raw))
