@@ -367,14 +367,21 @@ def _priors_rows(result: FitResult) -> list[tuple[str, str]]:
     if spec.spin_diffusion:
         rows.append(("k_sd", f"log-uniform in [{fmt(pri.spin_diffusion_per_s[0])}, "
                              f"{fmt(pri.spin_diffusion_per_s[1])}] s^-1"))
+    def t1_text(t1: Any) -> str:
+        if t1 is None:
+            return (f"uniform in R1 = 1/T1 (T1 in [{fmt(pri.T1_s[0])}, {fmt(pri.T1_s[1])}] s)")
+        if isinstance(t1, float):
+            return f"fixed at {fmt(t1)} s"
+        return f"normal({fmt(t1.mean)}, {fmt(t1.sd)}) s"
+
     for site in spec.sites:
         p = site.population
-        t1 = site.T1_s
         p_txt = ("uniform on the simplex" if p is None else f"fixed at {fmt(p)}"
                  if isinstance(p, float) else f"normal({fmt(p.mean)}, {fmt(p.sd)})")
-        t1_txt = (f"log-uniform in [{fmt(pri.T1_s[0])}, {fmt(pri.T1_s[1])}] s" if t1 is None
-                  else f"fixed at {fmt(t1)} s" if isinstance(t1, float)
-                  else f"normal({fmt(t1.mean)}, {fmt(t1.sd)}) s")
+        t1_txt = t1_text(site.T1_s)
+        by_t = getattr(site, "T1_s_by_temperature", {})
+        if by_t:
+            t1_txt += "; at " + ", ".join(f"{T:g} K: {t1_text(v)}" for T, v in by_t.items())
         rows.append((f"site {site.name}",
                      f"population {p_txt} ({spec.populations}); T1 {t1_txt} ({spec.T1})"))
     return rows
