@@ -64,7 +64,7 @@ KEY_HELP: dict[str, str] = {
     "priors.Ea_eV": "[low, high] bounds of the uniform prior on Ea",
     "priors.dH_kJ_per_mol": "[low, high] bounds of the uniform prior on the activation enthalpy",
     "priors.T1_s": "[low, high] bounds of the log-uniform prior on T1",
-    "priors.spin_diffusion_per_s": "[low, high] bounds of the log-uniform prior on the "
+    "priors.spin_diffusion_per_s": "[low, high] bounds of the uniform prior on the "
     "spin-diffusion rate",
     "priors.fractional_error": "[low, high] bounds of the log-uniform prior on the fractional "
     "error",
@@ -175,7 +175,7 @@ class PriorConfig:
     Ea_eV: tuple[float, float] = (0.0, 2.0)
     dH_kJ_per_mol: tuple[float, float] = (0.0, 200.0)
     T1_s: tuple[float, float] = (1e-3, 1e3)
-    spin_diffusion_per_s: tuple[float, float] = (1e-4, 1e3)
+    spin_diffusion_per_s: tuple[float, float] = (0.0, 100.0)
     fractional_error: tuple[float, float] = (1e-4, 1.0)
 
 
@@ -494,12 +494,19 @@ def _parse_priors(raw: Mapping[str, Any], c: _Collector) -> PriorConfig:
     allowed = list(PriorConfig.__dataclass_fields__)
     _check_keys(p, allowed, "priors", c)
     values = {}
+    # lowest allowed value of "low": rates on a log scale need low > 0, a uniform rate >= 0
+    floors = {"Ea_eV": None, "dH_kJ_per_mol": None, "spin_diffusion_per_s": 0.0}
     for key in allowed:
-        positive_only = key != "Ea_eV" and key != "dH_kJ_per_mol"
+        floor = floors.get(key, "positive")
+        if floor == "positive":
+            rule, expected = (lambda v: v[0] > 0), " and low > 0"
+        elif floor is None:
+            rule, expected = (lambda v: True), ""
+        else:
+            rule, expected = (lambda v: v[0] >= 0), " and low >= 0"
         value = _get(p, key, "priors", getattr(defaults, key),
-                     lambda v, pos=positive_only: _bounds(v) and (not pos or v[0] > 0),
-                     "[low, high] with low < high" + (" and low > 0" if positive_only else ""),
-                     c)
+                     lambda v, rule=rule: _bounds(v) and rule(v),
+                     "[low, high] with low < high" + expected, c)
         values[key] = tuple(float(x) for x in value)
     return PriorConfig(**values)
 

@@ -11,7 +11,8 @@ Sampled parameters (names as in ``problem.parameter_names``)
   ``free``: ``ln_k_ex[X<->Y]@<T>K`` (one per temperature);
   ``arrhenius``: ``Ea_eV[X<->Y]`` and ``ln_k_ex_ref[X<->Y]`` (ln k_ex at the reference
   temperature); ``eyring``: ``dH_kJ_per_mol[X<->Y]`` and ``ln_k_ex_ref[X<->Y]``.
-* ``ln_k_sd[X<->Y]``: temperature-independent spin-diffusion rate added to k_ex (optional).
+* ``k_sd_per_s[X<->Y]``: temperature-independent spin-diffusion rate added to k_ex
+  (optional), uniform between the prior bounds (a rate near zero stays a compact region).
 * ``T_K@<T>K``: sample temperatures with a normal prior (optional temperature uncertainty).
 * ``p[<site>]``: populations (uniform on the simplex unless fixed or given a normal prior);
   one set, or one per temperature (``p[<site>]@<T>K``).
@@ -238,8 +239,8 @@ class ExsyProblem:
                           f"ln {rate_word} {pair} @{self.T_ref_K:.0f}K")
         if spec.spin_diffusion:
             for pair in spec.pair_names:
-                self._add(f"ln_k_sd[{pair}]", *np.log(pri.spin_diffusion_per_s),
-                          f"ln k_sd {pair}")
+                self._add(f"k_sd_per_s[{pair}]", *pri.spin_diffusion_per_s,
+                          f"k_sd {pair} (s$^{{-1}}$)")
         if self.sample_temperatures:
             for t, tl in enumerate(temps):
                 T, s = self.temperatures_K[t], self.temperature_sigma_K[t]
@@ -362,7 +363,7 @@ class ExsyProblem:
             out["D_over_L2"] = k_ex
             k_ex = k_ex * _SLOWEST_MODE[spec.transport]
         if spec.spin_diffusion:
-            ksd = np.stack([np.exp(self._col(theta, f"ln_k_sd[{p}]")) for p in spec.pair_names],
+            ksd = np.stack([self._col(theta, f"k_sd_per_s[{p}]") for p in spec.pair_names],
                            axis=1)
             out["k_sd"] = ksd
             k_ex = k_ex + ksd[:, :, None]
@@ -613,8 +614,9 @@ class ExsyProblem:
                 v = Ea_eV
             elif name.startswith("dH_kJ"):
                 v = Ea_eV * kinetics.KJ_PER_MOL_PER_EV
-            elif name.startswith("ln_k_sd"):
-                v = np.log(max(self.spec.priors.spin_diffusion_per_s[0] * 10, 1e-3))
+            elif name.startswith("k_sd_per_s"):
+                lo, hi = self.spec.priors.spin_diffusion_per_s
+                v = lo + 1e-3 * (hi - lo)
             elif name.startswith("T_K@"):
                 v = 0.5 * (par.lower + par.upper)
             elif name.startswith("p["):

@@ -907,8 +907,8 @@ def corner_samples(result: FitResult, include_nuisance: bool = False,
                 add(f"ln_k_ex[{pair}]@{T:.1f}K", rf"ln $k_\mathrm{{ex}}${tag} {T:.0f} K",
                     ln_k[:, t])
         if "k_sd" in d:
-            add(f"ln_k_sd[{pair}]", rf"ln($k_\mathrm{{sd}}${tag}/s$^{{-1}}$)",
-                np.log(result.draws("k_sd")[:, q]))
+            add(f"k_sd_per_s[{pair}]", rf"$k_\mathrm{{sd}}${tag} (s$^{{-1}}$)",
+                result.draws("k_sd")[:, q])
     pops = result.draws("populations")
     shared = np.allclose(pops, pops[:, :1, :])
     for i, site in enumerate(result.sites[:-1]):

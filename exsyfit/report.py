@@ -365,7 +365,7 @@ def _priors_rows(result: FitResult) -> list[tuple[str, str]]:
         rows.append(("ΔH‡", f"uniform in [{fmt(pri.dH_kJ_per_mol[0])}, "
                             f"{fmt(pri.dH_kJ_per_mol[1])}] kJ/mol"))
     if spec.spin_diffusion:
-        rows.append(("k_sd", f"log-uniform in [{fmt(pri.spin_diffusion_per_s[0])}, "
+        rows.append(("k_sd", f"uniform in [{fmt(pri.spin_diffusion_per_s[0])}, "
                              f"{fmt(pri.spin_diffusion_per_s[1])}] s^-1"))
     def t1_text(t1: Any) -> str:
         if t1 is None:

@@ -129,7 +129,7 @@ def test_arrhenius_with_one_temperature_is_refused():
 def test_spin_diffusion_adds_a_constant_rate():
     problem = make(c8_volume_table(), spin_diffusion=True)
     theta = truth_vector(problem)
-    theta[problem.parameter_names.index("ln_k_sd[A<->B]")] = np.log(0.5)
+    theta[problem.parameter_names.index("k_sd_per_s[A<->B]")] = 0.5
     k_ex = problem.unpack(theta[None])["k_ex"][0, 0]
     expected = [c8_k_ex(T) + 0.5 for T in problem.temperatures_K]
     np.testing.assert_allclose(k_ex, expected, rtol=1e-9)
