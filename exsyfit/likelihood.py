@@ -330,7 +330,9 @@ class ExsyProblem:
         -------
         dict
             ``temperature_K`` (W, n_T); ``k_ex`` (W, n_pairs, n_T) s^-1 (first-order: the
-            exchange rate incl. spin diffusion; diffusion transport: D/L^2 in s^-1);
+            exchange rate incl. spin diffusion; diffusion transport: the rate of the slowest
+            uptake mode, pi^2 D/L^2 sphere or pi^2 D/(4 L^2) slab, with ``D_over_L2`` beside
+            it); the global laws (Ea, ln A, dH, dS) always describe ``k_ex``;
             ``K`` (W, n_T, N, N) s^-1 with K[i, j] = rate j -> i; ``populations``,
             ``r1``, ``start`` (W, n_T, N); ``scale`` (W, n_T); ``frac_error`` (W,);
             and for the global laws ``Ea_eV``/``ln_A_per_s`` or ``dH_kJ_per_mol``/
@@ -419,6 +421,9 @@ class ExsyProblem:
         if spec.temperature_model == "free":
             return
         ref = np.stack([self._col(theta, f"ln_k_ex_ref[{p}]") for p in spec.pair_names], 1)
+        if spec.transport != "first-order":
+            # the sampled law is that of D/L^2; report the law of k_ex (slowest uptake mode)
+            ref = ref + np.log(_SLOWEST_MODE[spec.transport])
         if spec.temperature_model == "arrhenius":
             ea = np.stack([self._col(theta, f"Ea_eV[{p}]") for p in spec.pair_names], 1)
             out["Ea_eV"] = ea

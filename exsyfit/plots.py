@@ -298,8 +298,6 @@ def _rate_symbol(result: FitResult, rate: str, pair: str | None) -> str:
         if len(result.pairs) > 1:
             a, b = (pair or result.pairs[0]).split("<->")
             sub += rf",\mathrm{{{_tex(a)}}}\leftrightarrow\mathrm{{{_tex(b)}}}"
-        if result.problem.spec.transport != "first-order":
-            return r"$D/L^{2}$"
         return rf"$k_{{{sub}}}$"
     a, b = rate.split("->")
     return rf"$k_{{\mathrm{{{_tex(a)}}}\rightarrow\mathrm{{{_tex(b)}}}}}$"

@@ -230,7 +230,8 @@ def _law_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[Block]:
         return out
     pairs = summary.get("pairs", list(result.pairs))
     rate_word = ("k_ex = k_AB + k_BA of each pair" if result.problem.spec.transport
-                 == "first-order" else "D/L^2 of the diffusion-limited uptake model")
+                 == "first-order" else "k_ex = slowest uptake mode of the diffusion-limited "
+                 "model (pi² D/L² sphere, pi² D/(4L²) slab)")
     out.append(Para(
         f"Temperature model: {model}, for {rate_word}, over {fmt(min(T))}–{fmt(max(T))} K "
         f"({len(T)} temperatures); reference temperature {fmt(summary['reference_temperature_K'])}"
@@ -336,7 +337,8 @@ def _model_text(result: FitResult) -> str:
     ]
     if spec.transport != "first-order":
         lines.append(f"Transport: diffusion-limited uptake into '{spec.transport}' particles; "
-                     "the rate is D/L² (s^-1), D requires the particle length scale.")
+                     "k_ex is the rate of the slowest uptake mode (pi² D/L² sphere, pi² D/(4L²) "
+                     "slab, s^-1); D requires the particle length scale.")
     if spec.temperature_model == "arrhenius":
         lines.append("Arrhenius law: k_ex(T) = A exp(−Ea/(k_B T)), Ea in eV.")
     elif spec.temperature_model == "eyring":

@@ -310,7 +310,9 @@ class FitResult:
             "rate_definitions": {
                 "k_ex_per_s": "k_AB + k_BA of each pair (s^-1)"
                 if spec.transport == "first-order"
-                else "D/L^2 of the diffusion-limited uptake model (s^-1)",
+                else "rate of the slowest uptake mode of the diffusion-limited model, "
+                "pi^2 D/L^2 (sphere) or pi^2 D/(4 L^2) (slab), s^-1; D/L^2 itself is "
+                "D_over_L2_per_s; Ea and ln A describe k_ex",
                 "k_per_s": "'X->Y': first-order rate constant for a spin on X to move to Y "
                 "(s^-1, per X spin); p_X k_X->Y = p_Y k_Y->X",
             },

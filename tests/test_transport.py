@@ -79,6 +79,12 @@ def test_diffusion_coefficient_recovered(fits):
     assert sum(rate_hits) >= 3 and sum(hits) >= 3
     assert inside(s["D_Ea_eV"], 0.30)
     assert s["diffusion"]["geometry"] == "sphere"
+    # k_ex and its Arrhenius law describe the slowest uptake mode, pi^2 D/a^2
+    ln_a = np.log(np.pi**2 * 0.5) + 0.3 / (K_B_EV_PER_K * 303.0)
+    assert inside(s["ln_A_per_s"], ln_a)
+    k_hits = [inside(e["k_ex_per_s"], np.pi**2 * d_over_l2(e["temperature_K"]))
+              for e in s["temperatures"]]
+    assert sum(k_hits) >= 3
 
 
 def test_first_order_rates_give_transfer_coefficients(fits):
