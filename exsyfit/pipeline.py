@@ -96,7 +96,19 @@ def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any
         raise ConfigError(f"{config.path}: [data.paths]: not set; this stage needs spectra "
                           "(the config gives a volume table in data.volumes)")
     options = ProcessingOptions.from_dict(dict(config.processing), where="[processing]")
-    series = read_series(
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        series = _read_series_call(read_series, config, options, progress)
+    for w in caught:  # e.g. "processing every experiment from raw data": shown as warnings
+        if issubclass(w.category, UserWarning):
+            log.warning("%s", w.message)
+    check_sites(series, {s.name: s.ppm for s in config.sites})
+    return series
+
+
+def _read_series_call(read_series: Callable[..., Any], config: Config, options: Any,
+                      progress: ProgressFactory | None) -> Any:
+    return read_series(
         list(config.data.paths), config.base_dir, prefer=config.data.prefer,
         procno=config.data.procno, options=options,
         normalise=config.data.normalise_intensity, mixing_time=config.data.mixing_time,
@@ -105,8 +117,6 @@ def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any
         replicates_allowed=config.data.replicates,
         progress=_callback(progress, "reading spectra"),
     )
-    check_sites(series, {s.name: s.ppm for s in config.sites})
-    return series
 
 
 def integrate(config: Config, outdir: Path, *, force: bool = False,
