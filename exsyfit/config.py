@@ -312,33 +312,15 @@ def _fixed_or_prior(
     return None
 
 
-def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, float]:
-    """{"263" = 1.2, ...}: shift (ppm) of a site at given sample temperatures (K)."""
-    out: dict[float, float] = {}
+def _by_temperature(value: Any, key: str, c: _Collector, example: str,
+                    parse: Callable[[Any, str], Any]) -> dict[float, Any]:
+    """A table keyed by sample temperature (K, as a string), each value parsed by ``parse``
+    (which returns None after reporting a problem)."""
+    out: dict[float, Any] = {}
     if not isinstance(value, dict):
-        c.add(key, value, 'a table of temperature (K) -> ppm, e.g. {"263" = 1.21, "303" = 1.30}')
+        c.add(key, value, f"a table of temperature (K) -> value, e.g. {example}")
         return out
-    for t, ppm in value.items():
-        try:
-            temperature = float(t)
-        except ValueError:
-            temperature = float("nan")
-        if not (math.isfinite(temperature) and temperature > 0 and _is_number(ppm)):
-            c.add(f"{key}.{t}", ppm, "a temperature in K as the key and a shift in ppm")
-            continue
-        out[temperature] = float(ppm)
-    return out
-
-
-def _t1_by_temperature(value: Any, key: str, c: _Collector,
-                       ) -> dict[float, float | GaussianPrior]:
-    """{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}: T1 (s) fixed or with a prior per T."""
-    out: dict[float, float | GaussianPrior] = {}
-    if not isinstance(value, dict):
-        c.add(key, value, 'a table of temperature (K) -> T1 in s or {mean, sd}, e.g. '
-              '{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}')
-        return out
-    for t, setting in value.items():
+    for t, item in value.items():
         try:
             temperature = float(t)
         except ValueError:
@@ -346,10 +328,29 @@ def _t1_by_temperature(value: Any, key: str, c: _Collector,
         if not (math.isfinite(temperature) and temperature > 0):
             c.add(f"{key}.{t}", t, "a temperature in K as the key")
             continue
-        parsed = _fixed_or_prior(setting, f"{key}.{t}", c, 0, math.inf)
+        parsed = parse(item, f"{key}.{t}")
         if parsed is not None:
             out[temperature] = parsed
     return out
+
+
+def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, float]:
+    """{"263" = 1.2, ...}: shift (ppm) of a site at given sample temperatures (K)."""
+
+    def ppm(item: Any, where: str) -> float | None:
+        if _is_number(item):
+            return float(item)
+        c.add(where, item, "a shift in ppm")
+        return None
+
+    return _by_temperature(value, key, c, '{"263" = 1.21, "303" = 1.30}', ppm)
+
+
+def _t1_by_temperature(value: Any, key: str, c: _Collector,
+                       ) -> dict[float, float | GaussianPrior]:
+    """{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}: T1 (s) fixed or with a prior per T."""
+    return _by_temperature(value, key, c, '{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}',
+                           lambda item, where: _fixed_or_prior(item, where, c, 0, math.inf))
 
 
 def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
