@@ -166,7 +166,7 @@ def test_writer_refuses_to_overwrite(tmp_path):
 def _real(name: str) -> Path:
     p = REAL / name
     if not p.is_dir():
-        pytest.skip(f"real test data {p} not present (see /work/shared/data/real/README.md)")
+        pytest.skip(f"real test data {p} not present (see ../shared/data/real/README.md beside the repository)")
     return p
 
 
