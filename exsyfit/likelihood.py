@@ -437,7 +437,6 @@ class ExsyProblem:
     def _mixing(self, phys: dict[str, np.ndarray], t_idx: np.ndarray, tm: np.ndarray,
                 ) -> np.ndarray:
         """Mixing matrices (W, n, N, N) at the (temperature index, mixing time) pairs given."""
-        K, r1 = phys["K"][:, t_idx], phys["r1"][:, t_idx]
         if self.spec.transport != "first-order":
             from .diffusion import diffusion_mixing_matrix
 
@@ -446,6 +445,7 @@ class ExsyProblem:
             A = diffusion_mixing_matrix(phys["D_over_L2"][:, 0, :], phys["populations"],
                                         phys["r1"], times, geometry=self.spec.transport)
             return A[:, t_idx, pick]
+        K, r1 = phys["K"][:, t_idx], phys["r1"][:, t_idx]
         if self.n_sites == 2:
             return mixing_matrix_two_site(K[..., 1, 0], K[..., 0, 1], r1[..., 0], r1[..., 1],
                                           tm[None, :])

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exsyfit.errors import ConfigError, VolumeTableError
+from .errors import ConfigError, VolumeTableError
+from .volumes import REQUIRED_COLUMNS
 
 __all__ = [
     "MatrixLogResult",
@@ -43,14 +44,8 @@ __all__ = [
 _COMPLEX_TOL = 1e-9  # relative imaginary part of an eigenvalue still treated as rounding
 _CONDITION_LIMIT = 1e12  # eigenvector condition number beyond which A counts as defective
 _RESOLUTION = 1e-10  # eigenvalues below this fraction of the largest carry no rate information
-_REQUIRED_COLUMNS = (
-    "experiment",
-    "temperature_K",
-    "mixing_time_s",
-    "from_site",
-    "to_site",
-    "volume",
-)
+# the volume-table columns except sigma (needed only for the Monte Carlo uncertainty)
+_REQUIRED_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c != "sigma")
 
 
 @dataclass

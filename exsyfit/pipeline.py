@@ -188,9 +188,6 @@ def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) ->
         from .qcplot import plot_integration_qc
     except ImportError:  # pragma: no cover - partial installs only
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -319,10 +316,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
     outputs = list(FIT_OUTPUTS) + [f"{v}_{n}" for v in variants for n in FIT_OUTPUTS]
     ensure_writable(outdir, outputs, force or resume)
     path = volume_table_path(config, outdir)
-    volumes = read_volume_table(path)
-    from .volumes import validate_volume_table
-
-    validate_volume_table(volumes, source=str(path), sites=config.site_names)
+    volumes = read_volume_table(path, sites=config.site_names)
     results: dict[str, FitResult] = {}
     for name in ["main", *variants]:
         stem = "" if name == "main" else f"{name}_"
@@ -379,7 +373,7 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
     path = outdir / "posterior.nc"
     if not path.exists():
         raise ExsyfitError(f"{path}: not found; run 'exsyfit fit' (or 'exsyfit run') first")
-    volumes = read_volume_table(volume_table_path(config, outdir))
+    volumes = read_volume_table(volume_table_path(config, outdir), sites=config.site_names)
     results = {"main": load_result(path, problem_from_config(volumes, config),
                                    config.diffusion)}
     for name in model_variants(config):
@@ -395,9 +389,6 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
 def plot(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
          ) -> list[Path]:
     """Write the figures of a fit into OUTDIR/figures."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from .plots import PlotStyle, make_figures
 
     results = results or load_fit(config, outdir)

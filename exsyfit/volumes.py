@@ -29,13 +29,15 @@ REQUIRED_COLUMNS = (
 _NUMERIC = ("temperature_K", "mixing_time_s", "volume", "sigma")
 
 
-def read_volume_table(path: str | Path) -> pd.DataFrame:
+def read_volume_table(path: str | Path, sites: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a volumes.csv file and check its columns and values.
 
     Parameters
     ----------
     path : str or Path
         CSV file with at least the columns in :data:`REQUIRED_COLUMNS`.
+    sites : sequence of str, optional
+        Site names of the config; every ``from_site``/``to_site`` must be one of them.
 
     Returns
     -------
@@ -54,7 +56,7 @@ def read_volume_table(path: str | Path) -> pd.DataFrame:
         table = pd.read_csv(path, dtype={"from_site": str, "to_site": str, "experiment": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise VolumeTableError(f"{path}: cannot be read as CSV ({exc})") from None
-    return validate_volume_table(table, source=str(path))
+    return validate_volume_table(table, source=str(path), sites=sites)
 
 
 def validate_volume_table(
