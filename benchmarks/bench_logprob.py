@@ -19,10 +19,10 @@ import pandas as pd
 import scipy.linalg
 
 from exsyfit.config import config_from_dict
-from exsyfit.inference import find_start, initial_walkers
-from exsyfit.kinetics import K_B_EV_PER_K, arrhenius_ln_k
-from exsyfit.likelihood import problem_from_config
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.fit.likelihood import problem_from_config
+from exsyfit.fit.sampling import find_start, initial_walkers
+from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.kinetics.laws import K_B_EV_PER_K, arrhenius_ln_k
 
 TEMPERATURES = (263.0, 283.0, 303.0, 323.0, 343.0)
 MIXING_TIMES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)

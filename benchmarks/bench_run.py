@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_logprob import volume_table  # noqa: E402
 
 from exsyfit.config import config_from_dict  # noqa: E402
-from exsyfit.inference import find_start, initial_walkers  # noqa: E402
-from exsyfit.likelihood import problem_from_config  # noqa: E402
+from exsyfit.fit.likelihood import problem_from_config  # noqa: E402
+from exsyfit.fit.sampling import find_start, initial_walkers  # noqa: E402
 
 CONFIG = """\
 [data]

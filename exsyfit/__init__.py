@@ -8,7 +8,7 @@ The most used functions are importable from the package (loaded on first use, so
     series = exsyfit.read_series(list(config.data.paths), config.base_dir)
     volumes = exsyfit.integrate_series(series.spectra, {"A": 1.3, "B": 2.3}).table
     result = exsyfit.fit_volumes(config, volumes)
-    result.summary(); result.plot_arrhenius(); result.plot_buildup(0)
+    result.summary(); exsyfit.plot_arrhenius(result); exsyfit.plot_buildup(result, 0)
 """
 
 from __future__ import annotations
@@ -21,22 +21,24 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_config": "exsyfit.config",
     "config_from_dict": "exsyfit.config",
-    "Spectrum2D": "exsyfit.spectrum",
+    "Spectrum2D": "exsyfit.io.spectrum",
     "read_series": "exsyfit.io.series",
     "experiment_table": "exsyfit.io.series",
-    "integrate_series": "exsyfit.integrate",
-    "read_volume_table": "exsyfit.volumes",
-    "problem_from_config": "exsyfit.likelihood",
-    "ExsyProblem": "exsyfit.likelihood",
-    "sample_posterior": "exsyfit.inference",
-    "FitResult": "exsyfit.results",
-    "load_result": "exsyfit.results",
-    "compare_models": "exsyfit.compare",
-    "rates_from_volumes": "exsyfit.matrixlog",
-    "matrix_log_table": "exsyfit.matrixlog",
-    "simulate_series": "exsyfit.simulate",
-    "simulate_volume_table": "exsyfit.simulate",
-    "example_truth": "exsyfit.simulate",
+    "integrate_series": "exsyfit.integrate.integration",
+    "read_volume_table": "exsyfit.integrate.volumes",
+    "problem_from_config": "exsyfit.fit.likelihood",
+    "ExsyProblem": "exsyfit.fit.likelihood",
+    "sample_posterior": "exsyfit.fit.sampling",
+    "FitResult": "exsyfit.fit.results",
+    "load_result": "exsyfit.fit.results",
+    "compare_models": "exsyfit.fit.compare",
+    "rates_from_volumes": "exsyfit.kinetics.matrixlog",
+    "matrix_log_table": "exsyfit.kinetics.matrixlog",
+    "plot_arrhenius": "exsyfit.output.figures",
+    "plot_buildup": "exsyfit.output.figures",
+    "simulate_series": "exsyfit.simulate.series",
+    "simulate_volume_table": "exsyfit.simulate.series",
+    "example_truth": "exsyfit.simulate.series",
     "ExsyfitError": "exsyfit.errors",
 }
 
@@ -45,7 +47,7 @@ __all__ = ["__version__", "fit_volumes", *_LAZY]
 
 def fit_volumes(config: Any, volumes: Any, *, checkpoint: Any = None) -> Any:
     """Fit a volume table (pandas DataFrame) with the model of a config; returns a FitResult."""
-    from .pipeline import fit_one
+    from exsyfit.pipeline import fit_one
 
     return fit_one(config, volumes, checkpoint)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from exsyfit import __version__
 
 log = logging.getLogger("exsyfit")
 
@@ -48,20 +48,20 @@ def _progress_factory(quiet: bool) -> Any:
 
 
 def _outdir(args: argparse.Namespace, config: Any) -> Path:
-    from .pipeline import default_outdir
+    from exsyfit.pipeline import default_outdir
 
     return Path(args.output) if args.output else default_outdir(config)
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from .config import load_config
+    from exsyfit.config import load_config
 
     return load_config(args.config)
 
 
 # ---------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import run
+    from exsyfit.pipeline import run
 
     config = _load(args)
     outdir = _outdir(args, config)
@@ -71,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _find_example(name: str) -> Path:
-    from .errors import ExsyfitError
+    from exsyfit.errors import ExsyfitError
 
     candidates = []
     env = os.environ.get("EXSYFIT_EXAMPLES")
@@ -90,8 +90,8 @@ def _find_example(name: str) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .pipeline import run
+    from exsyfit.config import load_config
+    from exsyfit.pipeline import run
 
     config = load_config(_find_example(DEMO_EXAMPLE))
     outdir = Path(args.output) if args.output else Path.cwd() / "exsyfit-demo"
@@ -102,7 +102,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .pipeline import fit
+    from exsyfit.pipeline import fit
 
     config = _load(args)
     fit(config, _outdir(args, config), force=args.force, resume=args.resume,
@@ -111,7 +111,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
-    from .pipeline import integrate
+    from exsyfit.pipeline import integrate
 
     config = _load(args)
     outdir = _outdir(args, config)
@@ -121,7 +121,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .pipeline import plot
+    from exsyfit.pipeline import plot
 
     config = _load(args)
     for path in plot(config, _outdir(args, config)):
@@ -130,7 +130,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .pipeline import report
+    from exsyfit.pipeline import report
 
     config = _load(args)
     paths = report(config, _outdir(args, config))
@@ -144,7 +144,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if config.data.volumes is not None:
-        from .volumes import read_volume_table
+        from exsyfit.integrate.volumes import read_volume_table
 
         table = read_volume_table(config.data.volumes, sites=config.site_names)
         overview = table.groupby("temperature_K").agg(
@@ -156,7 +156,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"volume table {config.data.volumes}: {len(table)} volumes")
         print(overview.to_string())
         return 0
-    from .io.series import experiment_table
+    from exsyfit.io.series import experiment_table
 
     table = experiment_table(list(config.data.paths), config.base_dir,
                              procno=config.data.procno, mixing_time=config.data.mixing_time,
@@ -179,11 +179,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from . import simulate
+    from exsyfit.simulate import series as simulate
 
     outdir = Path(args.outdir)
     if outdir.exists() and any(outdir.iterdir()) and not args.force:
-        from .errors import OutputExistsError
+        from exsyfit.errors import OutputExistsError
 
         raise OutputExistsError(f"{outdir}: exists and is not empty; use --force")
     truth = simulate.example_truth(args.kind)
@@ -209,7 +209,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .init import write_starter_config
+    from exsyfit.starter import write_starter_config
 
     path = write_starter_config(Path(args.data_folder), Path(args.output), force=args.force)
     log.info("starter config written to %s; edit the site names, then run "
@@ -218,7 +218,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .info import describe
+    from exsyfit.info import describe
 
     print(describe(args.topic))
     return 0
@@ -313,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-    from .errors import ExsyfitError
+    from exsyfit.errors import ExsyfitError
 
     try:
         return int(args.func(args))

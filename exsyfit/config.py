@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from exsyfit.errors import ConfigError
+from exsyfit.fit.options import (
+    DiffusionConfig,
+    GaussianPrior,
+    ModelConfig,
+    PriorConfig,
+    SamplerConfig,
+    SiteConfig,
+)
 
 TEMPERATURE_MODELS = ("free", "arrhenius", "eyring")
 
@@ -99,27 +107,6 @@ _TOP_LEVEL = (
 
 
 @dataclass(frozen=True)
-class GaussianPrior:
-    """A normal prior with mean and standard deviation (same units as the quantity)."""
-
-    mean: float
-    sd: float
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    """One site: name, ppm and optional fixed values or priors."""
-
-    name: str
-    ppm: float
-    population: float | GaussianPrior | None = None
-    T1_s: float | GaussianPrior | None = None
-    start_magnetisation: float | None = None
-    ppm_by_temperature: Mapping[float, float] = field(default_factory=dict)
-    T1_s_by_temperature: Mapping[float, float | GaussianPrior] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class DataConfig:
     """Where the data are and how to read them."""
 
@@ -149,55 +136,6 @@ class TemperatureConfig:
         if self.per_experiment:
             out["per_experiment"] = dict(self.per_experiment)
         return out
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Kinetic model choices."""
-
-    temperature_model: str = "arrhenius"
-    exchange: tuple[tuple[int, int], ...] = ()
-    populations: str = "shared"
-    T1: str = "per_temperature"
-    start: str = "equilibrium"
-    spin_diffusion: bool = False
-    fractional_error: bool = False
-    reference_temperature_K: float | None = None
-    temperature_uncertainty: bool | None = None
-    transport: str = "first-order"
-
-
-@dataclass(frozen=True)
-class PriorConfig:
-    """Bounds of the default (uninformative) priors."""
-
-    k_ex_per_s: tuple[float, float] = (1e-3, 1e5)
-    Ea_eV: tuple[float, float] = (0.0, 2.0)
-    dH_kJ_per_mol: tuple[float, float] = (0.0, 200.0)
-    T1_s: tuple[float, float] = (1e-3, 1e3)
-    spin_diffusion_per_s: tuple[float, float] = (0.0, 100.0)
-    fractional_error: tuple[float, float] = (1e-4, 1.0)
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """emcee settings."""
-
-    seed: int = 1
-    walkers: int | None = None
-    steps: int | None = None
-    max_steps: int = 20000
-    tau_multiple: float = 50.0
-    checkpoint_every: int = 500
-
-
-@dataclass(frozen=True)
-class DiffusionConfig:
-    """Length scale that turns rates into diffusion or transfer coefficients."""
-
-    geometry: str = "sphere"
-    length_nm: float | None = None
-    length_sd_nm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -597,15 +535,15 @@ def _validate_subsection(name: str, table: dict[str, Any], c: _Collector) -> Non
         return
     try:
         if name == "processing":
-            from .processing import ProcessingOptions
+            from exsyfit.processing.transforms import ProcessingOptions
 
             ProcessingOptions.from_dict(table, where="[processing]")
         elif name == "integration":
-            from .integrate import IntegrationOptions
+            from exsyfit.integrate.integration import IntegrationOptions
 
             IntegrationOptions.from_dict(table, where="[integration]")
         elif name == "plots":
-            from .plots import PlotStyle
+            from exsyfit.output.figures import PlotStyle
 
             PlotStyle.from_dict(table, where="[plots]")
     except ConfigError as exc:

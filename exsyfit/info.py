@@ -6,16 +6,16 @@ import dataclasses
 import inspect
 import textwrap
 
-from .config import KEY_HELP
+from exsyfit.config import KEY_HELP
 
 MODELS_TEXT = """\
-Exchange model (exsyfit.model)
+Exchange model (exsyfit.kinetics.exchange)
 {model}
 
-Parameters and likelihood (exsyfit.likelihood)
+Parameters and likelihood (exsyfit.fit.likelihood)
 {likelihood}
 
-Temperature laws (exsyfit.kinetics)
+Temperature laws (exsyfit.kinetics.laws)
 {kinetics}
 """
 
@@ -42,7 +42,9 @@ def _config_text() -> str:
 
 def describe(topic: str = "all") -> str:
     """Help text for ``topic``: all, config, models, processing, integration or plots."""
-    from . import kinetics, likelihood, model
+    from exsyfit.fit import likelihood
+    from exsyfit.kinetics import exchange as model
+    from exsyfit.kinetics import laws as kinetics
 
     parts = []
     if topic in ("all", "models"):
@@ -52,15 +54,15 @@ def describe(topic: str = "all") -> str:
     if topic in ("all", "config"):
         parts.append(_config_text())
     if topic in ("all", "processing"):
-        from .processing import ProcessingOptions
+        from exsyfit.processing.transforms import ProcessingOptions
 
         parts.append(_options_text(ProcessingOptions, "[processing] (raw data only)"))
     if topic in ("all", "integration"):
-        from .integrate import IntegrationOptions
+        from exsyfit.integrate.integration import IntegrationOptions
 
         parts.append(_options_text(IntegrationOptions, "[integration]"))
     if topic in ("all", "plots"):
-        from .plots import PlotStyle
+        from exsyfit.output.figures import PlotStyle
 
         parts.append(_options_text(PlotStyle, "[plots]"))
     return "\n\n".join(parts)

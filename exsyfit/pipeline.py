@@ -31,10 +31,10 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config
-from .errors import ConfigError, ExsyfitError, OutputExistsError
-from .results import FitResult, load_result, write_text_atomic
-from .volumes import read_volume_table
+from exsyfit.config import Config
+from exsyfit.errors import ConfigError, ExsyfitError, OutputExistsError
+from exsyfit.fit.results import FitResult, load_result, write_text_atomic
+from exsyfit.integrate.volumes import read_volume_table
 
 log = logging.getLogger("exsyfit")
 
@@ -89,8 +89,8 @@ def ensure_writable(outdir: Path, names: Iterable[str], force: bool) -> None:
 # ---------------------------------------------------------------------- integrate
 def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any:
     """Read the series named in ``[data] paths`` (processing raw data if needed)."""
-    from .io.series import check_sites, read_series
-    from .processing import ProcessingOptions
+    from exsyfit.io.series import check_sites, read_series
+    from exsyfit.processing.transforms import ProcessingOptions
 
     if not config.data.paths:
         raise ConfigError(f"{config.path}: [data.paths]: not set; this stage needs spectra "
@@ -128,7 +128,7 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
     pandas.DataFrame
         The volume table.
     """
-    from .integrate import IntegrationOptions, integrate_series
+    from exsyfit.integrate.integration import IntegrationOptions, integrate_series
 
     ensure_writable(outdir, INTEGRATE_OUTPUTS, force)
     series = read_spectra(config, progress)
@@ -184,8 +184,8 @@ def _jsonable(value: Any) -> Any:
 
 def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) -> None:
     try:
-        from .plots import PlotStyle, save_figure
-        from .qcplot import plot_integration_qc
+        from exsyfit.output.figures import PlotStyle, save_figure
+        from exsyfit.output.qc import plot_integration_qc
     except ImportError:  # pragma: no cover - partial installs only
         return
     import matplotlib.pyplot as plt
@@ -272,8 +272,8 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = Non
             resume: bool = False, progress: ProgressFactory | None = None,
             label: str = "") -> FitResult:
     """Build the problem, sample it, and return the result (no files but the checkpoint)."""
-    from .inference import ConvergenceWarning, sample_posterior
-    from .likelihood import problem_from_config
+    from exsyfit.fit.likelihood import problem_from_config
+    from exsyfit.fit.sampling import ConvergenceWarning, sample_posterior
 
     problem = problem_from_config(volumes, config)
     log.info("fitting %d volumes at %d temperatures: %s model, %d parameters%s",
@@ -325,7 +325,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
         done = outdir / f"{stem}posterior.nc"
         if resume and done.exists() and not ckpt.exists():
             # finished before the interruption: keep it
-            from .likelihood import problem_from_config
+            from exsyfit.fit.likelihood import problem_from_config
 
             log.info("resume: %s already finished, kept", done.name)
             results[name] = load_result(done, problem_from_config(volumes, cfg),
@@ -350,7 +350,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
 
 def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.DataFrame:
     """Single-mixing-time matrix-logarithm estimates of every spectrum (matrixlog.csv)."""
-    from .matrixlog import matrix_log_table
+    from exsyfit.kinetics.matrixlog import matrix_log_table
 
     try:
         table = matrix_log_table(volumes, list(config.site_names), n_draws=200,
@@ -368,7 +368,7 @@ def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.
 
 def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
     """Load the results an earlier ``fit`` wrote into ``outdir``."""
-    from .likelihood import problem_from_config
+    from exsyfit.fit.likelihood import problem_from_config
 
     path = outdir / "posterior.nc"
     if not path.exists():
@@ -389,7 +389,7 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
 def plot(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
          ) -> list[Path]:
     """Write the figures of a fit into OUTDIR/figures."""
-    from .plots import PlotStyle, make_figures
+    from exsyfit.output.figures import PlotStyle, make_figures
 
     results = results or load_fit(config, outdir)
     style = PlotStyle.from_dict(dict(config.plots), where="[plots]")
@@ -399,14 +399,14 @@ def plot(config: Config, outdir: Path, results: dict[str, FitResult] | None = No
 def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
            figures: Iterable[Path] = (), force: bool = True) -> dict[str, Path]:
     """Write report.md and report.html."""
-    from .compare import compare_models
-    from .report import write_report
+    from exsyfit.fit.compare import compare_models
+    from exsyfit.output.report import write_report
 
     ensure_writable(outdir, REPORT_OUTPUTS, force)
     results = results or load_fit(config, outdir)
     comparison = None
     if len(results) > 1:
-        from .compare import describe_model
+        from exsyfit.fit.compare import describe_model
 
         named = {describe_model(r): r for r in results.values()}
         try:
@@ -435,7 +435,7 @@ def _input_files(config: Config) -> list[Path]:
     """Every data file the job read (for checksums in the report)."""
     if config.data.volumes is not None:
         return [config.data.volumes]
-    from .io.series import expand_paths
+    from exsyfit.io.series import expand_paths
 
     files: list[Path] = []
     for _, folder in expand_paths(list(config.data.paths), config.base_dir):

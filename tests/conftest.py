@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit.kinetics import K_B_EV_PER_K
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.kinetics.laws import K_B_EV_PER_K
 
 C8_TEMPERATURES_K = (263.0, 283.0, 303.0, 323.0, 343.0)
 C8_MIXING_TIMES_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -85,7 +85,9 @@ def quick_fit(table: pd.DataFrame, model: str, steps: int = 1500, **extra):
     """
     import warnings
 
-    from exsyfit import config, inference, likelihood, results
+    from exsyfit import config
+    from exsyfit.fit import likelihood, results
+    from exsyfit.fit import sampling as inference
 
     cfg = config.config_from_dict({"data": {"volumes": "x.csv"},
                                    "sites": {"A": {"ppm": 1.0}, "B": {"ppm": 2.0}},

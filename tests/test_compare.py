@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit.compare import arrhenius_linearity, compare_models, describe_model
 from exsyfit.errors import FitError
+from exsyfit.fit.compare import arrhenius_linearity, compare_models, describe_model
 
 from conftest import c8_volume_table, quick_fit
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exsyfit import model
-from exsyfit.diffusion import (
+from exsyfit.errors import ConfigError
+from exsyfit.kinetics import exchange as model
+from exsyfit.kinetics.diffusion import (
     diffusion_coefficient_from_rate,
     diffusion_mixing_matrix,
     m2_per_s_to_cm2_per_s,
@@ -19,7 +20,6 @@ from exsyfit.diffusion import (
     uptake_slab,
     uptake_sphere,
 )
-from exsyfit.errors import ConfigError
 
 
 def _sphere_series(tau: np.ndarray, n_terms: int = 4000) -> np.ndarray:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from exsyfit.config import config_from_dict
-from exsyfit.inference import SamplerSettings, sample_posterior
-from exsyfit.kinetics import K_B_EV_PER_K
-from exsyfit.likelihood import problem_from_config
-from exsyfit.results import FitResult
+from exsyfit.fit.likelihood import problem_from_config
+from exsyfit.fit.results import FitResult
+from exsyfit.fit.sampling import SamplerSettings, sample_posterior
+from exsyfit.kinetics.laws import K_B_EV_PER_K
 
 from conftest import C8_EA_EV, C8_P_A, C8_PREFACTOR_K_AB, c8_k_ex, c8_volume_table
 
@@ -70,7 +70,7 @@ def test_free_model_recovers_every_rate():
 
 def test_spin_diffusion_term_is_recovered():
     # a temperature-independent extra channel of 1 s^-1 on top of the c8 ionic exchange
-    from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+    from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
 
     table = c8_volume_table(sigma=0.002, seed=13)
     rng = np.random.default_rng(5)
@@ -93,7 +93,7 @@ def test_spin_diffusion_term_is_recovered():
 
 def test_cross_polarisation_start_is_fitted():
     # c2-like kinetics with a non-equilibrium start (0.3, 0.7): asymmetric cross peaks
-    from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+    from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
 
     rng = np.random.default_rng(3)
     rows = []

@@ -13,7 +13,10 @@ import pytest
 
 from exsyfit.config import load_config
 from exsyfit.errors import ExsyfitError, OutputExistsError, SeriesError
-from exsyfit.init import (
+from exsyfit.io.series import experiment_table
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import peak_2d
+from exsyfit.starter import (
     diagonal_profile,
     find_experiments,
     pick_diagonal_peaks,
@@ -21,9 +24,6 @@ from exsyfit.init import (
     robust_noise,
     write_starter_config,
 )
-from exsyfit.io.series import experiment_table
-from exsyfit.lineshapes import peak_2d
-from exsyfit.spectrum import Spectrum2D
 
 from conftest import SHARED_REAL
 
@@ -304,7 +304,7 @@ def test_never_writes_into_the_data_folder(tmp_path):
 def test_one_diagonal_peak_is_refused(tmp_path):
     from dataclasses import replace
 
-    from exsyfit.simulate import example_truth, simulate_series
+    from exsyfit.simulate.series import example_truth, simulate_series
 
     truth = example_truth()
     a, b = truth.sites  # Li2S at 0.05 % of the lithium: far below the noise

@@ -1,6 +1,7 @@
 """Peak volumes and uncertainties from synthetic 2D EXSY spectra with known volumes.
 
-Spectra are rendered with :class:`exsyfit.lineshapes.SimPeak` plus noise made here: white,
+Spectra are rendered with :class:`exsyfit.processing.lineshapes.SimPeak` plus noise made here:
+white,
 correlated (white noise smoothed along both axes, as apodisation and zero filling do) and t1
 noise (streaks along F1 in the columns of the big diagonal peak, proportional to its F2 line).
 Tolerances derive from the noise: the spread of volumes over independent realisations.
@@ -12,9 +13,9 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from exsyfit.errors import ConfigError, SeriesError
-from exsyfit.integrate import TABLE_COLUMNS, IntegrationOptions, integrate_series
-from exsyfit.lineshapes import SimPeak
-from exsyfit.spectrum import Spectrum2D
+from exsyfit.integrate.integration import TABLE_COLUMNS, IntegrationOptions, integrate_series
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import SimPeak
 
 SCALE = 100.0  # intensity scale of the rendered peaks
 # volumes (AA, BB, AB = BA) of oracle c8 at 303 K (p_A = 0.9), times SCALE

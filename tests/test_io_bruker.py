@@ -11,9 +11,9 @@ import pytest
 
 from exsyfit.errors import DataFormatError, OutputExistsError
 from exsyfit.io import bruker
-from exsyfit.lineshapes import SimPeak
-from exsyfit.processing import ProcessingOptions
-from exsyfit.spectrum import Spectrum2D
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import SimPeak
+from exsyfit.processing.transforms import ProcessingOptions
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 

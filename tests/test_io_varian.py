@@ -11,8 +11,8 @@ import pytest
 
 from exsyfit.errors import DataFormatError
 from exsyfit.io import varian
-from exsyfit.lineshapes import SimPeak
-from exsyfit.processing import ProcessingOptions
+from exsyfit.processing.lineshapes import SimPeak
+from exsyfit.processing.transforms import ProcessingOptions
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
 SF = 155.5
@@ -166,7 +166,8 @@ def test_writer_refuses_to_overwrite(tmp_path):
 def _real(name: str) -> Path:
     p = REAL / name
     if not p.is_dir():
-        pytest.skip(f"real test data {p} not present (see ../shared/data/real/README.md beside the repository)")
+        pytest.skip(f"real test data {p} not present "
+                    "(see ../shared/data/real/README.md beside the repository)")
     return p
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exsyfit import kinetics
+from exsyfit.kinetics import laws as kinetics
 
 TEMPS = np.array([253.0, 273.0, 293.0, 313.0, 333.0])
 RATES = np.array([1.056765e-3, 2.895891e-3, 6.915404e-3, 1.477548e-2, 2.881770e-2])

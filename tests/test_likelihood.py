@@ -8,8 +8,8 @@ from scipy.integrate import quad
 
 from exsyfit.config import config_from_dict
 from exsyfit.errors import FitError
-from exsyfit.kinetics import K_B_EV_PER_K
-from exsyfit.likelihood import problem_from_config
+from exsyfit.fit.likelihood import problem_from_config
+from exsyfit.kinetics.laws import K_B_EV_PER_K
 
 from conftest import C8_EA_EV, C8_P_A, c8_k_ex, c8_volume_table
 
@@ -167,7 +167,7 @@ def test_fixed_and_prior_populations_and_T1():
 
 
 def test_three_site_problem_with_two_exchanging_pairs():
-    from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
+    from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
 
     p = np.array([0.6, 0.3, 0.1])
     rows = []

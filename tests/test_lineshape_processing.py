@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exsyfit.integrate import IntegrationOptions, integrate_series
+from exsyfit.integrate.integration import IntegrationOptions, integrate_series
 from exsyfit.io import bruker, varian
-from exsyfit.lineshapes import ProcessedLineProfile, SimPeak, pseudo_voigt
-from exsyfit.processing import (
+from exsyfit.processing.lineshapes import ProcessedLineProfile, SimPeak, pseudo_voigt
+from exsyfit.processing.transforms import (
     ProcessingOptions,
     apodize,
     fft_nmr,
@@ -237,7 +237,7 @@ def test_integration_uses_processed_profile(tmp_path):
 
 
 def test_processed_series_keeps_pseudo_voigt():
-    from exsyfit.spectrum import Spectrum2D
+    from exsyfit.io.spectrum import Spectrum2D
 
     ppm1 = ppm_axis(128, 32 * SF, SF, 1.8)
     ppm2 = ppm_axis(256, 32 * SF, SF, 1.8)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy.linalg import expm
 
-from exsyfit import model
 from exsyfit.errors import ConfigError, VolumeTableError
-from exsyfit.matrixlog import (
+from exsyfit.kinetics import exchange as model
+from exsyfit.kinetics.matrixlog import (
     MatrixLogResult,
     estimate_start_magnetisation,
     matrix_log_table,

@@ -8,7 +8,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exsyfit.model import (
+from exsyfit.kinetics.exchange import (
     directional_rates,
     exchange_rate_matrix,
     mixing_matrix,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from exsyfit.noise import empty_region_covariance, point_noise, white_noise_covariance
+from exsyfit.processing.noise import empty_region_covariance, point_noise, white_noise_covariance
 
 N1, N2 = 256, 128
 SIGMA = 0.7

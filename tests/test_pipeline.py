@@ -117,10 +117,10 @@ def test_three_sites_with_one_exchanging_pair_are_keyed_by_pair():
     import pandas as pd
 
     from exsyfit.config import config_from_dict
-    from exsyfit.inference import SamplerSettings, sample_posterior
-    from exsyfit.likelihood import problem_from_config
-    from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
-    from exsyfit.results import FitResult
+    from exsyfit.fit.likelihood import problem_from_config
+    from exsyfit.fit.results import FitResult
+    from exsyfit.fit.sampling import SamplerSettings, sample_posterior
+    from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
 
     p = np.array([0.6, 0.3, 0.1])
     rows = []

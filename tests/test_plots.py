@@ -13,9 +13,10 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
-from exsyfit import config, results  # noqa: E402
+from exsyfit import config  # noqa: E402
 from exsyfit.errors import ConfigError  # noqa: E402
-from exsyfit.plots import (  # noqa: E402
+from exsyfit.fit import results  # noqa: E402
+from exsyfit.output.figures import (  # noqa: E402
     PlotStyle,
     corner_samples,
     make_figures,
@@ -150,7 +151,7 @@ def test_log10_option_changes_label_and_values(fits):
 def test_directional_rate_and_given_axes(fits):
     res = fits["arrhenius"]
     fig, ax = plt.subplots()
-    out = res.plot_arrhenius(ax=ax, rate="A->B")
+    out = plot_arrhenius(res, ax=ax, rate="A->B")
     assert out is fig
     assert r"\rightarrow" in ax.get_ylabel()
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]

@@ -1,4 +1,4 @@
-"""Tests of the pure processing transforms (exsyfit.processing)."""
+"""Tests of the pure processing transforms (exsyfit.processing.transforms)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from exsyfit.errors import ConfigError
-from exsyfit.processing import (
+from exsyfit.processing.transforms import (
     AcquisitionParameters,
     ProcessingOptions,
     auto_phase,

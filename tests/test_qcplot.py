@@ -9,10 +9,10 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
-from exsyfit.integrate import IntegrationOptions, integrate_series  # noqa: E402
-from exsyfit.lineshapes import SimPeak  # noqa: E402
-from exsyfit.qcplot import plot_integration_qc  # noqa: E402
-from exsyfit.spectrum import Spectrum2D  # noqa: E402
+from exsyfit.integrate.integration import IntegrationOptions, integrate_series  # noqa: E402
+from exsyfit.io.spectrum import Spectrum2D  # noqa: E402
+from exsyfit.output.qc import plot_integration_qc  # noqa: E402
+from exsyfit.processing.lineshapes import SimPeak  # noqa: E402
 
 
 def _series(pos_b=1.0):

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from exsyfit import __version__
-from exsyfit.compare import compare_models
-from exsyfit.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
+from exsyfit.fit.compare import compare_models
+from exsyfit.output.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
 
 from conftest import c8_volume_table, quick_fit
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exsyfit import simulate as sim
 from exsyfit.errors import ConfigError, DataFormatError, SeriesError
 from exsyfit.io import series
 from exsyfit.io.series import (
@@ -21,7 +20,8 @@ from exsyfit.io.series import (
     group_temperatures,
     read_series,
 )
-from exsyfit.processing import ProcessingOptions
+from exsyfit.processing.transforms import ProcessingOptions
+from exsyfit.simulate import series as sim
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
 QSINE = ProcessingOptions(window_f1="qsine", ssb_f1=2.0)

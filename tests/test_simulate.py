@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit import simulate as sim
+from exsyfit.simulate import series as sim
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECTRA = ROOT / "spectra"
@@ -178,7 +178,7 @@ def test_bundled_spectra_are_documented_small_and_consistent():
     if not SPECTRA.is_dir():
         pytest.skip("spectra/ not present")
     readme = (SPECTRA / "README.md").read_text()
-    assert "simulated" in readme.lower() and "python -m exsyfit.simulate bundled" in readme
+    assert "simulated" in readme.lower() and "python -m exsyfit.simulate.series bundled" in readme
     total = sum(p.stat().st_size for p in SPECTRA.rglob("*") if p.is_file())
     assert total < 15 * 2**20
     truth = sim.example_truth("argyrodite_li2s")

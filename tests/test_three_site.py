@@ -1,6 +1,6 @@
 """Three sites, two exchanging pairs: PEO:LiTFSI <-> LLZO <-> LiOH-like surface, no PEO <-> LiOH.
 
-The truth is :func:`exsyfit.simulate.example_truth` ``("three_site")``.  Two routes:
+The truth is :func:`exsyfit.simulate.series.example_truth` ``("three_site")``.  Two routes:
 
 * (a) the exact model volumes of the bundled design with Gaussian noise, fitted directly;
 * (b) the bundled simulated spectra (``spectra/three_site_bruker_processed``) integrated and
@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exsyfit import simulate as sim
 from exsyfit.cli import main
 from exsyfit.config import config_from_dict
-from exsyfit.inference import SamplerSettings, sample_posterior
-from exsyfit.likelihood import problem_from_config
-from exsyfit.results import FitResult
+from exsyfit.fit.likelihood import problem_from_config
+from exsyfit.fit.results import FitResult
+from exsyfit.fit.sampling import SamplerSettings, sample_posterior
+from exsyfit.simulate import series as sim
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "three_site" / "config.toml"
@@ -153,7 +153,7 @@ def _config_for(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def spectra_run(tmp_path_factory) -> Path:
     if not SERIES.is_dir():
-        pytest.skip(f"{SERIES} not present (regenerate: python -m exsyfit.simulate bundled)")
+        pytest.skip(f"{SERIES} not present (regenerate: python -m exsyfit.simulate.series bundled)")
     tmp = tmp_path_factory.mktemp("three_site")
     config = _config_for(tmp)
     out = tmp / "out"

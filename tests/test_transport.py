@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from exsyfit.config import DiffusionConfig, config_from_dict
-from exsyfit.diffusion import diffusion_mixing_matrix
-from exsyfit.inference import SamplerSettings, sample_posterior
-from exsyfit.kinetics import K_B_EV_PER_K
-from exsyfit.likelihood import problem_from_config
-from exsyfit.model import exchange_rate_matrix, mixing_matrix, predict_volumes
-from exsyfit.results import FitResult
+from exsyfit.fit.likelihood import problem_from_config
+from exsyfit.fit.results import FitResult
+from exsyfit.fit.sampling import SamplerSettings, sample_posterior
+from exsyfit.kinetics.diffusion import diffusion_mixing_matrix
+from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.kinetics.laws import K_B_EV_PER_K
 
 MIXING_TIMES = np.array([0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0])
 TEMPERATURES = (263.0, 293.0, 323.0, 353.0)

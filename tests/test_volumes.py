@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exsyfit.errors import VolumeTableError
-from exsyfit.volumes import group_temperatures, read_volume_table, validate_volume_table
+from exsyfit.integrate.volumes import group_temperatures, read_volume_table, validate_volume_table
 
 
 def test_round_trip(tmp_path, c8_table):

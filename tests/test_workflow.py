@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from exsyfit.cli import main
-from exsyfit.simulate import example_truth
+from exsyfit.simulate.series import example_truth
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "spectra" / "argyrodite_li2s_bruker_processed"

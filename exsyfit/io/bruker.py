@@ -2,17 +2,19 @@
 
 Reading
 -------
-:func:`read_experiment` returns one :class:`~exsyfit.spectrum.Spectrum2D` per 2D spectrum held
+:func:`read_experiment` returns one :class:`~exsyfit.io.spectrum.Spectrum2D` per 2D spectrum held
 by an experiment folder (one for a plain 2D, one per plane for a pseudo-3D with a list of
 mixing times).  ``prefer="processed"`` reads TopSpin's ``pdata/<procno>/2rr``; ``"raw"``
-processes the ``ser`` with :mod:`exsyfit.processing`; ``"auto"`` takes the 2rr when it exists.
+processes the ``ser`` with :mod:`exsyfit.processing.transforms`; ``"auto"`` takes the 2rr when it
+exists.
 
 Intensity scale (``intensity_factor``)
     * processed: ``2rr * 2**NC_proc`` (TopSpin's scale), divided by ``NS * RG`` when
       ``normalise``;
     * raw: the stored integers times ``2**NC`` (acqus; with this factor TopSpin's ``1r`` equals
       the plain DFT of the ``fid``), divided by ``NS * RG`` when ``normalise``; the processing
-      then scales volumes to signal amplitudes at t1 = t2 = 0 (see :mod:`exsyfit.processing`).
+      then scales volumes to signal amplitudes at t1 = t2 = 0 (see
+      :mod:`exsyfit.processing.transforms`).
     The two scales differ by the Fourier-transform normalisation: never mix processed and raw
     spectra in one series.
 
@@ -53,8 +55,9 @@ import nmrglue as ng
 import numpy as np
 
 from exsyfit.errors import DataFormatError, OutputExistsError
-from exsyfit.lineshapes import SimPeak
-from exsyfit.processing import (
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import SimPeak
+from exsyfit.processing.transforms import (
     AcquisitionParameters,
     ProcessingOptions,
     auto_phase,
@@ -63,7 +66,6 @@ from exsyfit.processing import (
     resolved_phases,
     transform_2d,
 )
-from exsyfit.spectrum import Spectrum2D
 
 __all__ = [
     "is_bruker_experiment",
@@ -423,8 +425,9 @@ def topspin_processing(acqu: Mapping[str, Any], proc: Mapping[str, Any], dimensi
                        grpdly: float = 0.0) -> dict[str, Any]:
     """How TopSpin processed one dimension of a 2rr, from its stored parameters.
 
-    The description has the keys of :func:`exsyfit.processing.processing_description`, so
-    :meth:`exsyfit.lineshapes.ProcessedLineProfile.from_metadata` turns it into the exact line
+    The description has the keys of :func:`exsyfit.processing.transforms.processing_description`, so
+    :meth:`exsyfit.processing.lineshapes.ProcessedLineProfile.from_metadata` turns it into the
+    exact line
     profile: ``td_complex`` complex points sampled at ``sw_hz`` (acqu ``SW_h``, else ``SW``
     (ppm) x ``SFO1``), ``TD`` shortened to ``TDeff`` when ``0 < TDeff < TD``, halved for the
     complex pairs (States, States-TPPI, echo-antiecho in F1; every complex direct dimension),

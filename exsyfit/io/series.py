@@ -47,9 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, DataFormatError, SeriesError
-from ..spectrum import Spectrum2D
-from . import varian
+from exsyfit.errors import ConfigError, DataFormatError, SeriesError
+from exsyfit.io import varian
+from exsyfit.io.spectrum import Spectrum2D
 
 __all__ = [
     "Series",
@@ -78,7 +78,7 @@ _GLOB_CHARS = set("*?[")
 
 
 def _bruker():
-    from . import bruker
+    from exsyfit.io import bruker
 
     return bruker
 
@@ -565,7 +565,7 @@ def read_series(
         As :func:`experiment_table`.
     prefer : {"processed", "raw"}
         Bruker data to read; see the module docstring for the never-mix rule.
-    options : exsyfit.processing.ProcessingOptions, optional
+    options : exsyfit.processing.transforms.ProcessingOptions, optional
         Processing of raw data (same for every experiment).  With ``auto_phase`` one phase
         correction, found on the shortest-mixing-time spectrum, is applied to all spectra.
     normalise : bool

@@ -9,7 +9,7 @@ What is read
 * Block order on disk: the t1 increment (``ni``) is the outermost loop; inside it every arrayed
   parameter, the first one named in ``array`` varying fastest; parameters in parentheses in
   ``array`` are arrayed together (``array = '(mix,nt),phase'``).
-* An arrayed experiment gives one :class:`~exsyfit.spectrum.Spectrum2D` per array element
+* An arrayed experiment gives one :class:`~exsyfit.io.spectrum.Spectrum2D` per array element
   (usually one per mixing time).
 
 Conventions
@@ -19,7 +19,8 @@ Conventions
   index n/2.  The t1 interferogram of a hypercomplex pair is ``Re S(phase=1) + i Re S(phase=2)``.
 * ppm of point i: ``(sw - rfl + rfp)/sfrq - i * sw/(n * sfrq)`` (``sw1``, ``rfl1``, ``rfp1`` and
   the F1 frequency in F1; the F1 frequency is ``sfrq`` unless ``refsource1`` names another).
-* Processing is :func:`exsyfit.processing.transform_2d` (States mode, no digital filter) on the
+* Processing is :func:`exsyfit.processing.transforms.transform_2d` (States mode, no digital filter)
+  on the
   conjugated FID with the phase = 2 rows negated, which turns the Varian sense into the
   Bruker sense the shared transform expects.  Phases: the Varian spectrum (plain FFT) is
   multiplied by ``exp(i (rp + lp * i/n) pi/180)`` with i the point index in NMR order (left
@@ -53,9 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataFormatError
-from ..lineshapes import SimPeak
-from ..spectrum import Spectrum2D
+from exsyfit.errors import DataFormatError
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import SimPeak
 
 __all__ = [
     "is_varian_experiment",
@@ -314,17 +315,18 @@ def _read_blocks(folder: Path) -> tuple[dict[str, int], np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# processing: exsyfit.processing (Bruker sense) after conjugation
+# processing: exsyfit.processing.transforms (Bruker sense) after conjugation
 # --------------------------------------------------------------------------------------------
 
 
 def _bruker_sense_rows(cube: np.ndarray) -> np.ndarray:
-    """Hypercomplex Varian FID (ni, 2, np/2) -> rows in the sense :mod:`exsyfit.processing` uses.
+    """Hypercomplex Varian FID (ni, 2, np/2) -> rows in the sense
+    :mod:`exsyfit.processing.transforms` uses.
 
     Conjugating the FID reverses the direct dimension and negating the phase = 2 rows
     conjugates the t1 interferogram, so the shared (Bruker-sense) transform in States mode gives
     the Varian spectrum; the phases then keep their VnmrJ values with the TopSpin sign
-    convention of :func:`exsyfit.processing.phase`.
+    convention of :func:`exsyfit.processing.transforms.phase`.
     """
     rows = np.conj(cube)
     rows[:, 1, :] *= -1.0
@@ -332,8 +334,9 @@ def _bruker_sense_rows(cube: np.ndarray) -> np.ndarray:
 
 
 def _acquisition(pp: dict[str, _Param], folder: Path) -> Any:
-    """AcquisitionParameters (and stored defaults) for :func:`exsyfit.processing.process_2d`."""
-    from ..processing import AcquisitionParameters, ProcessingOptions
+    """AcquisitionParameters (and stored defaults) for
+    :func:`exsyfit.processing.transforms.process_2d`."""
+    from exsyfit.processing.transforms import AcquisitionParameters, ProcessingOptions
 
     sw2 = _num(pp, "sw", folder)
     sw1 = _num(pp, "sw1", folder)
@@ -561,7 +564,7 @@ def read_experiment(
     ----------
     folder : path-like
         The ``<name>.fid`` folder (read only).
-    options : exsyfit.processing.ProcessingOptions, optional
+    options : exsyfit.processing.transforms.ProcessingOptions, optional
         Windows, sizes, phases, baseline, auto-phase (one phase for all array elements);
         unset fields come from procpar (phases, fn/fn1) and then the shared defaults (no
         window).  Short t1 data want ``window_f1 = "qsine", ssb_f1 = 2``.
@@ -606,7 +609,7 @@ def read_experiment(
                        list(range(len(other_axes) + 2)))
     cube = cube.reshape((lay.n_elements, lay.ni, 2, np2))
 
-    from ..processing import (
+    from exsyfit.processing.transforms import (
         ProcessingOptions,
         auto_phase,
         finish_2d,

@@ -24,9 +24,9 @@ import emcee
 import numpy as np
 from scipy.optimize import least_squares
 
-from .config import SamplerConfig
-from .errors import FitError
-from .likelihood import ExsyProblem
+from exsyfit.errors import FitError
+from exsyfit.fit.likelihood import ExsyProblem
+from exsyfit.fit.options import SamplerConfig
 
 log = logging.getLogger("exsyfit")
 

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .inference import SamplingOutput
-from .likelihood import ExsyProblem
+from exsyfit import __version__
+from exsyfit.fit.likelihood import ExsyProblem
+from exsyfit.fit.sampling import SamplingOutput
 
 QUANTILES = {"q025": 2.5, "q16": 16.0, "median": 50.0, "q84": 84.0, "q975": 97.5}
 
@@ -95,7 +95,7 @@ class FitResult:
                       max_draws_per_walker: int = 200, length_scale: Any = None) -> FitResult:
         """Thin the chain, compute physical quantities and diagnostics.
 
-        ``length_scale`` (:class:`exsyfit.config.DiffusionConfig` with ``length_nm`` set)
+        ``length_scale`` (:class:`exsyfit.fit.options.DiffusionConfig` with ``length_nm`` set)
         adds diffusion coefficients (and, for first-order exchange, transfer coefficients).
         """
         post = out.chain[out.burn_in:]
@@ -150,7 +150,7 @@ class FitResult:
         ls = self.length_scale
         if ls is None or getattr(ls, "length_nm", None) is None:
             return {}
-        from .diffusion import propagate_length_scale
+        from exsyfit.kinetics.diffusion import propagate_length_scale
 
         transport = self.problem.spec.transport
         geometry = transport if transport != "first-order" else ls.geometry
@@ -236,7 +236,7 @@ class FitResult:
             else:
                 out[name] = {p: stats(values[:, q]) for q, p in enumerate(self.pairs)}
         if "Ea_eV" in self.derived:
-            from .kinetics import KJ_PER_MOL_PER_EV
+            from exsyfit.kinetics.laws import KJ_PER_MOL_PER_EV
 
             ea = self.draws("Ea_eV")
             ln_a = self.draws("ln_A_per_s")
@@ -248,7 +248,7 @@ class FitResult:
         if self.temperature_model != "free":
             out["reference_temperature_K"] = float(self.problem.T_ref_K)
         if "D_cm2_per_s" in self.derived and len(self.temperatures_K) >= 2:
-            from .kinetics import K_B_EV_PER_K
+            from exsyfit.kinetics.laws import K_B_EV_PER_K
 
             x = 1.0 / self.draws("temperature_K")  # (n, T)
             y = np.log(self.draws("D_cm2_per_s"))  # (n, pairs, T)
@@ -461,19 +461,6 @@ class FitResult:
         os.replace(tmp, paths["posterior"])
         return paths
 
-    # ------------------------------------------------------------------ notebook helpers
-    def plot_arrhenius(self, ax: Any = None, free: FitResult | None = None, **kwargs: Any) -> Any:
-        """Arrhenius figure (see :func:`exsyfit.plots.plot_arrhenius`)."""
-        from .plots import plot_arrhenius
-
-        return plot_arrhenius(self, free=free, ax=ax, **kwargs)
-
-    def plot_buildup(self, temperature_index: int | None = None, **kwargs: Any) -> Any:
-        """Build-up figure (see :func:`exsyfit.plots.plot_buildup`)."""
-        from .plots import plot_buildup
-
-        return plot_buildup(self, temperature_index=temperature_index, **kwargs)
-
 
 def load_result(posterior_path: str | Path, problem: ExsyProblem,
                 length_scale: Any = None) -> FitResult:
@@ -486,7 +473,7 @@ def load_result(posterior_path: str | Path, problem: ExsyProblem,
     """
     import arviz as az
 
-    from .errors import ExsyfitError
+    from exsyfit.errors import ExsyfitError
 
     idata = az.from_netcdf(str(posterior_path))
     names = [str(v) for v in idata.posterior["parameter"].values]

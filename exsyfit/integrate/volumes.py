@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import VolumeTableError
+from exsyfit.errors import VolumeTableError
 
 REQUIRED_COLUMNS = (
     "experiment",

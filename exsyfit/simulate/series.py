@@ -1,6 +1,7 @@
 """Synthetic 2D EXSY series in real vendor formats, with known true volumes.
 
-The physics comes from :mod:`exsyfit.model` (rate matrix, mixing matrix, predicted volumes); this
+The physics comes from :mod:`exsyfit.kinetics.exchange` (rate matrix, mixing matrix, predicted
+volumes); this
 module only adds what a spectrometer adds: line shapes, MAS sidebands, a Curie-law intensity,
 noise, t1 noise, and the vendor files (:func:`exsyfit.io.bruker.write_processed`,
 :func:`exsyfit.io.bruker.write_raw`, :func:`exsyfit.io.varian.write_fid`).
@@ -9,7 +10,8 @@ Truth conventions
 -----------------
 * Pair exchange rates follow Arrhenius, ``k_ex(T) = k_ex(T_ref) exp(-Ea/k_B (1/T - 1/T_ref))``,
   plus an optional temperature-independent spin-diffusion rate added to every exchanging pair.
-  Directional rates follow detailed balance (:func:`exsyfit.model.exchange_rate_matrix`).
+  Directional rates follow detailed balance
+  (:func:`exsyfit.kinetics.exchange.exchange_rate_matrix`).
 * ``T1(T) = T1(T_ref) exp(T1_Ea/k_B (1/T - 1/T_ref))`` (``T1_Ea_eV = 0``: constant).
 * Line widths narrow with temperature: ``fwhm(T) = fwhm(T_ref) exp(-alpha (T - T_ref))``.
 * The overall intensity follows Curie's law, ``c(T) = scale * T_ref / T``.
@@ -21,8 +23,9 @@ Truth conventions
 
 Command line (regenerates the bundled ``spectra/`` exactly)::
 
-    python -m exsyfit.simulate bundled --outdir spectra
-    python -m exsyfit.simulate series OUTDIR --kind argyrodite_li2s --format bruker-processed \\
+    python -m exsyfit.simulate.series bundled --outdir spectra
+    python -m exsyfit.simulate.series series OUTDIR --kind argyrodite_li2s \\
+        --format bruker-processed \\
         --temperatures 263 303 343 --mixing-times 0.01 0.1 1 --seed 1
 """
 
@@ -39,9 +42,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .lineshapes import SimPeak
-from .model import exchange_rate_matrix, mixing_matrix, predict_volumes
-from .spectrum import Spectrum2D
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
+from exsyfit.processing.lineshapes import SimPeak
 
 __all__ = [
     "K_B_EV",
@@ -494,7 +497,7 @@ def simulate_series(
 
 
 def _bruker():
-    from .io import bruker
+    from exsyfit.io import bruker
 
     return bruker
 
@@ -502,7 +505,7 @@ def _bruker():
 def _write_varian(outdir: Path, truth: Truth, acq: Acquisition, T: float, t_set: float,
                   mixing_times_s: Sequence[float], per_mix: list[list[SimPeak]],
                   rng: np.random.Generator, arrayed: bool, overwrite: bool) -> list[str]:
-    from .io import varian
+    from exsyfit.io import varian
 
     sw1_hz = truth.mas_rate_hz
     common = dict(
@@ -612,8 +615,8 @@ def _write_bundled_series(folder: Path, truth: Truth, spec: dict[str, Any],
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m exsyfit.simulate``: regenerate the bundled spectra or write a new series."""
-    parser = argparse.ArgumentParser(prog="python -m exsyfit.simulate",
+    """``python -m exsyfit.simulate.series``: regenerate the bundled spectra or write a series."""
+    parser = argparse.ArgumentParser(prog="python -m exsyfit.simulate.series",
                                      description="Write simulated 2D EXSY series.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bundled", help="regenerate the bundled spectra/ series")

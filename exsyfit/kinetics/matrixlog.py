@@ -1,7 +1,8 @@
 """Single-mixing-time rates by the matrix logarithm (Perrin & Gipe 1984; Perrin & Dwyer 1990).
 
 For one spectrum at mixing time ``t_m`` the peak volumes are ``V = c A(t_m) diag(M(0))`` with
-``A = expm(-L t_m)`` (see :mod:`exsyfit.model` for the conventions: ``V[i, j]`` started on
+``A = expm(-L t_m)`` (see :mod:`exsyfit.kinetics.exchange` for the conventions: ``V[i, j]`` started
+on
 site j in F1, detected on site i in F2; ``K[i, j]`` = rate j -> i).  Dividing every column j by
 the starting magnetisation of site j, in volume units (``c M_j(0)``), gives ``A``, and
 
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, VolumeTableError
-from .volumes import REQUIRED_COLUMNS
+from exsyfit.errors import ConfigError, VolumeTableError
+from exsyfit.integrate.volumes import REQUIRED_COLUMNS
 
 __all__ = [
     "MatrixLogResult",

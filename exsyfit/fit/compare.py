@@ -5,7 +5,7 @@ temperature laws, with or without a spin-diffusion term, first-order or diffusio
 their expected log pointwise predictive density (elpd), estimated by Pareto-smoothed
 importance-sampling leave-one-out cross-validation (PSIS-LOO, Vehtari, Gelman & Gabry, Stat.
 Comput. 27 (2017) 1413) or WAIC, from the per-volume log-likelihood stored in every
-:class:`~exsyfit.results.FitResult`.  One "observation" is one peak volume.
+:class:`~exsyfit.fit.results.FitResult`.  One "observation" is one peak volume.
 
 :func:`arrhenius_linearity` checks the assumption behind a global Arrhenius fit on a free fit:
 a weighted straight line through the per-temperature posteriors of ln k.
@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .errors import FitError
-from .kinetics import K_B_EV_PER_K, KJ_PER_MOL_PER_EV
+from exsyfit.errors import FitError
+from exsyfit.kinetics.laws import K_B_EV_PER_K, KJ_PER_MOL_PER_EV
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .results import FitResult
+    from exsyfit.fit.results import FitResult
 
 __all__ = ["compare_models", "arrhenius_linearity", "describe_model"]
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .kinetics import (
+from exsyfit.errors import ConfigError
+from exsyfit.kinetics.laws import (
     H_PLANCK_J_S,
     K_B_EV_PER_K,
     K_B_J_PER_K,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .results import FitResult
+    from exsyfit.fit.results import FitResult
 
 __all__ = [
     "PlotStyle",
@@ -591,7 +591,7 @@ def _ordered_legend(ax: Axes, **kwargs: Any) -> None:
 def _linear_fit_overlay(ax: Axes, src: FitResult, q: int, x_grid: np.ndarray, conv: float,
                         kind: str, style: PlotStyle) -> str:
     """Weighted straight line through free-model points (see compare.arrhenius_linearity)."""
-    from .compare import arrhenius_linearity
+    from exsyfit.fit.compare import arrhenius_linearity
 
     lin = arrhenius_linearity(src, pair=src.pairs[q])
     T = 1000.0 / x_grid
@@ -1061,7 +1061,7 @@ def save_figure(fig: Figure, path_stem: str | Path, style: PlotStyle | None = No
     """
     import matplotlib as mpl
 
-    from . import __version__
+    from exsyfit import __version__
 
     style = style or PlotStyle()
     stem = Path(path_stem)
@@ -1110,7 +1110,8 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
         Free-model fit of the same data (points of the Arrhenius plot).
     style : PlotStyle, optional
     integration_qc : tuple, optional
-        ``(spectra, integration_result)`` from :func:`exsyfit.integrate.integrate_series`:
+        ``(spectra, integration_result)`` from
+        :func:`exsyfit.integrate.integration.integrate_series`:
         the shortest and longest mixing time of every temperature are drawn with their
         integration regions.
 
@@ -1190,8 +1191,8 @@ def plot_integration(spectrum: Any, group: Any, *, ax: Axes | None = None,
 
     Parameters
     ----------
-    spectrum : exsyfit.spectrum.Spectrum2D
-    group : exsyfit.integrate.GroupIntegration
+    spectrum : exsyfit.io.spectrum.Spectrum2D
+    group : exsyfit.integrate.integration.GroupIntegration
         Regions (boxes or ellipses, ppm), fitted site positions and the method.
     ax : matplotlib.axes.Axes, optional
     style : PlotStyle, optional

@@ -133,7 +133,7 @@ class ProcessedLineProfile:
         Reference frequency defining ppm, MHz.
     window : str
         ``"none"``, ``"em"``, ``"gm"``, ``"sine"`` or ``"qsine"`` (definitions of
-        :func:`exsyfit.processing.window_function`).
+        :func:`exsyfit.processing.transforms.window_function`).
     lb_hz : float
         Line broadening, Hz (``em``, ``gm``).
     gb : float
@@ -207,7 +207,7 @@ class ProcessedLineProfile:
         key = (self, "weights")
         if key in _PROFILE_CACHE:
             return _PROFILE_CACHE[key]
-        from exsyfit.processing import window_function
+        from exsyfit.processing.transforms import window_function
 
         w = window_function(self.td_complex, self.sw_hz, self.window, self.lb_hz, self.gb,
                             self.ssb)

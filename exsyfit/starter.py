@@ -40,9 +40,9 @@ import pandas as pd
 from scipy.ndimage import map_coordinates
 from scipy.signal import find_peaks
 
-from .errors import DataFormatError, ExsyfitError, OutputExistsError, SeriesError
-from .io.series import detect_format, experiment_table, group_temperatures
-from .spectrum import Spectrum2D
+from exsyfit.errors import DataFormatError, ExsyfitError, OutputExistsError, SeriesError
+from exsyfit.io.series import detect_format, experiment_table, group_temperatures
+from exsyfit.io.spectrum import Spectrum2D
 
 __all__ = [
     "ProposedSite",
@@ -557,11 +557,11 @@ def read_reference_spectrum(experiments: Experiments) -> tuple[Spectrum2D, pd.Se
     index = 0 if element is None or (isinstance(element, float) and math.isnan(element)) \
         else int(element) - 1
     if row["format"] == "bruker":
-        from .io import bruker
+        from exsyfit.io import bruker
 
         spectra = bruker.read_experiment(row["folder"], prefer="auto", mixing_time="D8")
     else:
-        from .io import varian
+        from exsyfit.io import varian
 
         spectra = varian.read_experiment(row["folder"], mixing_time="auto")
     return spectra[min(index, len(spectra) - 1)], row
@@ -855,7 +855,7 @@ def write_starter_config(data_folder: Path, output: Path, *, force: bool = False
 
 def _write_checked(text: str, output: Path) -> Path:
     """Write ``text`` beside ``output``, check it loads, then move it into place."""
-    from .config import load_config
+    from exsyfit.config import load_config
 
     tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
     try:

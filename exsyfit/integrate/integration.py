@@ -2,7 +2,8 @@
 
 For N sites every spectrum holds N^2 peaks: the peak (F1 = site j, F2 = site i) is the
 magnetisation that started on j and was detected on i (``from_site = j``, ``to_site = i``; see
-:mod:`exsyfit.model`).  Volumes are integrals over ppm in both dimensions, intensity x ppm^2.
+:mod:`exsyfit.kinetics.exchange`).  Volumes are integrals over ppm in both dimensions, intensity x
+ppm^2.
 
 Methods
 -------
@@ -14,7 +15,8 @@ Methods
     overlap.  Truncated tails are not added back: a box holds a fixed fraction of a peak, the
     same in every spectrum of a series that shares linewidths.
 ``lineshape``
-    Every peak is a product of unit-area pseudo-Voigt lines (``exsyfit.lineshapes``); the F1
+    Every peak is a product of unit-area pseudo-Voigt lines (``exsyfit.processing.lineshapes``);
+    the F1
     shape of peak (j -> i) is site j's F1 line, the F2 shape is site i's F2 line.  Positions,
     widths and Lorentzian fractions are fitted once per temperature on a handful of spectra of
     the series (variable projection: nonlinear least squares on the shapes, linear on the
@@ -35,7 +37,8 @@ Uncertainties
 -------------
 Each volume is a linear function of the data, ``V = sum(w * data)`` with a weight map ``w``.  Its
 variance is measured by applying the same map to signal-free rows of the same F2 columns
-(:mod:`exsyfit.noise`), which includes correlated noise (apodisation, zero filling) and t1-noise
+(:mod:`exsyfit.processing.noise`), which includes correlated noise (apodisation, zero filling) and
+t1-noise
 streaks.  For lineshape fits this is the covariance of the linear amplitudes under the noise the
 spectrum really has.  Shape (position/width) uncertainty and lineshape-model error are not
 included; a misfit warning is raised when the residual in the fit window exceeds the noise.
@@ -55,9 +58,9 @@ from scipy.optimize import least_squares
 from scipy.stats import norm
 
 from exsyfit.errors import ConfigError, DataFormatError, SeriesError
-from exsyfit.lineshapes import ProcessedLineProfile, pseudo_voigt
-from exsyfit.noise import NoiseEstimate, empty_region_covariance
-from exsyfit.spectrum import Spectrum2D
+from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.processing.lineshapes import ProcessedLineProfile, pseudo_voigt
+from exsyfit.processing.noise import NoiseEstimate, empty_region_covariance
 
 __all__ = [
     "IntegrationOptions",
@@ -115,7 +118,7 @@ class IntegrationOptions:
         below it regions shifted along F2 are added (and a warning is given).
     noise_pooling : bool
         Measure the noise level per spectrum and column but average the correlation factor over
-        the spectra of a temperature (see :func:`exsyfit.noise.empty_region_covariance`).
+        the spectra of a temperature (see :func:`exsyfit.processing.noise.empty_region_covariance`).
     eta : "fit" or float
         Lorentzian fraction of the pseudo-Voigt lines: fitted per site and dimension, or fixed.
     window_fwhm : float
@@ -134,7 +137,7 @@ class IntegrationOptions:
     processed_lineshape : bool or "procs"
         ``True``: for spectra that exsyfit processed from raw data (their metadata describe
         the processing of each dimension), model lines as the exact processed transform of a
-        pseudo-Voigt decay (:class:`exsyfit.lineshapes.ProcessedLineProfile`: truncation,
+        pseudo-Voigt decay (:class:`exsyfit.processing.lineshapes.ProcessedLineProfile`: truncation,
         window, first point, zero filling) instead of an analytic pseudo-Voigt.
         ``"procs"``: the same, and also for TopSpin-processed 2rr spectra, from the
         parameters TopSpin stored (acqu2s/proc2s TD, FnMODE, SW_h, WDW, LB, GB, SSB, TDeff,

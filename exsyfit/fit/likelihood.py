@@ -35,15 +35,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import kinetics
-from .config import Config, GaussianPrior, ModelConfig, PriorConfig, SiteConfig
-from .errors import FitError
-from .model import exchange_rate_matrix, mixing_matrix_two_site, relaxation_exchange_matrix
-from .volumes import group_temperatures, validate_volume_table
+from exsyfit.errors import FitError
+from exsyfit.fit.options import GaussianPrior, ModelConfig, PriorConfig, SiteConfig
+from exsyfit.integrate.volumes import group_temperatures, validate_volume_table
+from exsyfit.kinetics import laws as kinetics
+from exsyfit.kinetics.exchange import (
+    exchange_rate_matrix,
+    mixing_matrix_two_site,
+    relaxation_exchange_matrix,
+)
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Rate of the slowest uptake mode per unit D/L^2 (Crank): sphere pi^2, slab pi^2/4.
@@ -63,7 +68,7 @@ class Parameter:
 @dataclass(frozen=True)
 class ModelSpec(ModelConfig):
     """Everything about the model that is not data: the ``[model]`` settings
-    (:class:`~exsyfit.config.ModelConfig`) plus the sites, the prior bounds and how
+    (:class:`~exsyfit.fit.options.ModelConfig`) plus the sites, the prior bounds and how
     temperatures are grouped and known."""
 
     sites: tuple[SiteConfig, ...] = ()
@@ -72,8 +77,8 @@ class ModelSpec(ModelConfig):
     temperature_sigma_K: float = 0.0
 
     @classmethod
-    def from_config(cls, config: Config) -> ModelSpec:
-        """Build the spec from a validated :class:`~exsyfit.config.Config`."""
+    def from_config(cls, config: Any) -> ModelSpec:
+        """Build the spec from a validated configuration (an :class:`exsyfit.config.Config`)."""
         model = {f.name: getattr(config.model, f.name) for f in fields(ModelConfig)}
         return cls(**model, sites=config.sites, priors=config.priors,
                    temperature_tolerance_K=config.data.temperature_tolerance_K,
@@ -104,7 +109,7 @@ class ExsyProblem:
     Parameters
     ----------
     volumes : pandas.DataFrame
-        Volume table (columns of :data:`exsyfit.volumes.REQUIRED_COLUMNS`).
+        Volume table (columns of :data:`exsyfit.integrate.volumes.REQUIRED_COLUMNS`).
     spec : ModelSpec
         The model.
 
@@ -438,7 +443,7 @@ class ExsyProblem:
                 ) -> np.ndarray:
         """Mixing matrices (W, n, N, N) at the (temperature index, mixing time) pairs given."""
         if self.spec.transport != "first-order":
-            from .diffusion import diffusion_mixing_matrix
+            from exsyfit.kinetics.diffusion import diffusion_mixing_matrix
 
             # evaluate on (temperatures x unique mixing times), then pick the pairs
             times, pick = np.unique(tm, return_inverse=True)
@@ -654,7 +659,7 @@ class ExsyProblem:
         return float(np.clip(frac * (1 - self._p_fixed_mass), 0.01, 0.98))
 
 
-def problem_from_config(volumes: pd.DataFrame, config: Config) -> ExsyProblem:
+def problem_from_config(volumes: pd.DataFrame, config: Any) -> ExsyProblem:
     """Convenience: :class:`ExsyProblem` for a volume table and a validated config."""
     return ExsyProblem(volumes, ModelSpec.from_config(config))
 

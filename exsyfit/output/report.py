@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .results import write_text_atomic
+from exsyfit import __version__
+from exsyfit.fit.results import write_text_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .results import FitResult
+    from exsyfit.fit.results import FitResult
 
 __all__ = ["write_report", "build_report", "file_sha256", "dependency_versions", "fmt"]
 
@@ -647,7 +647,7 @@ def build_report(result: FitResult, *, free: FitResult | None = None, comparison
     lin_src = free if free is not None else (result if result.temperature_model == "free"
                                              else None)
     if lin_src is not None and len(lin_src.temperatures_K) >= 2:
-        from .compare import arrhenius_linearity
+        from exsyfit.fit.compare import arrhenius_linearity
 
         linearity = [arrhenius_linearity(lin_src, pair=p) for p in lin_src.pairs]
     blocks += _comparison_blocks(comparison, linearity)
@@ -756,7 +756,7 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
     free : FitResult, optional
         A free-model fit of the same data, for the Arrhenius linearity check.
     comparison : pandas.DataFrame, optional
-        Output of :func:`exsyfit.compare.compare_models`.
+        Output of :func:`exsyfit.fit.compare.compare_models`.
     config_text : str, optional
         The configuration as run (TOML); read from ``config_path`` when not given.
     config_path : path, optional
@@ -764,7 +764,7 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
     input_files : sequence of path
         Volume table, spectrum folders, ... whose SHA-256 is recorded.
     figures : sequence of path
-        Figure files (e.g. from :func:`exsyfit.plots.make_figures`); the PNGs are shown.
+        Figure files (e.g. from :func:`exsyfit.output.figures.make_figures`); the PNGs are shown.
     integration : mapping or IntegrationResult, optional
         Integration method, region sizes, baseline, sideband handling and warnings.
     acquisition : mapping or pandas.DataFrame, optional
@@ -774,7 +774,7 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
     embed_images : bool
         Inline the PNGs in the HTML (base64) so it can be moved on its own.
     matrix_log : pandas.DataFrame, optional
-        Output of :func:`exsyfit.matrixlog.matrix_log_table`, shown beside the global fit.
+        Output of :func:`exsyfit.kinetics.matrixlog.matrix_log_table`, shown beside the global fit.
 
     Returns
     -------

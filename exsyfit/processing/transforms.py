@@ -572,7 +572,7 @@ def processing_description(acq: AcquisitionParameters, options: ProcessingOption
         ``first_point_scale``: the weight of the point at t = 0 relative to an ideal sample
         (factor applied times the fraction of the signal the point holds; 0.5 x 1.0 for a
         digitally filtered FID, whose first point holds about half of the signal).
-        Suitable for :class:`exsyfit.lineshapes.ProcessedLineProfile.from_metadata`.
+        Suitable for :class:`exsyfit.processing.lineshapes.ProcessedLineProfile.from_metadata`.
     """
     opts = _resolved(options or ProcessingOptions(), acq, td2, rows)
     fp2 = opts.first_point_scale_f2

@@ -27,7 +27,8 @@ Diffusion-limited two-site build-up
 Crank's uptake is a weighted sum of first-order modes, ``1 - F = sum_n w_n exp(-mu_n tau)``
 with ``sum_n w_n = 1`` (sphere: ``w_n = 6/(pi^2 n^2)``, ``mu_n = n^2 pi^2``; slab:
 ``w_n = 8/(pi^2 (2n+1)^2)``, ``mu_n = (2n+1)^2 pi^2 / 4``).  The exchange is represented as the
-same mixture of two-site Bloch-McConnell processes (:mod:`exsyfit.model`), each with pair rate
+same mixture of two-site Bloch-McConnell processes (:mod:`exsyfit.kinetics.exchange`), each with
+pair rate
 ``k_n = mu_n D / L^2``, the site populations and the site relaxation rates:
 
     A(t) = sum_n w_n A_first_order(k_ex = k_n, p, R1, t)
@@ -37,7 +38,7 @@ R1 the cross peak is exactly ``A[B, A] = p_B exp(-R1 t) F(tau)``: the exchanged 
 Crank's curve, growing as sqrt(t) at short times instead of linearly.  With unequal R1 and a
 reservoir of comparable size the mixture is a model (each diffusion mode relaxes with the two
 site rates), not an exact solution of diffusion with relaxation.  The interface-limited case
-needs no mixture: it is the ordinary two-site model of :mod:`exsyfit.model` with
+needs no mixture: it is the ordinary two-site model of :mod:`exsyfit.kinetics.exchange` with
 ``k_ex = 3 h / a`` (the exchanged fraction approaches equilibrium at ``k_ex``, which is close
 to ``k_BA`` when the particle phase B is the minority).  For ``D -> infinity`` the mixture
 tends to fast two-site exchange, for
@@ -438,8 +439,9 @@ def diffusion_mixing_matrix(
     Returns
     -------
     numpy.ndarray, shape (..., n_t, 2, 2)
-        ``A[..., t, i, j]``: detected on i, started on j, like :func:`exsyfit.model.mixing_matrix`.
-        Volumes follow from :func:`exsyfit.model.predict_volumes`.
+        ``A[..., t, i, j]``: detected on i, started on j, like
+        :func:`exsyfit.kinetics.exchange.mixing_matrix`.
+        Volumes follow from :func:`exsyfit.kinetics.exchange.predict_volumes`.
     """
     _check_geometry(geometry)
     if int(n_modes) != n_modes or n_modes < 1 or int(n_tail) != n_tail or n_tail < 0:

@@ -1,0 +1,1 @@
+"""Bayesian fitting of volume tables: parameters, likelihood, sampling, results, comparison."""

@@ -1,0 +1,1 @@
+"""Peak volumes from 2D spectra: regions, box and line-shape integration, checks, volume tables."""

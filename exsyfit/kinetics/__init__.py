@@ -1,0 +1,1 @@
+"""Exchange physics: Bloch-McConnell mixing matrices, temperature laws, diffusion, matrix log."""

@@ -1,0 +1,1 @@
+"""What users look at: figures, quality-control figures and reports."""

@@ -1,0 +1,1 @@
+"""Synthetic EXSY series in real vendor formats (examples, tests, planning)."""
