@@ -37,3 +37,7 @@ class FitError(ExsyfitError):
 
 class OutputExistsError(ExsyfitError):
     """A result file exists and would be overwritten without ``--force``."""
+
+
+class OutputError(ExsyfitError):
+    """An output file or folder cannot be written (disk full, permissions, read-only, ...)."""

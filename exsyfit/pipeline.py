@@ -33,7 +33,8 @@ import pandas as pd
 
 from exsyfit.config import Config
 from exsyfit.errors import ConfigError, ExsyfitError, OutputExistsError
-from exsyfit.fit.results import FitResult, load_result, write_text_atomic
+from exsyfit.files import write_text_atomic
+from exsyfit.fit.results import FitResult, load_result
 from exsyfit.integrate.volumes import read_volume_table
 
 log = logging.getLogger("exsyfit")

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "exsyfit"
 #: readers in ``io`` call, so it sits below ``io``; everything else follows the data flow.
 LAYERS = ("core", "processing", "io", "integrate", "kinetics", "fit", "output", "simulate", "app")
 #: Top-level modules that are not the application layer.
-CORE_MODULES = {"errors", "files", "py"}
+CORE_MODULES = {"errors", "files", "settings"}
 MAX_LINES = 800
 
 

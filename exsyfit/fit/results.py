@@ -20,8 +20,6 @@ Files written by :meth:`FitResult.save` (all atomically):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from exsyfit import __version__
+from exsyfit.files import atomic_path, write_text_atomic
 from exsyfit.fit.likelihood import ExsyProblem
 from exsyfit.fit.sampling import SamplingOutput
 
@@ -44,20 +43,6 @@ def stats(values: np.ndarray) -> dict[str, float]:
     q = np.percentile(values, list(QUANTILES.values()))
     out = dict(zip(QUANTILES, (float(v) for v in q), strict=True))
     return {k: out[k] for k in ("median", "q025", "q16", "q84", "q975")}
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file via a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -456,9 +441,8 @@ class FitResult:
         write_text_atomic(paths["summary_json"],
                           json.dumps(self.summary_dict(), indent=2) + "\n")
         write_text_atomic(paths["summary_csv"], self.summary().to_csv(index=False))
-        tmp = paths["posterior"].with_name(paths["posterior"].name + ".tmp")
-        self.to_inference_data().to_netcdf(str(tmp), engine="h5netcdf")
-        os.replace(tmp, paths["posterior"])
+        with atomic_path(paths["posterior"]) as tmp:
+            self.to_inference_data().to_netcdf(str(tmp), engine="h5netcdf")
         return paths
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from exsyfit import __version__
-from exsyfit.fit.results import write_text_atomic
+from exsyfit.files import write_text_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from exsyfit.fit.results import FitResult

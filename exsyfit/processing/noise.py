@@ -57,6 +57,35 @@ class NoiseEstimate:
         return np.sqrt(np.clip(np.diagonal(self.cov, axis1=1, axis2=2), 0.0, None))
 
 
+#: Median absolute deviation of a standard normal sample, times this, is its standard deviation.
+MAD_TO_SIGMA = 1.4826
+
+
+def robust_sigma(values: np.ndarray, axis: int | None = None) -> np.ndarray | float:
+    """Standard deviation of Gaussian noise from the median absolute deviation (MAD x 1.4826).
+
+    Robust against the few large values that peaks add to a noise region.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Samples (intensity units).
+    axis : int, optional
+        Axis along which to estimate; ``None`` flattens.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The noise standard deviation (same units as ``values``); 0 for an empty input.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return 0.0
+    med = np.median(x, axis=axis, keepdims=True)
+    out = MAD_TO_SIGMA * np.median(np.abs(x - med), axis=axis)
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def point_noise(residual: np.ndarray, signal_rows: np.ndarray) -> np.ndarray:
     """Robust standard deviation of single points in signal-free rows.
 
@@ -75,9 +104,7 @@ def point_noise(residual: np.ndarray, signal_rows: np.ndarray) -> np.ndarray:
     free = residual[:, ~np.asarray(signal_rows, bool), :]
     if free.shape[1] == 0:
         free = residual
-    flat = free.reshape(free.shape[0], -1)
-    med = np.median(flat, axis=1, keepdims=True)
-    return 1.4826 * np.median(np.abs(flat - med), axis=1)
+    return robust_sigma(free.reshape(free.shape[0], -1), axis=1)
 
 
 def white_noise_covariance(weights: np.ndarray, sigma_point: np.ndarray) -> np.ndarray:
