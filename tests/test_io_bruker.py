@@ -14,6 +14,7 @@ from exsyfit.io import bruker
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.processing.lineshapes import SimPeak
 from exsyfit.processing.transforms import ProcessingOptions
+from exsyfit.simulate import bruker as sim_bruker
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -58,7 +59,7 @@ def test_write_processed_round_trip(tmp_path):
     data = sum(p.render(ppm1, ppm2) for p in PEAKS) + rng.normal(0, 1e-3, (64, 128))
     spec = Spectrum2D(data=data, ppm_f1=ppm1, ppm_f2=ppm2, nucleus="7Li", sf_mhz=SF,
                       mixing_time_s=0.05, temperature_K=303.0, mas_rate_hz=10000.0)
-    folder = bruker.write_processed(tmp_path / "3", spec, ns=32, rg=101.0)
+    folder = sim_bruker.write_processed(tmp_path / "3", spec, ns=32, rg=101.0)
     out = bruker.read_experiment(folder)
     assert len(out) == 1
     s = out[0]
@@ -88,9 +89,9 @@ def test_write_processed_round_trip(tmp_path):
 def test_write_processed_refuses_to_overwrite(tmp_path):
     spec = Spectrum2D(data=np.ones((8, 8)), ppm_f1=np.linspace(5, 0, 8),
                       ppm_f2=np.linspace(5, 0, 8), sf_mhz=SF)
-    bruker.write_processed(tmp_path / "1", spec)
+    sim_bruker.write_processed(tmp_path / "1", spec)
     with pytest.raises(OutputExistsError, match="already holds an experiment"):
-        bruker.write_processed(tmp_path / "1", spec)
+        sim_bruker.write_processed(tmp_path / "1", spec)
 
 
 # ---------------------------------------------------------------- TopSpin processing parameters
@@ -170,7 +171,7 @@ def test_write_processed_with_parameters_reads_back_the_description(tmp_path):
               "proc2s": {"WDW": 3, "SSB": 3.0, "TDeff": 32, "FCOR": 0.7, "SI": 999,
                          "_comments": ["ignored"]},
               "acqus": {"TD": 512, "NS": 1, "AQ_mod": 3, "GRPDLY": -1.0, "DIGMOD": 0}}
-    folder = bruker.write_processed(tmp_path / "1", spec, ns=8, parameters=params)
+    folder = sim_bruker.write_processed(tmp_path / "1", spec, ns=8, parameters=params)
     s = bruker.read_experiment(folder)[0]
     np.testing.assert_allclose(s.data, spec.data, atol=1e-8)
     assert s.scans == 8  # NS follows the intensity scale, not the given parameters
@@ -180,7 +181,7 @@ def test_write_processed_with_parameters_reads_back_the_description(tmp_path):
     f2 = s.metadata["processing_f2_topspin"]
     assert (f2["mode"], f2["td_complex"], f2["size"]) == ("complex", 256, 128)
     with pytest.raises(ValueError, match="unknown file"):
-        bruker.write_processed(tmp_path / "2", spec, parameters={"acqu": {}})
+        sim_bruker.write_processed(tmp_path / "2", spec, parameters={"acqu": {}})
 
 
 # ---------------------------------------------------------------- raw round trips
@@ -193,7 +194,7 @@ def test_write_processed_with_parameters_reads_back_the_description(tmp_path):
 )
 def test_write_raw_round_trip_volumes_and_positions(tmp_path, fnmode, dtype, byte_order):
     rng = np.random.default_rng(7)
-    folder = bruker.write_raw(tmp_path / "10", PEAKS, **RAW_KW, fnmode=fnmode, dtype=dtype,
+    folder = sim_bruker.write_raw(tmp_path / "10", PEAKS, **RAW_KW, fnmode=fnmode, dtype=dtype,
                               byte_order=byte_order, ns=8, rg=64.0, d8_s=0.2, te_K=313.0,
                               masr_hz=12500.0, noise_rms=2e-3, rng=rng)
     (s,) = bruker.read_experiment(folder, prefer="raw")
@@ -215,8 +216,8 @@ def test_write_raw_round_trip_volumes_and_positions(tmp_path, fnmode, dtype, byt
 
 def test_known_phase_error_and_digital_filter_give_pure_absorption(tmp_path):
     kw = dict(RAW_KW, grpdly=67.986)
-    ref_folder = bruker.write_raw(tmp_path / "1", PEAKS, **kw, dtype="float64")
-    bad_folder = bruker.write_raw(tmp_path / "2", PEAKS, **kw, dtype="float64",
+    ref_folder = sim_bruker.write_raw(tmp_path / "1", PEAKS, **kw, dtype="float64")
+    bad_folder = sim_bruker.write_raw(tmp_path / "2", PEAKS, **kw, dtype="float64",
                                   p0=63.0, p1=-40.0, p0_f1=-110.0)
     (ref,) = bruker.read_experiment(ref_folder, prefer="raw")
     (fixed,) = bruker.read_experiment(bad_folder, prefer="raw")
@@ -243,7 +244,7 @@ def test_known_phase_error_and_digital_filter_give_pure_absorption(tmp_path):
 
 
 def test_window_and_zero_fill_options_keep_volumes(tmp_path):
-    folder = bruker.write_raw(tmp_path / "5", PEAKS, **RAW_KW, dtype="float64")
+    folder = sim_bruker.write_raw(tmp_path / "5", PEAKS, **RAW_KW, dtype="float64")
     opts = ProcessingOptions(window_f2="em", lb_hz_f2=20.0, window_f1="qsine", ssb_f1=2.0,
                              size_f2=1024, size_f1=512)
     (s,) = bruker.read_experiment(folder, prefer="raw", options=opts)
@@ -257,8 +258,8 @@ def test_window_and_zero_fill_options_keep_volumes(tmp_path):
 
 
 def test_read_experiments_shares_one_auto_phase(tmp_path):
-    f1 = bruker.write_raw(tmp_path / "1", PEAKS, **RAW_KW, p0=30.0, d8_s=0.01)
-    f2 = bruker.write_raw(tmp_path / "2", PEAKS[:1], **RAW_KW, p0=30.0, d8_s=0.5)
+    f1 = sim_bruker.write_raw(tmp_path / "1", PEAKS, **RAW_KW, p0=30.0, d8_s=0.01)
+    f2 = sim_bruker.write_raw(tmp_path / "2", PEAKS[:1], **RAW_KW, p0=30.0, d8_s=0.5)
     opts = ProcessingOptions(p0_f2=0.0, auto_phase=True)
     spectra = bruker.read_experiments([f1, f2], options=opts)
     assert len(spectra) == 2
@@ -268,8 +269,8 @@ def test_read_experiments_shares_one_auto_phase(tmp_path):
 
 
 def _pseudo_3d(tmp_path: Path) -> Path:
-    a = bruker.write_raw(tmp_path / "a", PEAKS, **RAW_KW, dtype="float64")
-    b = bruker.write_raw(tmp_path / "b", [PEAKS[0], PEAKS[3]], **RAW_KW, dtype="float64")
+    a = sim_bruker.write_raw(tmp_path / "a", PEAKS, **RAW_KW, dtype="float64")
+    b = sim_bruker.write_raw(tmp_path / "b", [PEAKS[0], PEAKS[3]], **RAW_KW, dtype="float64")
     out = tmp_path / "7"
     shutil.copytree(a, out)
     with open(out / "ser", "ab") as fh:
@@ -301,7 +302,7 @@ def test_pseudo_3d_default_d8_uses_the_list_of_matching_length(tmp_path):
 
 
 def test_old_data_without_fnmode_use_mc2(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", PEAKS, **RAW_KW, fnmode="States")
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS, **RAW_KW, fnmode="States")
     text = (folder / "acqu2s").read_text()
     (folder / "acqu2s").write_text(text.replace("##$FnMODE= 4", "##$FnMODE= 0"))
     (folder / "vdlist").write_text("\n".join(["1"] * 128))  # same length as TD1: still a 2D
@@ -315,7 +316,7 @@ def test_old_data_without_fnmode_use_mc2(tmp_path):
 
 
 def test_mixing_time_specifications(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW, d8_s=0.123, masr_hz=10000.0)
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW, d8_s=0.123, masr_hz=10000.0)
     (folder / "vclist").write_text("4\n")
     assert bruker.read_metadata(folder)["mixing_time_s"] == pytest.approx(0.123)
     assert bruker.read_metadata(folder, mixing_time="D1")["mixing_time_s"] == 0.0
@@ -335,7 +336,7 @@ def test_mixing_time_specifications(tmp_path):
 def test_missing_folder_and_missing_acqus(tmp_path):
     with pytest.raises(DataFormatError, match="not a folder"):
         bruker.read_experiment(tmp_path / "nothing")
-    folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
     (folder / "acqus").unlink()
     with pytest.raises(DataFormatError, match=r"1: no 'acqus' file"):
         bruker.read_experiment(folder, prefer="raw")
@@ -345,7 +346,7 @@ def test_missing_folder_and_missing_acqus(tmp_path):
 
 
 def test_truncated_ser(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
     assert bruker.is_bruker_experiment(folder)
     data = (folder / "ser").read_bytes()
     (folder / "ser").write_bytes(data[: len(data) // 2 + 100])
@@ -356,14 +357,14 @@ def test_truncated_ser(tmp_path):
 def test_missing_procs_for_processed(tmp_path):
     spec = Spectrum2D(data=np.ones((8, 8)), ppm_f1=np.linspace(5, 0, 8),
                       ppm_f2=np.linspace(5, 0, 8), sf_mhz=SF)
-    folder = bruker.write_processed(tmp_path / "4", spec)
+    folder = sim_bruker.write_processed(tmp_path / "4", spec)
     (folder / "pdata" / "1" / "proc2s").unlink()
     with pytest.raises(DataFormatError, match=r"4: 'pdata/1/proc2s' is missing"):
         bruker.read_experiment(folder)
 
 
 def test_garbage_numbers_in_acqus(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
     text = (folder / "acqus").read_text()
     (folder / "acqus").write_text(text.replace("##$NS= 16", "##$NS= sixteen"))
     with pytest.raises(DataFormatError, match=r"1: parameter NS in 'acqus' is 'sixteen'; "
@@ -372,7 +373,7 @@ def test_garbage_numbers_in_acqus(tmp_path):
 
 
 def test_processed_missing_2rr_names_file(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
+    folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
     with pytest.raises(DataFormatError, match=r"no processed spectrum 'pdata/1/2rr'.*"
                                               "prefer='raw'"):
         bruker.read_experiment(folder)

@@ -13,6 +13,7 @@ from exsyfit.errors import DataFormatError
 from exsyfit.io import varian
 from exsyfit.processing.lineshapes import SimPeak
 from exsyfit.processing.transforms import ProcessingOptions
+from exsyfit.simulate import varian as sim_varian
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
 SF = 155.5
@@ -43,7 +44,7 @@ def _write(tmp_path: Path, name: str = "a.fid", **kw) -> Path:
     args = dict(np_=512, ni=64, sw_hz=60 * SF, sw1_hz=30 * SF, sfrq_mhz=SF, carrier_ppm=2.0,
                 temp_C=30.0, mix_s=0.05, nt=8, gain=24.0)
     args.update(kw)
-    return varian.write_fid(tmp_path / name, peaks, **args)
+    return sim_varian.write_fid(tmp_path / name, peaks, **args)
 
 
 def test_round_trip_volumes_axes_metadata(tmp_path):

@@ -16,6 +16,8 @@ from exsyfit.processing.transforms import (
     scale_first_point,
     zero_fill,
 )
+from exsyfit.simulate import bruker as sim_bruker
+from exsyfit.simulate import varian as sim_varian
 
 SF = 155.5
 
@@ -137,7 +139,7 @@ def _model(spec, volume=2.0):
 
 
 def test_bruker_raw_metadata_reproduces_analog_spectrum(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", [PEAK], grpdly=0.0, **RAW)
+    folder = sim_bruker.write_raw(tmp_path / "1", [PEAK], grpdly=0.0, **RAW)
     spec = bruker.read_experiment(folder, prefer="raw")[0]
     f1, f2 = spec.metadata["processing_f1"], spec.metadata["processing_f2"]
     assert (f1["td_complex"], f1["window"], f1["ssb"], f1["size"]) == (16, "qsine", 2.0, 32)
@@ -148,7 +150,7 @@ def test_bruker_raw_metadata_reproduces_analog_spectrum(tmp_path):
 
 
 def test_bruker_raw_metadata_digital_filter(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", [PEAK], grpdly=67.986, **RAW)
+    folder = sim_bruker.write_raw(tmp_path / "1", [PEAK], grpdly=67.986, **RAW)
     spec = bruker.read_experiment(folder, prefer="raw")[0]
     f2 = spec.metadata["processing_f2"]
     # the group delay is removed before apodisation; the first point holds half the signal
@@ -163,7 +165,7 @@ def test_bruker_raw_metadata_digital_filter(tmp_path):
 
 
 def test_bruker_processing_options_recorded(tmp_path):
-    folder = bruker.write_raw(tmp_path / "1", [PEAK], grpdly=0.0, **RAW)
+    folder = sim_bruker.write_raw(tmp_path / "1", [PEAK], grpdly=0.0, **RAW)
     opts = ProcessingOptions(window_f2="em", lb_hz_f2=20.0, size_f1=128, window_f1="sine",
                              ssb_f1=3.0)
     spec = bruker.read_experiment(folder, prefer="raw", options=opts)[0]
@@ -176,7 +178,7 @@ def test_bruker_processing_options_recorded(tmp_path):
 
 
 def test_varian_metadata_reproduces_spectrum(tmp_path):
-    folder = varian.write_fid(tmp_path / "v.fid", [PEAK], np_=512, ni=24, sw_hz=80.0 * SF,
+    folder = sim_varian.write_fid(tmp_path / "v.fid", [PEAK], np_=512, ni=24, sw_hz=80.0 * SF,
                               sw1_hz=30.0 * SF, sfrq_mhz=SF, carrier_ppm=1.8,
                               dtype="float32")
     spec = varian.read_experiment(folder, normalise=True)[0]
@@ -201,7 +203,7 @@ def _series(tmp_path, rng):
         pk = [SimPeak(p.ppm_f1, p.ppm_f2, p.volume * (scale if p.ppm_f1 == p.ppm_f2 else
                                                       1 + 4 * k), p.fwhm_f1_ppm, p.fwhm_f2_ppm,
                       p.eta_f1, p.eta_f2) for p in peaks]
-        folder = bruker.write_raw(tmp_path / str(k + 1), pk, noise_rms=2e-4, rng=rng,
+        folder = sim_bruker.write_raw(tmp_path / str(k + 1), pk, noise_rms=2e-4, rng=rng,
                                   d8_s=0.01 * (1 + k), te_K=300.0, **dict(RAW, dtype="int32"))
         spectra.append((bruker.read_experiment(folder, prefer="raw")[0], pk))
     return spectra
@@ -280,10 +282,10 @@ def _topspin_like_series(tmp_path, grpdly, seed=3):
                  SimPeak(1.3, 2.3, x, 0.65, 0.55, 0.4, 0.3),
                  SimPeak(2.3, 1.3, x, 0.55, 0.65, 0.3, 0.4),
                  SimPeak(2.3, 2.3, db, 0.55, 0.55, 0.3, 0.3)]
-        raw = bruker.write_raw(tmp_path / f"raw{k}", peaks, noise_rms=2e-4, rng=rng, d8_s=tm,
+        raw = sim_bruker.write_raw(tmp_path / f"raw{k}", peaks, noise_rms=2e-4, rng=rng, d8_s=tm,
                                te_K=300.0, grpdly=grpdly, **TS_RAW)
         spec = bruker.read_experiment(raw, prefer="raw")[0]
-        out = bruker.write_processed(tmp_path / f"2rr{k}", spec,
+        out = sim_bruker.write_processed(tmp_path / f"2rr{k}", spec,
                                      parameters=_parameter_files(raw))
         spectra.append(bruker.read_experiment(out, prefer="processed")[0])
         truth.append([da, x, x, db])  # exsyfit's peak order a->a, a->b, b->a, b->b
@@ -337,9 +339,9 @@ def test_topspin_2rr_digital_filter_keeps_pseudo_voigt_f2(tmp_path):
 
 
 def test_procs_option_reports_why_f1_stays_pseudo_voigt(tmp_path):
-    raw = bruker.write_raw(tmp_path / "raw", [PEAK], grpdly=0.0, **dict(RAW, fnmode="TPPI"))
+    raw = sim_bruker.write_raw(tmp_path / "raw", [PEAK], grpdly=0.0, **dict(RAW, fnmode="TPPI"))
     spec = bruker.read_experiment(raw, prefer="raw")[0]
-    out = bruker.write_processed(tmp_path / "2rr", spec, parameters=_parameter_files(raw))
+    out = sim_bruker.write_processed(tmp_path / "2rr", spec, parameters=_parameter_files(raw))
     spec = bruker.read_experiment(out, prefer="processed")[0]
     assert spec.metadata["processing_f1_topspin"]["mode"] == "unsupported"
     res = integrate_series([spec], {"a": 1.3, "b": 1.8}, options=IntegrationOptions(

@@ -3,8 +3,8 @@
 The physics comes from :mod:`exsyfit.kinetics.exchange` (rate matrix, mixing matrix, predicted
 volumes); this
 module only adds what a spectrometer adds: line shapes, MAS sidebands, a Curie-law intensity,
-noise, t1 noise, and the vendor files (:func:`exsyfit.io.bruker.write_processed`,
-:func:`exsyfit.io.bruker.write_raw`, :func:`exsyfit.io.varian.write_fid`).
+noise, t1 noise, and the vendor files (:func:`exsyfit.simulate.bruker.write_processed`,
+:func:`exsyfit.simulate.bruker.write_raw`, :func:`exsyfit.simulate.varian.write_fid`).
 
 Truth conventions
 -----------------
@@ -45,6 +45,8 @@ import pandas as pd
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
 from exsyfit.processing.lineshapes import SimPeak
+from exsyfit.simulate import bruker as sim_bruker
+from exsyfit.simulate import varian as sim_varian
 
 __all__ = [
     "K_B_EV",
@@ -477,13 +479,13 @@ def simulate_series(
                                        sw_ppm_f1=sw1_ppm, sw_ppm_f2=acq.sw_ppm_f2,
                                        carrier_ppm=acq.carrier_ppm, rng=rng, T=t_set,
                                        mixing_time_s=float(tm))
-                _bruker().write_processed(folder, spec, ns=acq.ns, rg=acq.rg, te_K=t_set,
+                sim_bruker.write_processed(folder, spec, ns=acq.ns, rg=acq.rg, te_K=t_set,
                                           d8_s=float(tm), masr_hz=truth.mas_rate_hz,
                                           nucleus=truth.nucleus, sf_mhz=truth.sf_mhz,
                                           overwrite=overwrite)
             else:
                 p0, p1, p0_f1 = acq.phase_error_deg
-                _bruker().write_raw(
+                sim_bruker.write_raw(
                     folder, per_mix[k], td2=acq.td2, td1=2 * acq.td1, sw_ppm_f2=acq.sw_ppm_f2,
                     sw_ppm_f1=sw1_ppm, o1_ppm=acq.carrier_ppm, sf_mhz=truth.sf_mhz,
                     fnmode="States-TPPI", grpdly=acq.grpdly, p0=p0, p1=p1, p0_f1=p0_f1,
@@ -496,17 +498,9 @@ def simulate_series(
     return true_volumes(truth, temperatures_K, mixing_times_s, experiments=names)
 
 
-def _bruker():
-    from exsyfit.io import bruker
-
-    return bruker
-
-
 def _write_varian(outdir: Path, truth: Truth, acq: Acquisition, T: float, t_set: float,
                   mixing_times_s: Sequence[float], per_mix: list[list[SimPeak]],
                   rng: np.random.Generator, arrayed: bool, overwrite: bool) -> list[str]:
-    from exsyfit.io import varian
-
     sw1_hz = truth.mas_rate_hz
     common = dict(
         np_=2 * acq.td2, ni=acq.td1, sw_hz=acq.sw_ppm_f2 * truth.sf_mhz, sw1_hz=sw1_hz,
@@ -520,13 +514,13 @@ def _write_varian(outdir: Path, truth: Truth, acq: Acquisition, T: float, t_set:
     )
     if arrayed:
         name = f"exsy_{T:g}K.fid"
-        varian.write_fid(outdir / name, per_mix, mix_s=[float(t) for t in mixing_times_s],
+        sim_varian.write_fid(outdir / name, per_mix, mix_s=[float(t) for t in mixing_times_s],
                          **common)
         return [f"{name}[{k + 1}]" for k in range(len(mixing_times_s))]
     out = []
     for k, tm in enumerate(mixing_times_s):
         name = f"exsy_{T:g}K_{k + 1}.fid"
-        varian.write_fid(outdir / name, per_mix[k], mix_s=float(tm), **common)
+        sim_varian.write_fid(outdir / name, per_mix[k], mix_s=float(tm), **common)
         out.append(name)
     return out
 
