@@ -16,7 +16,7 @@ import nmrglue as ng
 import numpy as np
 
 from exsyfit.errors import OutputExistsError
-from exsyfit.io.bruker import _FNMODE_CODES, _MC2_CODES, _WDW_CODES
+from exsyfit.io.bruker_params import _FNMODE_CODES, _MC2_CODES, _WDW_CODES
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.processing.lineshapes import SimPeak
 from exsyfit.simulate.fid import decay, delay
