@@ -1,0 +1,339 @@
+"""Arrhenius and Eyring figures: ln k against 1000/T with the global law and its band.
+
+Rates are in s^-1; the axis is ``ln k`` (or ``log10 k``, ``[plots] arrhenius_axis =
+"log10"``) against ``1000/T`` in K^-1, with the temperature in K on a secondary top axis.  The
+global temperature law is drawn as the posterior median with its 95 % credible band (the band
+of the law, not of new data); per-temperature points carry 68 % and 95 % bars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from exsyfit.errors import ConfigError
+from exsyfit.kinetics.laws import (
+    H_PLANCK_J_S,
+    K_B_EV_PER_K,
+    K_B_J_PER_K,
+    KJ_PER_MOL_PER_EV,
+    R_J_PER_MOL_K,
+)
+from exsyfit.output.drawing import errorbars, interval, secondary_temperature_axis
+from exsyfit.output.labels import rate_symbol
+from exsyfit.output.style import PlotStyle, new_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from exsyfit.fit.results import FitResult
+
+__all__ = ["plot_arrhenius", "plot_eyring"]
+
+
+def value_pm(stats: Mapping[str, float] | np.ndarray, digits: int | None = None) -> str:
+    """'median ± half-width of the 68 % interval' with sensible digits."""
+    if isinstance(stats, np.ndarray):
+        q = np.percentile(stats, [16, 50, 84])
+        med, err = float(q[1]), float(0.5 * (q[2] - q[0]))
+    else:
+        med, err = stats["median"], 0.5 * (stats["q84"] - stats["q16"])
+    if digits is None:
+        digits = max(0, 1 - int(math.floor(math.log10(err)))) if err > 0 else 3
+        digits = min(digits, 6)
+    return f"{med:.{digits}f} ± {err:.{digits}f}"
+
+
+def _pair_index(result: FitResult, pair: str | None) -> int:
+    if pair is None:
+        return 0
+    if pair not in result.pairs:
+        raise ConfigError(f"pair '{pair}' is not exchanging in this fit; pairs: "
+                          f"{', '.join(result.pairs)}")
+    return result.pairs.index(pair)
+
+
+def _point_draws(src: FitResult, rate: str, q: int) -> np.ndarray:
+    """Per-temperature rate draws (S, n_T), s^-1."""
+    if rate == "k_ex":
+        return src.rate_draws(src.pairs[q])
+    a, b = rate.split("->")
+    return src.directional_rate_draws(a, b)
+
+
+_MAX_LAW_DRAWS = 600
+
+
+def _law_step(result: FitResult) -> int:
+    """Thinning of the posterior draws used for law curves (at most about 600 draws)."""
+    n = result.theta.shape[0] * result.theta.shape[1]
+    return max(1, n // _MAX_LAW_DRAWS)
+
+
+def _law_ln_k(result: FitResult, q: int, T: np.ndarray, ionic_only: bool = False,
+              ) -> np.ndarray | None:
+    """ln k_ex of the global temperature law on a grid, (S, len(T)); None for 'free'.
+
+    The draws are thinned by :func:`_law_step`.
+    """
+    d = result.derived
+    if "Ea_eV" in d:
+        a = result.draws("ln_A_per_s")[:, q, None]
+        ln_k = a - result.draws("Ea_eV")[:, q, None] / (K_B_EV_PER_K * T[None, :])
+    elif "dH_kJ_per_mol" in d:
+        dh = result.draws("dH_kJ_per_mol")[:, q, None]
+        ds = result.draws("dS_J_per_mol_K")[:, q, None]
+        ln_k = (np.log(K_B_J_PER_K * T[None, :] / H_PLANCK_J_S) + ds / R_J_PER_MOL_K
+                - dh * 1e3 / (R_J_PER_MOL_K * T[None, :]))
+    else:
+        return None
+    if "k_sd" in d and not ionic_only:
+        ln_k = np.logaddexp(ln_k, np.log(result.draws("k_sd")[:, q, None]))
+    return ln_k[::_law_step(result)]
+
+
+def _directional_fraction(result: FitResult, rate: str, q: int) -> np.ndarray | None:
+    """k_(a->b)/k_ex per draw when it does not depend on temperature, else None."""
+    if rate == "k_ex":
+        return None
+    a, b = rate.split("->")
+    frac = result.directional_rate_draws(a, b) / result.rate_draws(result.pairs[q])
+    if np.allclose(frac, frac[:, :1], rtol=1e-9, atol=0):
+        return frac[::_law_step(result), 0]
+    return None
+
+
+def _global_label(result: FitResult, q: int, kind: str,
+                  ln_shift: np.ndarray | None = None) -> str:
+    """Annotation text with the global law's parameters.
+
+    ``ln_shift`` (per draw) is added to ln A for a directional rate (ln of k_a->b / k_ex).
+    """
+    d = result.derived
+    lines = []
+    if "Ea_eV" in d:
+        ea = result.draws("Ea_eV")[:, q]
+        ln_a = result.draws("ln_A_per_s")[:, q]
+        if ln_shift is not None:
+            ln_a = ln_a[::_law_step(result)] + ln_shift
+        if kind == "eyring":
+            dh, ds = _eyring_from_law(result.temperatures_K,
+                                      _law_ln_k(result, q, result.temperatures_K, True)
+                                      + (0.0 if ln_shift is None else ln_shift[:, None]))
+            lines.append(rf"$E_\mathrm{{a}}$ = {value_pm(ea)} eV (Arrhenius fit)")
+            lines.append(rf"$\Delta H^\ddagger$ = {value_pm(dh)} kJ mol$^{{-1}}$")
+            lines.append(rf"$\Delta S^\ddagger$ = {value_pm(ds)} J mol$^{{-1}}$ K$^{{-1}}$")
+        else:
+            lines.append(rf"$E_\mathrm{{a}}$ = {value_pm(ea)} eV")
+            lines.append(rf"     = {value_pm(ea * KJ_PER_MOL_PER_EV)} kJ mol$^{{-1}}$")
+            lines.append(rf"ln($A$/s$^{{-1}}$) = {value_pm(ln_a)}")
+    if "dH_kJ_per_mol" in d:
+        dh = result.draws("dH_kJ_per_mol")[:, q]
+        ds = result.draws("dS_J_per_mol_K")[:, q]
+        if ln_shift is not None:
+            ds = ds[::_law_step(result)] + R_J_PER_MOL_K * ln_shift
+        lines.append(rf"$\Delta H^\ddagger$ = {value_pm(dh)} kJ mol$^{{-1}}$")
+        lines.append(rf"$\Delta S^\ddagger$ = {value_pm(ds)} J mol$^{{-1}}$ K$^{{-1}}$")
+    if "k_sd" in d:
+        lines.append(rf"$k_\mathrm{{sd}}$ = {value_pm(result.draws('k_sd')[:, q])} s$^{{-1}}$")
+    return "\n".join(lines)
+
+
+def _eyring_from_law(T_data: np.ndarray, ln_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eyring line fitted (per draw) to ln k on the data temperatures: dH (kJ/mol), dS."""
+    x = 1.0 / T_data
+    y = ln_k - np.log(T_data)[None, :]
+    xc = x - x.mean()
+    slope = (y - y.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)
+    intercept = y.mean(axis=1) - slope * x.mean()
+    dh = -slope * R_J_PER_MOL_K / 1e3
+    ds = R_J_PER_MOL_K * (intercept - np.log(K_B_J_PER_K / H_PLANCK_J_S))
+    return dh, ds
+
+
+def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
+                 style: PlotStyle | None, rate: str, pair: str | None, log10: bool | None,
+                 kind: str) -> Figure:
+    import contextlib
+
+    import matplotlib as mpl
+
+    # the style's rcParams apply to figures made here, or when a style is given explicitly;
+    # axes passed in without a style keep the caller's settings
+    styled = ax is None or style is not None
+    style = style or PlotStyle()
+    small: float | str = style.font_size - 1 if styled else "small"
+    log10 = (style.arrhenius_axis == "log10") if log10 is None else bool(log10)
+    q = _pair_index(result, pair)
+    pair_name = result.pairs[q]
+    if rate != "k_ex":
+        a, b = rate.split("->") if "->" in rate else ("", "")
+        if a not in result.sites or b not in result.sites:
+            raise ConfigError(f"rate '{rate}': expected 'k_ex' or '<site>-><site>' with sites "
+                              f"from {', '.join(result.sites)}")
+        pair_name = next((p for p in result.pairs if set(p.split("<->")) == {a, b}), None)
+        if pair_name is None:
+            raise ConfigError(f"rate '{rate}': sites {a} and {b} do not exchange in this fit")
+        q = result.pairs.index(pair_name)
+    with mpl.rc_context(style.rc()) if styled else contextlib.nullcontext():
+        if ax is None:
+            fig = new_figure(style, 0.8 * style.width_in if style.width_in < 5 else 4.2)
+            ax = fig.add_subplot()
+        fig = ax.figure
+        conv = 1.0 / np.log(10.0) if log10 else 1.0
+        src = free if free is not None else result
+        q_src = src.pairs.index(pair_name) if pair_name in src.pairs else 0
+        draws = _point_draws(src, rate, q_src)
+        T_pts = src.temperatures_K
+        if src.problem.sample_temperatures:
+            t_draws = src.draws("temperature_K")
+        else:
+            t_draws = np.broadcast_to(T_pts, draws.shape)
+        y_draws = np.log(draws)
+        if kind == "eyring":
+            y_draws = y_draws - np.log(t_draws)
+        x_pts = 1000.0 / T_pts
+        xerr = None
+        if src.problem.sample_temperatures:
+            xq = np.percentile(1000.0 / t_draws, [16, 84], axis=0)
+            xerr = np.abs(xq - x_pts[None, :])
+        if free is not None:
+            pts_label = "per-temperature fit (free model)"
+        elif result.temperature_model == "free":
+            pts_label = "per-temperature posterior"
+        else:
+            pts_label = f"posterior at each $T$ ({result.temperature_model} fit)"
+        errorbars(ax, x_pts, interval(conv * y_draws), style.colour(0), label=pts_label,
+                   xerr=xerr)
+
+        T_all = np.concatenate([T_pts, result.temperatures_K])
+        pad = 0.04 * (1000 / T_all.min() - 1000 / T_all.max() + 1e-9)
+        x_grid = np.linspace(1000 / T_all.max() - pad, 1000 / T_all.min() + pad, 120)
+        T_grid = 1000.0 / x_grid
+        law = _law_ln_k(result, q, T_grid)
+        text = ""
+        ln_shift = None
+        if law is not None and rate != "k_ex":
+            frac = _directional_fraction(result, rate, q)
+            if frac is None:
+                law = None  # populations change with T: no single law for a directional rate
+            else:
+                ln_shift = np.log(frac)
+                law = law + ln_shift[:, None]
+        if law is not None:
+            y_law = law - (np.log(T_grid)[None, :] if kind == "eyring" else 0.0)
+            band = interval(conv * y_law)
+            name = "Eyring" if "dH_kJ_per_mol" in result.derived else "Arrhenius"
+            ax.fill_between(x_grid, band["q025"], band["q975"], color=style.colour(1),
+                            alpha=0.25, lw=0, label="95 % credible band", zorder=1)
+            ax.plot(x_grid, band["median"], color=style.colour(1), lw=1.2,
+                    label=f"{name} law (global fit)", zorder=2)
+            if "k_sd" in result.derived:
+                ion = _law_ln_k(result, q, T_grid, ionic_only=True)
+                if ln_shift is not None:
+                    ion = ion + ln_shift[:, None]
+                y_ion = ion - (np.log(T_grid)[None, :] if kind == "eyring" else 0.0)
+                ax.plot(
+                    x_grid, np.median(conv * y_ion, axis=0), color=style.colour(1), lw=0.9,
+                    ls="--", label="ionic term only", zorder=2)
+            text = _global_label(result, q, kind, ln_shift)
+        elif src.temperature_model == "free" and len(T_pts) >= 2:
+            text = _linear_fit_overlay(ax, src, q_src, x_grid, conv, kind, style)
+        symbol = rate_symbol(result, rate, pair_name)
+        unit = r"s$^{-1}$"
+        if kind == "eyring":
+            inner = f"{symbol}/$T$ / (s$^{{-1}}$ K$^{{-1}}$)"
+            ylabel = f"log$_{{10}}$[{inner}]" if log10 else f"ln[{inner}]"
+        else:
+            ylabel = f"log$_{{10}}$({symbol} / {unit})" if log10 else f"ln({symbol} / {unit})"
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(r"1000/$T$ (K$^{-1}$)")
+        ax.set_xlim(x_grid[0], x_grid[-1])
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.35 * (hi - lo), hi + 0.35 * (hi - lo))
+        _ordered_legend(ax, loc="upper right", handlelength=1.6, borderaxespad=0.3)
+        if text:
+            ax.text(0.03, 0.03, text, transform=ax.transAxes, ha="left", va="bottom",
+                    fontsize=small, linespacing=1.3)
+        secondary_temperature_axis(ax)
+    return fig
+
+
+def _ordered_legend(ax: Axes, **kwargs: Any) -> None:
+    """Legend with points first, then lines, then bands."""
+    from matplotlib.container import Container
+    from matplotlib.lines import Line2D
+
+    h, lab = ax.get_legend_handles_labels()
+
+    def rank(k: int) -> int:
+        return 0 if isinstance(h[k], Container) else 1 if isinstance(h[k], Line2D) else 2
+
+    order = sorted(range(len(h)), key=rank)
+    ax.legend([h[k] for k in order], [lab[k] for k in order], **kwargs)
+
+
+def _linear_fit_overlay(ax: Axes, src: FitResult, q: int, x_grid: np.ndarray, conv: float,
+                        kind: str, style: PlotStyle) -> str:
+    """Weighted straight line through free-model points (see compare.arrhenius_linearity)."""
+    from exsyfit.fit.compare import arrhenius_linearity
+
+    lin = arrhenius_linearity(src, pair=src.pairs[q])
+    T = 1000.0 / x_grid
+    y = lin["ln_A_per_s"]["value"] - lin["Ea_eV"]["value"] / (K_B_EV_PER_K * T)
+    if kind == "eyring":
+        y = y - np.log(T)
+    ax.plot(x_grid, conv * y, color=style.colour(1), lw=1.0, ls="--",
+            label="weighted straight line", zorder=2)
+    ea, sd = lin["Ea_eV"]["value"], lin["Ea_eV"]["sd"]
+    return (rf"$E_\mathrm{{a}}$ = {value_pm({'median': ea, 'q16': ea - sd, 'q84': ea + sd})} eV"
+            rf" (line fit)" + "\n" + rf"$\chi^2$/dof = {lin['chi2']:.1f}/{lin['dof']}, "
+            rf"$p$ = {lin['p_value']:.2g}")
+
+
+def plot_arrhenius(result: FitResult, free: FitResult | None = None, ax: Axes | None = None,
+                   style: PlotStyle | None = None, rate: str = "k_ex", pair: str | None = None,
+                   log10: bool | None = None) -> Figure:
+    """Arrhenius plot: ln k (or log10 k) against 1000/T with the global law and its band.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit whose temperature law is drawn (Arrhenius or Eyring; a free fit gets a
+        weighted straight line through its points instead).
+    free : FitResult, optional
+        A ``temperature_model = "free"`` fit of the same data; its per-temperature posteriors
+        are the points.  Without it the points are the main fit's rates at each temperature
+        (for a global fit these lie on the law by construction).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure of the style's width otherwise.
+    style : PlotStyle, optional
+    rate : str
+        ``"k_ex"`` (k_AB + k_BA of the pair) or a directional rate ``"A->B"`` (s^-1).
+    pair : str, optional
+        Exchanging pair ``"A<->B"`` for more than two sites (default: the first).
+    log10 : bool, optional
+        Decadic instead of natural log (default: ``style.arrhenius_axis``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return _rate_figure(result, free, ax, style, rate, pair, log10, "arrhenius")
+
+
+def plot_eyring(result: FitResult, free: FitResult | None = None, ax: Axes | None = None,
+                style: PlotStyle | None = None, rate: str = "k_ex", pair: str | None = None,
+                log10: bool | None = None) -> Figure:
+    """Eyring plot: ln(k/T) against 1000/T (same arguments as :func:`plot_arrhenius`).
+
+    For an Arrhenius fit the law is drawn in Eyring coordinates and the annotation adds the
+    activation enthalpy and entropy of a straight Eyring line through the law at the data
+    temperatures (per posterior draw), dH ~ Ea - R T.
+    """
+    return _rate_figure(result, free, ax, style, rate, pair, log10, "eyring")
+
