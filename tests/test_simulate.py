@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from exsyfit.simulate import bundled
 from exsyfit.simulate import series as sim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,7 @@ def test_heating_offset_is_stored_as_set_temperature(tmp_path):
 
 def test_command_line_series(tmp_path):
     out = tmp_path / "cli"
-    assert sim.main(["series", str(out), "--format", "varian", "--temperatures", "290",
+    assert bundled.main(["series", str(out), "--format", "varian", "--temperatures", "290",
                      "--mixing-times", "0.02", "0.2", "--seed", "2", "--kind", "three_site"]) == 0
     table = pd.read_csv(out / "truth_volumes.csv")
     assert len(table) == 2 * 9
@@ -182,7 +183,7 @@ def test_bundled_spectra_are_documented_small_and_consistent():
     total = sum(p.stat().st_size for p in SPECTRA.rglob("*") if p.is_file())
     assert total < 15 * 2**20
     truth = sim.example_truth("argyrodite_li2s")
-    for name, spec in sim.BUNDLED.items():
+    for name, spec in bundled.BUNDLED.items():
         table = pd.read_csv(SPECTRA / name / "truth_volumes.csv")
         again = sim.true_volumes(truth, spec["temperatures_K"], spec["mixing_times_s"],
                                  experiments=list(dict.fromkeys(table["experiment"])))
@@ -193,7 +194,7 @@ def test_bundled_spectra_are_documented_small_and_consistent():
 def test_bundled_varian_series_regenerates_exactly(tmp_path):
     if not (SPECTRA / "argyrodite_li2s_varian").is_dir():
         pytest.skip("spectra/ not present")
-    spec = sim.BUNDLED["argyrodite_li2s_varian"]
+    spec = bundled.BUNDLED["argyrodite_li2s_varian"]
     sim.simulate_series(tmp_path, sim.example_truth("argyrodite_li2s"), spec["temperatures_K"],
                         spec["mixing_times_s"], format=spec["format"], seed=spec["seed"],
                         acquisition=spec["acquisition"])

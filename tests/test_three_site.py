@@ -32,12 +32,13 @@ from exsyfit.fit.likelihood import problem_from_config
 from exsyfit.fit.results import FitResult
 from exsyfit.fit.sampling import SamplerSettings, sample_posterior
 from exsyfit.simulate import series as sim
+from exsyfit.simulate.bundled import BUNDLED_THREE_SITE
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "three_site" / "config.toml"
 SERIES_NAME = "three_site_bruker_processed"
 SERIES = ROOT / "spectra" / SERIES_NAME
-DESIGN = sim.BUNDLED_THREE_SITE[SERIES_NAME]
+DESIGN = BUNDLED_THREE_SITE[SERIES_NAME]
 TRUTH = sim.example_truth("three_site")
 PAIRS = ("PEO<->LLZO", "LLZO<->LiOH")
 PEO, LLZO, LIOH = 0, 1, 2
