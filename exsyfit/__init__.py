@@ -24,7 +24,7 @@ _LAZY = {
     "Spectrum2D": "exsyfit.io.spectrum",
     "read_series": "exsyfit.io.series",
     "experiment_table": "exsyfit.io.series",
-    "integrate_series": "exsyfit.integrate.integration",
+    "integrate_series": "exsyfit.integrate.series",
     "read_volume_table": "exsyfit.integrate.volumes",
     "problem_from_config": "exsyfit.fit.likelihood",
     "ExsyProblem": "exsyfit.fit.likelihood",

@@ -1,14 +1,20 @@
-"""Configuration: TOML file -> frozen dataclasses, with every problem reported at once.
+"""Configuration, the composition root: TOML file -> the typed options of every stage, once.
+
+:func:`load_config` reads the file, :func:`config_from_dict` validates every table and builds
+the options each stage takes (:class:`~exsyfit.processing.transforms.ProcessingOptions`,
+:class:`~exsyfit.integrate.options.IntegrationOptions`, the figure style, the fit options
+of :mod:`exsyfit.fit.options`, :class:`ReportOptions`), reporting every problem at once in the
+one format of :mod:`exsyfit.settings`.  The raw document is kept for provenance.
 
 Paths in ``[data]`` are relative to the folder of the config file.  Every key is documented in
-``exsyfit info config`` (generated from :data:`KEY_HELP`) and in the README.
+``exsyfit info config`` (generated from the option fields and :data:`KEY_HELP`) and in the
+README.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import math
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,25 +30,25 @@ from exsyfit.fit.options import (
     SamplerConfig,
     SiteConfig,
 )
+from exsyfit.integrate.options import IntegrationOptions
+from exsyfit.output.style import PlotStyle
+from exsyfit.processing.transforms import ProcessingOptions
+from exsyfit.settings import Problems, option, parse_table
+
+__all__ = ["Config", "DataConfig", "TemperatureConfig", "ReportOptions", "GaussianPrior",
+           "DiffusionConfig", "ModelConfig", "PriorConfig", "SamplerConfig", "SiteConfig",
+           "config_from_dict", "load_config", "KEY_HELP", "SECTIONS"]
 
 TEMPERATURE_MODELS = ("free", "arrhenius", "eyring")
+ALTERNATIVES = ("free", "spin_diffusion", "no_spin_diffusion", "first-order", "sphere", "slab")
 
-#: Documentation of every key, shown by ``exsyfit info config``: "table.key" -> help text.
+#: Largest number of walkers x steps the sampler may hold (the chain is kept in memory:
+#: 8 bytes per parameter each).
+MAX_CHAIN_SAMPLES = 50_000_000
+
+#: Help of the keys whose options classes (in :mod:`exsyfit.fit.options`) carry no help of
+#: their own, shown by ``exsyfit info config``: "table.key" -> help text.
 KEY_HELP: dict[str, str] = {
-    "data.paths": "list of Bruker expno folders / Varian .fid folders (globs allowed), "
-    "relative to the config file",
-    "data.volumes": "a volume table (CSV) to fit instead of reading spectra",
-    "data.procno": "Bruker processing number to read (default 1)",
-    "data.prefer": "'processed' (TopSpin's 2rr, default) or 'raw' (process the ser/fid here)",
-    "data.normalise_intensity": "divide every spectrum by scans and receiver gain (default true)",
-    "data.mixing_time": "where the mixing time is read: 'auto' (Bruker D8, Varian mixN/mix), "
-    "'D<n>', 'vdlist', 'vclist*rotor', 'param:NAME' (Varian) or a number in seconds",
-    "data.temperature_tolerance_K": "spectra closer than this share a temperature (default 2)",
-    "data.replicates": "allow several spectra with the same temperature and mixing time",
-    "temperature.slope": "sample temperature = slope x set temperature + offset_K (default 1)",
-    "temperature.offset_K": "see slope (default 0)",
-    "temperature.sigma_K": "1-sigma uncertainty of the sample temperature, K (default 0)",
-    "temperature.per_experiment": "table: experiment folder -> sample temperature, K",
     "sites.<name>.ppm": "chemical shift of the site's diagonal peak, ppm (required)",
     "sites.<name>.population": "fix the population (number) or give a prior {mean, sd}",
     "sites.<name>.T1_s": "fix T1 in s (number) or give a prior {mean, sd} in s",
@@ -83,17 +89,6 @@ KEY_HELP: dict[str, str] = {
     "sampler.tau_multiple": "converged when the chain is longer than this many autocorrelation "
     "times (default 50)",
     "sampler.checkpoint_every": "steps between checkpoints (default 500)",
-    "processing.*": "processing of raw data (see exsyfit info processing)",
-    "integration.*": "peak integration (see exsyfit info integration)",
-    "plots.*": "figure settings (see exsyfit info plots)",
-    "report.compare_models": "also fit the free model beside a global law, for the Arrhenius "
-    "points and the model comparison (default true)",
-    "report.alternatives": "further model variants to fit and compare by LOO: 'free', "
-    "'spin_diffusion', 'no_spin_diffusion', 'first-order', 'sphere', 'slab' (default: the "
-    "global law with spin diffusion toggled; [] for none)",
-    "report.title": "title of the report",
-    "report.matrix_log": "write the single-mixing-time matrix-logarithm cross-check "
-    "(matrixlog.csv, default true)",
     "diffusion.geometry": "'sphere' (radius) or 'slab' (half-thickness): how rates become D",
     "diffusion.length_nm": "particle radius or layer half-thickness, nm; enables D (cm^2/s) "
     "and, for first-order exchange, the transfer coefficient h",
@@ -106,28 +101,81 @@ _TOP_LEVEL = (
 )
 
 
+def _paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ValueError("a list of folder paths or globs (strings)")
+    return tuple(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a path to a CSV volume table")
+    return value
+
+
+def _mixing_time(value: Any) -> str | float:
+    if isinstance(value, str) and value.strip():
+        return value
+    if _is_number(value) and 0 < value <= 3600:
+        return float(value)
+    raise ValueError("'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME' or seconds "
+                     "in (0, 3600]")
+
+
+def _kelvin_table(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping) or not all(
+            _is_number(v) and 0 < v <= 5000 for v in value.values()):
+        raise ValueError("a table: experiment folder -> sample temperature in (0, 5000] K")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _alternatives(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or any(a not in ALTERNATIVES for a in value):
+        raise ValueError(f"a list of model variants among {', '.join(ALTERNATIVES)}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the data are and how to read them."""
+    """Where the data are and how to read them (the ``[data]`` table)."""
 
-    paths: tuple[str, ...] = ()
-    volumes: Path | None = None
-    procno: int = 1
-    prefer: str = "processed"
-    normalise_intensity: bool = True
-    mixing_time: str | float = "auto"
-    temperature_tolerance_K: float = 2.0
-    replicates: bool = False
+    paths: tuple[str, ...] = option(
+        (), kind="any", parse=_paths, help="Bruker expno folders / Varian .fid folders "
+        "(globs allowed), relative to the config file")
+    volumes: Path | None = option(
+        None, kind="any", parse=_text, help="a volume table (CSV) to fit instead of reading "
+        "spectra, relative to the config file")
+    procno: int = option(1, low=1, high=99999, help="Bruker processing number to read")
+    prefer: str = option("processed", choices=("processed", "raw"),
+                         help="'processed' reads TopSpin's 2rr, 'raw' processes the ser/fid "
+                         "here (see exsyfit info processing)")
+    normalise_intensity: bool = option(True, help="divide every spectrum by scans and "
+                                       "receiver gain")
+    mixing_time: str | float = option(
+        "auto", kind="any", parse=_mixing_time, help="where the mixing time is read: 'auto' "
+        "(Bruker D8, Varian mixN/mix), 'D<n>', 'vdlist', 'vclist*rotor', 'param:NAME' "
+        "(Varian) or a number in seconds")
+    temperature_tolerance_K: float = option(2.0, low=0, high=100, low_open=True,
+                                            help="spectra closer than this share a "
+                                            "temperature, K")
+    replicates: bool = option(False, help="allow several spectra with the same temperature "
+                              "and mixing time")
 
 
 @dataclass(frozen=True)
 class TemperatureConfig:
-    """Calibration of set temperature to sample temperature."""
+    """Calibration of set temperature to sample temperature (the ``[temperature]`` table)."""
 
-    slope: float = 1.0
-    offset_K: float = 0.0
-    sigma_K: float = 0.0
-    per_experiment: Mapping[str, float] = field(default_factory=dict)
+    slope: float = option(1.0, low=0, high=10, low_open=True,
+                          help="sample temperature = slope x set temperature + offset_K")
+    offset_K: float = option(0.0, low=-1000, high=1000, help="see slope, K")
+    sigma_K: float = option(0.0, low=0, high=100,
+                            help="1-sigma uncertainty of the sample temperature, K")
+    per_experiment: Mapping[str, float] = option(
+        default_factory=dict, kind="any", parse=_kelvin_table,
+        help="table: experiment folder -> sample temperature, K (overrides the calibration)")
 
     def as_dict(self) -> dict[str, Any]:
         """The calibration as the plain dict the series reader takes."""
@@ -139,8 +187,24 @@ class TemperatureConfig:
 
 
 @dataclass(frozen=True)
+class ReportOptions:
+    """Model comparison and report settings (the ``[report]`` table)."""
+
+    compare_models: bool = option(True, help="also fit the free model beside a global law, "
+                                  "for the Arrhenius points and the model comparison")
+    alternatives: tuple[str, ...] | None = option(
+        None, kind="any", parse=_alternatives, help="further model variants to fit and "
+        "compare by LOO: 'free', 'spin_diffusion', 'no_spin_diffusion', 'first-order', "
+        "'sphere', 'slab' (when not set: the global law with spin diffusion toggled; [] for "
+        "none)")
+    title: str = option("", help="title of the report")
+    matrix_log: bool = option(True, help="write the single-mixing-time matrix-logarithm "
+                              "cross-check (matrixlog.csv)")
+
+
+@dataclass(frozen=True)
 class Config:
-    """A whole validated configuration."""
+    """A whole validated configuration: the typed options of every stage."""
 
     path: Path | None
     sites: tuple[SiteConfig, ...]
@@ -149,10 +213,10 @@ class Config:
     priors: PriorConfig = PriorConfig()
     sampler: SamplerConfig = SamplerConfig()
     temperature: TemperatureConfig = TemperatureConfig()
-    processing: Mapping[str, Any] = field(default_factory=dict)
-    integration: Mapping[str, Any] = field(default_factory=dict)
-    plots: Mapping[str, Any] = field(default_factory=dict)
-    report: Mapping[str, Any] = field(default_factory=dict)
+    processing: ProcessingOptions = field(default_factory=ProcessingOptions)
+    integration: IntegrationOptions = field(default_factory=IntegrationOptions)
+    plots: PlotStyle = field(default_factory=PlotStyle)
+    report: ReportOptions = ReportOptions()
     diffusion: DiffusionConfig = DiffusionConfig()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -172,37 +236,20 @@ class Config:
         return [f"{names[i]}<->{names[j]}" for i, j in self.model.exchange]
 
 
-class _Collector:
-    """Collects every problem of a config so they can be reported together."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-
-    def add(self, key: str, found: Any, expected: str) -> None:
-        self.problems.append(f"[{key}]: found {found!r}; expected {expected}")
-
-    def unknown(self, where: str, key: str, allowed: list[str]) -> None:
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        full = f"{where}.{key}" if where else key
-        self.problems.append(
-            f"[{full}]: unknown key{hint}; valid keys here: {', '.join(allowed)}"
-        )
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            if len(self.problems) == 1:
-                raise ConfigError(f"{self.source}: {self.problems[0]}")
-            listing = "\n  ".join(self.problems)
-            raise ConfigError(f"{self.source}: {len(self.problems)} problems:\n  {listing}")
+#: Every table of the config with the class that holds it (for ``exsyfit info config``).
+SECTIONS: dict[str, type] = {
+    "data": DataConfig, "temperature": TemperatureConfig, "model": ModelConfig,
+    "priors": PriorConfig, "sampler": SamplerConfig, "diffusion": DiffusionConfig,
+    "report": ReportOptions, "processing": ProcessingOptions,
+    "integration": IntegrationOptions, "plots": PlotStyle,
+}
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_keys(table: Mapping[str, Any], allowed: list[str], where: str, c: _Collector) -> None:
+def _check_keys(table: Mapping[str, Any], allowed: list[str], where: str, c: Problems) -> None:
     for key in table:
         if key not in allowed:
             c.unknown(where, key, allowed)
@@ -210,7 +257,7 @@ def _check_keys(table: Mapping[str, Any], allowed: list[str], where: str, c: _Co
 
 def _get(
     table: Mapping[str, Any], key: str, where: str, default: Any, check: Callable[[Any], bool],
-    expected: str, c: _Collector,
+    expected: str, c: Problems,
 ) -> Any:
     if key not in table:
         return default
@@ -225,14 +272,24 @@ def _positive(v: Any) -> bool:
     return _is_number(v) and v > 0
 
 
-def _bounds(v: Any) -> bool:
-    return (
-        isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] < v[1]
-    )
+def _number(kind: str, low: float, high: float, what: str = "") -> Callable[[Any], Any]:
+    """A check for :func:`parse_table`: an integer or number within [low, high]."""
 
+    def check(v: Any) -> Any:
+        integer = isinstance(v, int) and not isinstance(v, bool)
+        if not (_is_number(v) and low <= v <= high) or (kind == "int" and not integer):
+            noun = "an integer" if kind == "int" else "a number"
+            raise ValueError(f"{noun} in [{low:g}, {high:g}]{what}")
+        return int(v) if kind == "int" else float(v)
+
+    return check
+
+
+#: Site names appear in file names, column names, figure labels and TeX; these would break one.
+_BAD_NAME_CHARACTERS = set('"$\\{}^`<>|*?#%&;=') | {chr(i) for i in range(32)}
 
 def _fixed_or_prior(
-    value: Any, key: str, c: _Collector, lower: float, upper: float
+    value: Any, key: str, c: Problems, lower: float, upper: float
 ) -> float | GaussianPrior | None:
     """A number (fixed) or {mean, sd} (prior) within (lower, upper)."""
     if _is_number(value) and lower < value < upper:
@@ -250,7 +307,7 @@ def _fixed_or_prior(
     return None
 
 
-def _by_temperature(value: Any, key: str, c: _Collector, example: str,
+def _by_temperature(value: Any, key: str, c: Problems, example: str,
                     parse: Callable[[Any, str], Any]) -> dict[float, Any]:
     """A table keyed by sample temperature (K, as a string), each value parsed by ``parse``
     (which returns None after reporting a problem)."""
@@ -272,7 +329,7 @@ def _by_temperature(value: Any, key: str, c: _Collector, example: str,
     return out
 
 
-def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, float]:
+def _ppm_by_temperature(value: Any, key: str, c: Problems) -> dict[float, float]:
     """{"263" = 1.2, ...}: shift (ppm) of a site at given sample temperatures (K)."""
 
     def ppm(item: Any, where: str) -> float | None:
@@ -284,14 +341,25 @@ def _ppm_by_temperature(value: Any, key: str, c: _Collector) -> dict[float, floa
     return _by_temperature(value, key, c, '{"263" = 1.21, "303" = 1.30}', ppm)
 
 
-def _t1_by_temperature(value: Any, key: str, c: _Collector,
+def _t1_by_temperature(value: Any, key: str, c: Problems,
                        ) -> dict[float, float | GaussianPrior]:
     """{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}: T1 (s) fixed or with a prior per T."""
     return _by_temperature(value, key, c, '{"263" = 0.45, "303" = {mean = 0.5, sd = 0.05}}',
                            lambda item, where: _fixed_or_prior(item, where, c, 0, math.inf))
 
 
-def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
+def _site_name_problem(name: str) -> str | None:
+    if not name.strip() or name != name.strip():
+        return "a name without leading or trailing spaces"
+    if len(name) > 40:
+        return "a name of at most 40 characters"
+    if "<->" in name or any(ch in _BAD_NAME_CHARACTERS for ch in name):
+        return ("a name of letters, digits, spaces and . , : ' + - _ ( ) [ ] / "
+                "(no quotes, $, backslash, braces or '<->')")
+    return None
+
+
+def _parse_sites(raw: Any, c: Problems) -> tuple[SiteConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         c.add("sites", raw, "at least two tables [sites.<name>] with a ppm key each")
         return ()
@@ -300,6 +368,10 @@ def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
                "T1_s_by_temperature"]
     for name, table in raw.items():
         where = f"sites.{name}"
+        bad_name = _site_name_problem(str(name))
+        if bad_name:
+            c.add("sites", str(name), f"a site name: {bad_name}")
+            continue
         if not isinstance(table, dict):
             c.add(where, table, "a table with at least 'ppm'")
             continue
@@ -307,25 +379,27 @@ def _parse_sites(raw: Any, c: _Collector) -> tuple[SiteConfig, ...]:
         if "ppm" not in table:
             c.add(f"{where}.ppm", None, "the chemical shift of the site's diagonal peak, ppm")
             continue
-        ppm = _get(table, "ppm", where, float("nan"), _is_number, "a number (ppm)", c)
+        ppm = _get(table, "ppm", where, float("nan"), lambda v: _is_number(v) and abs(v) <= 1e5,
+                   "a number in [-1e+05, 1e+05] (ppm)", c)
         population = None
         if "population" in table:
             population = _fixed_or_prior(table["population"], f"{where}.population", c, 0, 1)
         t1 = None
         if "T1_s" in table:
-            t1 = _fixed_or_prior(table["T1_s"], f"{where}.T1_s", c, 0, math.inf)
-        m0 = _get(table, "start_magnetisation", where, None, _positive, "a positive number", c)
+            t1 = _fixed_or_prior(table["T1_s"], f"{where}.T1_s", c, 0, 1e6)
+        m0 = _get(table, "start_magnetisation", where, None,
+                  lambda v: _positive(v) and v < 1e100, "a positive number", c)
         by_t = _ppm_by_temperature(table.get("ppm_by_temperature", {}),
                                    f"{where}.ppm_by_temperature", c)
         t1_by_t = _t1_by_temperature(table.get("T1_s_by_temperature", {}),
                                      f"{where}.T1_s_by_temperature", c)
         sites.append(SiteConfig(str(name), float(ppm), population, t1, m0, by_t, t1_by_t))
-    if len(sites) < 2 and not c.problems:
+    if len(sites) < 2 and not c:
         c.add("sites", list(raw), "at least two sites")
     return tuple(sites)
 
 
-def _parse_pairs(raw: Any, names: tuple[str, ...], c: _Collector) -> tuple[tuple[int, int], ...]:
+def _parse_pairs(raw: Any, names: tuple[str, ...], c: Problems) -> tuple[tuple[int, int], ...]:
     every = tuple((i, j) for i in range(len(names)) for j in range(i + 1, len(names)))
     if raw is None:
         return every
@@ -348,13 +422,14 @@ def _parse_pairs(raw: Any, names: tuple[str, ...], c: _Collector) -> tuple[tuple
     return tuple(sorted(pairs)) if pairs else every
 
 
+
 def _choice(table: Mapping[str, Any], key: str, where: str, default: str,
-            options: tuple[str, ...], c: _Collector) -> str:
+            options: tuple[str, ...], c: Problems) -> str:
     return _get(table, key, where, default, lambda v: v in options,
                 " or ".join(repr(o) for o in options), c)
 
 
-def _section(raw: Mapping[str, Any], name: str, c: _Collector) -> dict[str, Any]:
+def _section(raw: Mapping[str, Any], name: str, c: Problems) -> dict[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         c.add(name, value, "a table")
@@ -362,44 +437,24 @@ def _section(raw: Mapping[str, Any], name: str, c: _Collector) -> dict[str, Any]
     return value
 
 
-def _parse_data(raw: Mapping[str, Any], base: Path, c: _Collector) -> DataConfig:
+def _parse_data(raw: Mapping[str, Any], base: Path, c: Problems) -> DataConfig:
     d = _section(raw, "data", c)
-    allowed = ["paths", "volumes", "procno", "prefer", "normalise_intensity", "mixing_time",
-               "temperature_tolerance_K", "replicates"]
-    _check_keys(d, allowed, "data", c)
-    paths = d.get("paths", [])
-    if isinstance(paths, str):
-        paths = [paths]
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        c.add("data.paths", paths, "a list of folder paths or globs (strings)")
-        paths = []
-    volumes = _get(d, "volumes", "data", None, lambda v: isinstance(v, str) and v != "",
-                   "a path to a CSV volume table", c)
-    if not paths and volumes is None and "paths" not in d:
-        c.add("data", "neither paths nor volumes",
-              "data.paths (spectrometer folders) or data.volumes (a CSV table)")
-    if paths and volumes is not None:
+    data = parse_table(DataConfig, d, "data", problems=c)
+    if not data.paths and data.volumes is None:
+        if "paths" in d and "volumes" not in d:
+            c.add("data.paths", d["paths"], "at least one folder path or glob (or "
+                  "data.volumes, a CSV table)")
+        elif "volumes" not in d:
+            c.add("data", "neither paths nor volumes",
+                  "data.paths (spectrometer folders) or data.volumes (a CSV table)")
+    if data.paths and data.volumes is not None:
         c.add("data", "both paths and volumes", "only one of data.paths and data.volumes")
-    mixing = _get(d, "mixing_time", "data", "auto",
-                  lambda v: isinstance(v, str) or _positive(v),
-                  "'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME' or seconds", c)
-    return DataConfig(
-        paths=tuple(paths),
-        volumes=(base / volumes) if volumes is not None else None,
-        procno=_get(d, "procno", "data", 1, lambda v: isinstance(v, int) and v > 0,
-                    "a positive integer", c),
-        prefer=_choice(d, "prefer", "data", "processed", ("processed", "raw"), c),
-        normalise_intensity=_get(d, "normalise_intensity", "data", True,
-                                 lambda v: isinstance(v, bool), "true or false", c),
-        mixing_time=mixing,
-        temperature_tolerance_K=_get(d, "temperature_tolerance_K", "data", 2.0, _positive,
-                                     "a positive number (K)", c),
-        replicates=_get(d, "replicates", "data", False, lambda v: isinstance(v, bool),
-                        "true or false", c),
-    )
+    if data.volumes is not None:
+        data = dataclasses.replace(data, volumes=base / data.volumes)
+    return data
 
 
-def _parse_model(raw: Mapping[str, Any], names: tuple[str, ...], c: _Collector) -> ModelConfig:
+def _parse_model(raw: Mapping[str, Any], names: tuple[str, ...], c: Problems) -> ModelConfig:
     m = _section(raw, "model", c)
     allowed = ["temperature_model", "exchange", "populations", "T1", "start", "spin_diffusion",
                "fractional_error", "reference_temperature_K", "temperature_uncertainty",
@@ -419,142 +474,105 @@ def _parse_model(raw: Mapping[str, Any], names: tuple[str, ...], c: _Collector) 
         start=_choice(m, "start", "model", "equilibrium", ("equilibrium", "given", "fitted"), c),
         spin_diffusion=bool(flag("spin_diffusion", False)),
         fractional_error=bool(flag("fractional_error", False)),
-        reference_temperature_K=_get(m, "reference_temperature_K", "model", None, _positive,
-                                     "a temperature in K", c),
+        reference_temperature_K=_get(m, "reference_temperature_K", "model", None,
+                                     lambda v: _is_number(v) and 10 <= v <= 5000,
+                                     "a temperature in [10, 5000] K", c),
         temperature_uncertainty=flag("temperature_uncertainty", None),
         transport=_choice(m, "transport", "model", "first-order",
                           ("first-order", "sphere", "slab"), c),
     )
 
 
-def _parse_priors(raw: Mapping[str, Any], c: _Collector) -> PriorConfig:
-    p = _section(raw, "priors", c)
-    defaults = PriorConfig()
-    allowed = list(PriorConfig.__dataclass_fields__)
-    _check_keys(p, allowed, "priors", c)
-    values = {}
-    # lowest allowed value of "low": rates on a log scale need low > 0, a uniform rate >= 0
-    floors = {"Ea_eV": None, "dH_kJ_per_mol": None, "spin_diffusion_per_s": 0.0}
-    for key in allowed:
-        floor = floors.get(key, "positive")
-        if floor == "positive":
-            rule, expected = (lambda v: v[0] > 0), " and low > 0"
-        elif floor is None:
-            rule, expected = (lambda v: True), ""
-        else:
-            rule, expected = (lambda v: v[0] >= 0), " and low >= 0"
-        value = _get(p, key, "priors", getattr(defaults, key),
-                     lambda v, rule=rule: _bounds(v) and rule(v),
-                     "[low, high] with low < high" + expected, c)
-        values[key] = tuple(float(x) for x in value)
-    return PriorConfig(**values)
+#: Range each prior's bounds must lie in: [floor, ceiling] (floor exclusive on a log scale).
+_PRIOR_RANGES: dict[str, tuple[float, float, bool]] = {
+    "k_ex_per_s": (1e-12, 1e15, True),
+    "Ea_eV": (-5.0, 20.0, False),
+    "dH_kJ_per_mol": (-500.0, 2000.0, False),
+    "T1_s": (1e-9, 1e6, True),
+    "spin_diffusion_per_s": (0.0, 1e9, False),
+    "fractional_error": (1e-9, 10.0, True),
+}
 
 
-def _parse_sampler(raw: Mapping[str, Any], c: _Collector) -> SamplerConfig:
+def _prior_bounds(key: str) -> Callable[[Any], tuple[float, float]]:
+    floor, ceiling, log_scale = _PRIOR_RANGES[key]
+
+    def check(v: Any) -> tuple[float, float]:
+        if not (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+                and v[0] < v[1] and floor <= v[0] and v[1] <= ceiling):
+            scale = " (log-uniform, so low > 0)" if log_scale else ""
+            raise ValueError(f"[low, high] with low < high, within [{floor:g}, {ceiling:g}]"
+                             f"{scale}")
+        return (float(v[0]), float(v[1]))
+
+    return check
+
+
+def _parse_priors(raw: Mapping[str, Any], c: Problems) -> PriorConfig:
+    checks = {key: _prior_bounds(key) for key in _PRIOR_RANGES}
+    return parse_table(PriorConfig, _section(raw, "priors", c), "priors", checks=checks,
+                       problems=c)
+
+
+def _parse_sampler(raw: Mapping[str, Any], c: Problems) -> SamplerConfig:
     s = _section(raw, "sampler", c)
-    allowed = list(SamplerConfig.__dataclass_fields__)
-    _check_keys(s, allowed, "sampler", c)
-
-    def integer(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v > 0
-
-    walkers = _get(s, "walkers", "sampler", None, lambda v: integer(v) and v >= 4,
-                   "an integer >= 4", c)
-    return SamplerConfig(
-        seed=_get(s, "seed", "sampler", 1, lambda v: isinstance(v, int) and v >= 0,
-                  "a non-negative integer", c),
-        walkers=walkers,
-        steps=_get(s, "steps", "sampler", None, integer, "a positive integer", c),
-        max_steps=_get(s, "max_steps", "sampler", 20000, integer, "a positive integer", c),
-        tau_multiple=_get(s, "tau_multiple", "sampler", 50.0, _positive, "a positive number",
-                          c),
-        checkpoint_every=_get(s, "checkpoint_every", "sampler", 500, integer,
-                              "a positive integer", c),
-    )
+    checks = {
+        "seed": _number("int", 0, 2**32 - 1),
+        "walkers": _number("int", 4, 10_000),
+        "steps": _number("int", 1, 10_000_000),
+        "max_steps": _number("int", 1, 10_000_000),
+        "tau_multiple": _number("float", 1, 10_000),
+        "checkpoint_every": _number("int", 1, 10_000_000),
+    }
+    sampler = parse_table(SamplerConfig, s, "sampler", checks=checks, problems=c)
+    length = sampler.steps if sampler.steps is not None else sampler.max_steps
+    walkers = sampler.walkers if sampler.walkers is not None else 32
+    if walkers * length > MAX_CHAIN_SAMPLES:
+        key = "walkers" if "walkers" in s else ("steps" if "steps" in s else "max_steps")
+        c.add(f"sampler.{key}", s.get(key),
+              f"walkers x steps <= {MAX_CHAIN_SAMPLES:,} (the chain is held in memory; "
+              f"found {walkers:,} x {length:,})")
+    return sampler
 
 
-def _parse_temperature(raw: Mapping[str, Any], c: _Collector) -> TemperatureConfig:
-    t = _section(raw, "temperature", c)
-    allowed = ["slope", "offset_K", "sigma_K", "per_experiment"]
-    _check_keys(t, allowed, "temperature", c)
-    per = t.get("per_experiment", {})
-    if not isinstance(per, dict) or not all(_positive(v) for v in per.values()):
-        c.add("temperature.per_experiment", per, "a table: experiment folder -> kelvin")
-        per = {}
-    return TemperatureConfig(
-        slope=_get(t, "slope", "temperature", 1.0, _positive, "a positive number", c),
-        offset_K=_get(t, "offset_K", "temperature", 0.0, _is_number, "a number (K)", c),
-        sigma_K=_get(t, "sigma_K", "temperature", 0.0, lambda v: _is_number(v) and v >= 0,
-                     "a number >= 0 (K)", c),
-        per_experiment={str(k): float(v) for k, v in per.items()},
-    )
+def _parse_temperature(raw: Mapping[str, Any], c: Problems) -> TemperatureConfig:
+    return parse_table(TemperatureConfig, _section(raw, "temperature", c), "temperature",
+                       problems=c)
 
 
-ALTERNATIVES = ("free", "spin_diffusion", "no_spin_diffusion", "first-order", "sphere", "slab")
+def _parse_report(raw: Mapping[str, Any], c: Problems) -> ReportOptions:
+    return parse_table(ReportOptions, _section(raw, "report", c), "report", problems=c)
 
 
-def _parse_report(raw: Mapping[str, Any], c: _Collector) -> dict[str, Any]:
-    r = _section(raw, "report", c)
-    allowed = ["compare_models", "alternatives", "title", "matrix_log"]
-    _check_keys(r, allowed, "report", c)
-    out = dict(r)
-    for key in ("compare_models", "matrix_log"):
-        _get(r, key, "report", True, lambda v: isinstance(v, bool), "true or false", c)
-    _get(r, "title", "report", "", lambda v: isinstance(v, str), "a string", c)
-    alts = r.get("alternatives", [])
-    if not isinstance(alts, list) or any(a not in ALTERNATIVES for a in alts):
-        c.add("report.alternatives", alts,
-              f"a list of model variants among {', '.join(ALTERNATIVES)}")
-    return out
+def _one_of(*options: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ValueError(" or ".join(repr(o) for o in options))
+        return v
+
+    return check
 
 
-def _parse_diffusion(raw: Mapping[str, Any], c: _Collector) -> DiffusionConfig:
-    d = _section(raw, "diffusion", c)
-    allowed = ["geometry", "length_nm", "length_sd_nm"]
-    _check_keys(d, allowed, "diffusion", c)
-    return DiffusionConfig(
-        geometry=_choice(d, "geometry", "diffusion", "sphere", ("sphere", "slab"), c),
-        length_nm=_get(d, "length_nm", "diffusion", None, _positive,
-                       "a positive length in nm (particle radius or layer half-thickness)", c),
-        length_sd_nm=_get(d, "length_sd_nm", "diffusion", 0.0,
-                          lambda v: _is_number(v) and v >= 0, "a number >= 0 (nm)", c),
-    )
+def _parse_diffusion(raw: Mapping[str, Any], c: Problems) -> DiffusionConfig:
+    checks = {
+        "geometry": _one_of("sphere", "slab"),
+        "length_nm": _number("float", 1e-3, 1e9, " (nm; particle radius or layer "
+                             "half-thickness)"),
+        "length_sd_nm": _number("float", 0, 1e9, " (nm)"),
+    }
+    return parse_table(DiffusionConfig, _section(raw, "diffusion", c), "diffusion",
+                       checks=checks, problems=c)
 
 
-def _split_problems(message: str) -> list[str]:
-    """One entry per problem of a section validator's message, keys written as [a.b]."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].endswith(":"):
-        lines = lines[1:]
-    return [re.sub(r"^\[([\w.]+)\]\.([\w.]+)", r"[\1.\2]", line) for line in lines]
-
-
-def _validate_subsection(name: str, table: dict[str, Any], c: _Collector) -> None:
-    """Let the owning module validate its own section (processing, integration, plots)."""
-    if not table:
-        return
-    try:
-        if name == "processing":
-            from exsyfit.processing.transforms import ProcessingOptions
-
-            ProcessingOptions.from_dict(table, where="[processing]")
-        elif name == "integration":
-            from exsyfit.integrate.integration import IntegrationOptions
-
-            IntegrationOptions.from_dict(table, where="[integration]")
-        elif name == "plots":
-            from exsyfit.output.figures import PlotStyle
-
-            PlotStyle.from_dict(table, where="[plots]")
-    except ConfigError as exc:
-        for problem in _split_problems(str(exc)):
-            c.problems.append(problem)
-    except ImportError:  # pragma: no cover - module not present in a partial install
-        pass
+def _stage_options(raw: Mapping[str, Any], name: str, cls: type, c: Problems) -> Any:
+    """Options of one stage built by the class's own ``from_dict`` (problems collected)."""
+    table = _section(raw, name, c)
+    built = c.collect(lambda: cls.from_dict(table, where=f"[{name}]"))
+    return built if built is not None else cls()
 
 
 def config_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Config:
-    """Validate a parsed TOML document and build a :class:`Config`.
+    """Validate a parsed TOML document and build a :class:`Config` with every stage's options.
 
     Parameters
     ----------
@@ -568,7 +586,10 @@ def config_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Config
     ConfigError
         Listing every problem found, each with its key path.
     """
-    c = _Collector(str(path) if path is not None else "config")
+    c = Problems(str(path) if path is not None else "config")
+    if not isinstance(raw, Mapping):
+        c.add("", raw, "a TOML document")
+        c.raise_if_any()
     _check_keys(raw, list(_TOP_LEVEL), "", c)
     base = path.parent if path is not None else Path.cwd()
     sites = _parse_sites(raw.get("sites"), c)
@@ -581,9 +602,9 @@ def config_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Config
         priors=_parse_priors(raw, c),
         sampler=_parse_sampler(raw, c),
         temperature=_parse_temperature(raw, c),
-        processing=_section(raw, "processing", c),
-        integration=_section(raw, "integration", c),
-        plots=_section(raw, "plots", c),
+        processing=_stage_options(raw, "processing", ProcessingOptions, c),
+        integration=_stage_options(raw, "integration", IntegrationOptions, c),
+        plots=_stage_options(raw, "plots", PlotStyle, c),
         report=_parse_report(raw, c),
         diffusion=_parse_diffusion(raw, c),
         raw=dict(raw),
@@ -593,25 +614,35 @@ def config_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Config
         if missing:
             c.add(f"sites.{missing[0]}.start_magnetisation", None,
                   "a starting magnetisation for every site when model.start = 'given'")
-    for name in ("processing", "integration", "plots"):
-        _validate_subsection(name, dict(getattr(cfg, name)), c)
     c.raise_if_any()
     return cfg
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML configuration file.
+    """Read and validate a TOML configuration file (UTF-8, a byte-order mark is accepted).
 
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML, or has invalid settings (all listed).
+        If the file is missing, unreadable, not valid TOML, or has invalid settings (all
+        listed).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected a TOML config file (e.g. "
+                          f"{path / 'config.toml'})")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text: byte {exc.start}); "
+                          "expected a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc}); expected a readable "
+                          "config file") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return config_from_dict(raw, path)

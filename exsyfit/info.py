@@ -58,7 +58,7 @@ def describe(topic: str = "all") -> str:
 
         parts.append(_options_text(ProcessingOptions, "[processing] (raw data only)"))
     if topic in ("all", "integration"):
-        from exsyfit.integrate.integration import IntegrationOptions
+        from exsyfit.integrate.options import IntegrationOptions
 
         parts.append(_options_text(IntegrationOptions, "[integration]"))
     if topic in ("all", "plots"):

@@ -91,12 +91,11 @@ def ensure_writable(outdir: Path, names: Iterable[str], force: bool) -> None:
 def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any:
     """Read the series named in ``[data] paths`` (processing raw data if needed)."""
     from exsyfit.io.series import check_sites, read_series
-    from exsyfit.processing.transforms import ProcessingOptions
 
     if not config.data.paths:
         raise ConfigError(f"{config.path}: [data.paths]: not set; this stage needs spectra "
                           "(the config gives a volume table in data.volumes)")
-    options = ProcessingOptions.from_dict(dict(config.processing), where="[processing]")
+    options = config.processing
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         series = _read_series_call(read_series, config, options, progress)
@@ -129,11 +128,11 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
     pandas.DataFrame
         The volume table.
     """
-    from exsyfit.integrate.integration import IntegrationOptions, integrate_series
+    from exsyfit.integrate.series import integrate_series
 
     ensure_writable(outdir, INTEGRATE_OUTPUTS, force)
     series = read_spectra(config, progress)
-    options = IntegrationOptions.from_dict(dict(config.integration), where="[integration]")
+    options = config.integration
     sites = {s.name: s.ppm for s in config.sites}
     log.info("integrating %d spectra (%d peaks each)", len(series.spectra), len(sites) ** 2)
     result = integrate_series(
@@ -185,14 +184,14 @@ def _jsonable(value: Any) -> Any:
 
 def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) -> None:
     try:
-        from exsyfit.output.figures import PlotStyle, save_figure
+        from exsyfit.output.figures import save_figure
         from exsyfit.output.qc import plot_integration_qc
     except ImportError:  # pragma: no cover - partial installs only
         return
     import matplotlib.pyplot as plt
     import numpy as np
 
-    style = PlotStyle.from_dict(dict(config.plots), where="[plots]")
+    style = config.plots
     temps = np.asarray(series.temperatures_K, dtype=float)
     groups = series.table["temperature_group"].to_numpy() if "temperature_group" in \
         series.table else np.round(temps).astype(int)
@@ -243,11 +242,11 @@ def model_variants(config: Config) -> list[str]:
     """
     m = config.model
     names: list[str] = []
-    compare = bool(config.report.get("compare_models", True))
+    compare = config.report.compare_models
     if m.temperature_model != "free" and compare:
         names.append("free")
-    if "alternatives" in config.report:
-        alternatives = list(config.report["alternatives"])
+    if config.report.alternatives is not None:
+        alternatives = list(config.report.alternatives)
     elif compare and m.temperature_model != "free" and m.transport == "first-order":
         # by default, test for a temperature-independent (spin-diffusion) channel
         alternatives = ["no_spin_diffusion" if m.spin_diffusion else "spin_diffusion"]
@@ -339,7 +338,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
         ckpt.unlink(missing_ok=True)
     if config.path is not None and config.path.exists():
         write_text_atomic(outdir / "config_used.toml", config.path.read_text(encoding="utf-8"))
-    if config.report.get("matrix_log", True):
+    if config.report.matrix_log:
         write_matrix_log(config, volumes, outdir)
     s = results["main"].summary_dict()
     if "Ea_eV" in s and isinstance(s["Ea_eV"], dict) and "median" in s["Ea_eV"]:
@@ -390,11 +389,10 @@ def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
 def plot(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,
          ) -> list[Path]:
     """Write the figures of a fit into OUTDIR/figures."""
-    from exsyfit.output.figures import PlotStyle, make_figures
+    from exsyfit.output.figures import make_figures
 
     results = results or load_fit(config, outdir)
-    style = PlotStyle.from_dict(dict(config.plots), where="[plots]")
-    return make_figures(results["main"], outdir, free=results.get("free"), style=style)
+    return make_figures(results["main"], outdir, free=results.get("free"), style=config.plots)
 
 
 def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = None,

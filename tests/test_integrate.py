@@ -13,7 +13,9 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from exsyfit.errors import ConfigError, SeriesError
-from exsyfit.integrate.integration import TABLE_COLUMNS, IntegrationOptions, integrate_series
+from exsyfit.integrate.options import IntegrationOptions
+from exsyfit.integrate.series import integrate_series
+from exsyfit.integrate.volumes import REQUIRED_COLUMNS as TABLE_COLUMNS
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.processing.lineshapes import SimPeak
 

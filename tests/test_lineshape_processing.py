@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exsyfit.integrate.integration import IntegrationOptions, integrate_series
+from exsyfit.integrate.options import IntegrationOptions
+from exsyfit.integrate.series import integrate_series
 from exsyfit.io import bruker, varian
 from exsyfit.processing.lineshapes import ProcessedLineProfile, SimPeak, pseudo_voigt
 from exsyfit.processing.transforms import (

@@ -9,7 +9,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Ellipse, Rectangle  # noqa: E402
 
-from exsyfit.integrate.integration import IntegrationOptions, integrate_series  # noqa: E402
+from exsyfit.integrate.options import IntegrationOptions  # noqa: E402
+from exsyfit.integrate.series import integrate_series  # noqa: E402
 from exsyfit.io.spectrum import Spectrum2D  # noqa: E402
 from exsyfit.output.qc import plot_integration_qc  # noqa: E402
 from exsyfit.processing.lineshapes import SimPeak  # noqa: E402

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse, Rectangle
 
-from exsyfit.integrate.integration import GroupIntegration, IntegrationResult
+from exsyfit.integrate.results import GroupIntegration, IntegrationResult
 from exsyfit.io.spectrum import Spectrum2D
 
 __all__ = ["plot_integration_qc"]
@@ -117,7 +117,7 @@ def plot_integration_qc(
     ----------
     spectra_of_one_temperature : sequence of Spectrum2D
         Spectra of one temperature group, as passed to
-        :func:`exsyfit.integrate.integration.integrate_series` (matched by ``source``).
+        :func:`exsyfit.integrate.series.integrate_series` (matched by ``source``).
     result : IntegrationResult
         The integration result.
     fig : matplotlib.figure.Figure, optional

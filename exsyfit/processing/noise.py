@@ -1,6 +1,6 @@
 """Uncertainty of peak volumes measured from the spectrum's own empty regions.
 
-Every volume estimator used by :mod:`exsyfit.integrate.integration` is linear in the data: a box or
+Every volume estimator used by :mod:`exsyfit.integrate` is linear in the data: a box or
 ellipse
 integral with a fitted baseline, and an amplitude from linear least squares with fixed peak
 shapes, can all be written as ``V = sum(w * data)`` for a *weight map* ``w`` (intensity x ppm^2

@@ -1,0 +1,179 @@
+"""Site line shapes: initial estimates from the data and the shared nonlinear shape fit.
+
+Positions, widths and Lorentzian fractions are fitted once per temperature on a handful of
+spectra (variable projection: nonlinear least squares on the shapes, linear on the amplitudes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from exsyfit.integrate.lines import (
+    Profiles,
+    baseline_columns,
+    centre_window,
+    solve_linear,
+    unit_lines,
+)
+from exsyfit.integrate.options import IntegrationOptions
+from exsyfit.integrate.results import SiteShape
+
+
+def _half_height_fwhm(profile: np.ndarray, i0: int, ppm: np.ndarray) -> float | None:
+    """FWHM from the less contaminated side of a peak in a 1D slice (ppm), or None."""
+    top = profile[i0]
+    if not top > 0:
+        return None
+    half = 0.5 * top
+    step = abs(ppm[1] - ppm[0])
+    sides = []
+    for direction in (-1, 1):
+        i = i0
+        while 0 <= i + direction < profile.size and profile[i + direction] >= half:
+            i += direction
+        if not 0 <= i + direction < profile.size:
+            continue
+        a, b = profile[i], profile[i + direction]
+        frac = (a - half) / (a - b) if a != b else 0.5
+        sides.append((abs(i - i0) + frac) * step)
+    return 2.0 * min(sides) if sides else None
+
+
+def initial_shapes(
+    data: np.ndarray, ppm_f1: np.ndarray, ppm_f2: np.ndarray, names: Sequence[str],
+    pos: Sequence[float], tol: Sequence[float], eta0: float,
+) -> list[SiteShape]:
+    """Positions from the local maximum near each site, widths from half-height crossings."""
+    found = []
+    pos = np.asarray(pos, dtype=float)
+    for k, (name, p, t) in enumerate(zip(names, pos, tol, strict=True)):
+        others = np.delete(pos, k)
+
+        def own(axis: np.ndarray, p: float = p, others: np.ndarray = others) -> np.ndarray:
+            """Points closer to this site's shift than to any other site's."""
+            if others.size == 0:
+                return np.ones(axis.size, dtype=bool)
+            return np.abs(axis - p) < np.min(np.abs(axis[:, None] - others[None, :]), axis=1)
+
+        rsel = np.flatnonzero((np.abs(ppm_f1 - p) <= t) & own(ppm_f1))
+        csel = np.flatnonzero((np.abs(ppm_f2 - p) <= t) & own(ppm_f2))
+        if rsel.size == 0:
+            rsel = np.array([np.argmin(np.abs(ppm_f1 - p))])
+        if csel.size == 0:
+            csel = np.array([np.argmin(np.abs(ppm_f2 - p))])
+        sub = data[np.ix_(rsel, csel)]
+        a, b = np.unravel_index(np.argmax(sub), sub.shape)
+        r0, c0 = rsel[a], csel[b]
+        w2 = _half_height_fwhm(data[r0, :], c0, ppm_f2)
+        w1 = _half_height_fwhm(data[:, c0], r0, ppm_f1)
+        found.append((name, ppm_f1[r0], ppm_f2[c0], w1, w2))
+    known1 = [f[3] for f in found if f[3]]
+    known2 = [f[4] for f in found if f[4]]
+    d1 = float(np.median(known1)) if known1 else 10 * abs(ppm_f1[1] - ppm_f1[0])
+    d2 = float(np.median(known2)) if known2 else 10 * abs(ppm_f2[1] - ppm_f2[0])
+    return [
+        SiteShape(n, float(q1), float(q2), float(w1 or d1), float(w2 or d2), eta0, eta0)
+        for n, q1, q2, w1, w2 in found
+    ]
+
+
+def fit_shapes(
+    stack: np.ndarray, ppm_f1: np.ndarray, ppm_f2: np.ndarray, init: Sequence[SiteShape],
+    nominal: Sequence[float], tol: Sequence[float], opts: IntegrationOptions,
+    profiles: Profiles = (None, None),
+) -> tuple[tuple[SiteShape, ...], str, ShapeFit | None]:
+    """Variable-projection fit of positions, widths (and eta) shared by a few spectra.
+
+    Returns the fitted shapes, a message ("" when the fit converged) and the linearisation
+    used to propagate the noise into the shape parameters (None when the fit failed).
+    """
+    n = len(init)
+    fit_eta = opts.eta == "fit"
+    step1 = abs(ppm_f1[1] - ppm_f1[0])
+    step2 = abs(ppm_f2[1] - ppm_f2[0])
+    lo1, hi1, lo2, hi2 = centre_window(init, opts.window_fwhm)
+    rm = (ppm_f1 >= lo1) & (ppm_f1 <= hi1)
+    cm = (ppm_f2 >= lo2) & (ppm_f2 <= hi2)
+    f1, f2 = ppm_f1[rm], ppm_f2[cm]
+    y = stack[:, rm][:, :, cm].reshape(stack.shape[0], -1).T
+    scale = float(np.max(np.abs(y))) or 1.0
+    y = y / scale
+    t1 = (f1 - f1.mean()) / max(np.ptp(f1) / 2, 1e-12)
+    t2 = (f2 - f2.mean()) / max(np.ptp(f2) / 2, 1e-12)
+    base = baseline_columns(opts.baseline, t1, t2)
+
+    per = 6 if fit_eta else 4
+    x0, lo, hi = [], [], []
+    # a processed profile carries the resolution (window, truncation) itself: the decay's
+    # width may then be well below one point
+    floor1 = 0.02 * step1 if profiles[0] is not None else step1
+    floor2 = 0.02 * step2 if profiles[1] is not None else step2
+    for s, p, t in zip(init, nominal, tol, strict=True):
+        x0 += [s.ppm_f1, s.ppm_f2, s.fwhm_f1, s.fwhm_f2]
+        lo += [p - t, p - t, max(floor1, 0.2 * s.fwhm_f1 * (profiles[0] is None)),
+               max(floor2, 0.2 * s.fwhm_f2 * (profiles[1] is None))]
+        hi += [p + t, p + t, 5.0 * s.fwhm_f1, 5.0 * s.fwhm_f2]
+        if fit_eta:
+            x0 += [s.eta_f1, s.eta_f2]
+            lo += [0.0, 0.0]
+            hi += [1.0, 1.0]
+    x0 = np.clip(np.array(x0), np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        x = x.reshape(n, per)
+        e1 = x[:, 4] if fit_eta else np.full(n, opts.eta)
+        e2 = x[:, 5] if fit_eta else np.full(n, opts.eta)
+        return x[:, 0], x[:, 1], x[:, 2], x[:, 3], e1, e2
+
+    def design(x: np.ndarray) -> np.ndarray:
+        p1, p2, w1, w2, e1, e2 = unpack(x)
+        g = unit_lines(f1, p1, w1, e1, profiles[0])
+        h = unit_lines(f2, p2, w2, e2, profiles[1])
+        peaks = np.einsum("rj,ci->rcji", g, h).reshape(f1.size * f2.size, n * n)
+        return np.column_stack([peaks, *base]) if base else peaks
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        xd = design(x)
+        return (y - xd @ solve_linear(xd, y)).ravel()
+
+    message = ""
+    try:
+        sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", tr_solver="lsmr",
+                            max_nfev=200 * per * n)
+        x = sol.x
+        if sol.status <= 0:
+            message = f"shape fit did not converge ({sol.message})"
+    except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
+        x, message = x0, f"shape fit failed ({exc}); initial estimates used"
+    def to_shapes(x: np.ndarray) -> tuple[SiteShape, ...]:
+        p1, p2, w1, w2, e1, e2 = unpack(x)
+        return tuple(
+            SiteShape(s.name, float(p1[k]), float(p2[k]), float(w1[k]), float(w2[k]),
+                      float(e1[k]), float(e2[k]))
+            for k, s in enumerate(init)
+        )
+
+    info = None
+    if not message:
+        free = sol.active_mask == 0
+        jac = np.asarray(sol.jac)[:, free]
+        gmap = -np.linalg.pinv(jac) / scale  # d theta / d data, (n_free, n_points * n_spec)
+        gmap = gmap.reshape(free.sum(), f1.size, f2.size, stack.shape[0]).transpose(0, 3, 1, 2)
+        info = ShapeFit(x, free, gmap, rm, cm, to_shapes)
+    return to_shapes(x), message, info
+
+
+@dataclass
+class ShapeFit:
+    """Linearisation of the shape fit: how the free shape parameters respond to the data."""
+
+    x: np.ndarray
+    free: np.ndarray
+    gmap: np.ndarray  # (n_free, n_fitted_spectra, n_rows_window, n_cols_window)
+    rows: np.ndarray
+    cols: np.ndarray
+    to_shapes: Callable[[np.ndarray], tuple]
