@@ -217,6 +217,24 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    from exsyfit.batch import run_batch
+
+    matplotlib.use("Agg")
+    out = run_batch(args.configs, Path(args.output), workers=args.workers,
+                    scheduler=args.scheduler, force=args.force,
+                    progress=_progress_factory(args.quiet))
+    table = out.table
+    for row in table[table["status"] != "ok"].itertuples():
+        print(f"error: {row.config}: {row.error}", file=sys.stderr)
+    n_ok = int((table["status"] == "ok").sum())
+    log.info("%d of %d configs ok (%d with current results kept); %s", n_ok, len(table),
+             int(table["reused"].sum()), ", ".join(str(p) for p in out.files))
+    return out.exit_status
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from exsyfit.info import describe
 
@@ -290,6 +308,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("batch", help="run many configs on Dask (local cores or a cluster)",
+                       description="run the whole job of each config as one Dask task: on an "
+                       "embedded local cluster (one worker process per core) or on a running "
+                       "scheduler; results in OUTDIR/<name>/, OUTDIR/batch.csv and "
+                       "OUTDIR/comparison.*; current results are kept")
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="TOML configuration files")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("--force", action="store_true",
+                   help="run every config again, even when its results are current")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("info", help="models and configuration keys",
                        description="describe the models and every configuration key")
