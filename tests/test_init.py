@@ -95,7 +95,7 @@ def test_three_site_series_gives_three_sites_and_sidebands(tmp_path):
     config = load_config(out)
     assert [s.ppm for s in config.sites] == pytest.approx([-0.8, 1.6, 0.6], abs=0.1)
     # LLZO's sidebands are 4 % of its line: well above the noise, below 2 % of the PEO peak
-    assert config.integration["sidebands"] is True
+    assert config.integration.sidebands is True
     assert "default every pair: A<->B, A<->C, B<->C" in out.read_text()
 
 
@@ -180,7 +180,7 @@ def test_written_config_loads_and_describes_the_series(tmp_path):
     assert config.site_names == ("A", "B")
     assert [s.ppm for s in config.sites] == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
     assert config.model.temperature_model == "arrhenius"
-    assert config.integration["sidebands"] is True
+    assert config.integration.sidebands is True
     assert config.sampler.seed == 1
     assert len(config.data.paths) == 1 and config.data.paths[0].endswith("/*")
     table = experiment_table(list(config.data.paths), config.base_dir)
