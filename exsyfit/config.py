@@ -131,6 +131,14 @@ def _kelvin_table(value: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ValueError("a list of experiment names (strings)")
+    return tuple(value)
+
+
 def _alternatives(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or any(a not in ALTERNATIVES for a in value):
         raise ValueError(f"a list of model variants among {', '.join(ALTERNATIVES)}")
@@ -162,6 +170,9 @@ class DataConfig:
                                             "temperature, K")
     replicates: bool = option(False, help="allow several spectra with the same temperature "
                               "and mixing time")
+    exclude: tuple[str, ...] = option(
+        (), kind="any", parse=_names, help="experiments to leave out, by name (the folder "
+        "as given or its last part, e.g. [\"12\"]), instead of editing volumes.csv")
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,9 @@ class ReportOptions:
     title: str = option("", help="title of the report")
     matrix_log: bool = option(True, help="write the single-mixing-time matrix-logarithm "
                               "cross-check (matrixlog.csv)")
+    robustness: bool = option(True, help="'run' repeats the analysis under alternative "
+                              "defensible choices (integration, regions, baseline, start) and "
+                              "reports the spread as a systematic uncertainty")
 
 
 @dataclass(frozen=True)
