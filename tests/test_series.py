@@ -97,7 +97,7 @@ def test_table_columns_and_relative_experiments(made):
     assert list(table["experiment"]) == ["varian/exsy_263K.fid[1]", "varian/exsy_263K.fid[2]",
                                          "varian/exsy_303K.fid[1]", "varian/exsy_303K.fid[2]"]
     assert set(table["format"]) == {"varian"}
-    assert list(table["temperature_source"]) == ["file temp"] * 4
+    assert list(table["temperature_source"]) == ["set value, uncalibrated (file temp)"] * 4
     assert list(table["size"]) == ["32x128"] * 4
     assert not table["has_processed"].any() and table["has_raw"].all()
 
@@ -131,7 +131,7 @@ def test_calibration_slope_offset_and_per_experiment(made):
                                              "calibration slope/offset"]
     assert list(t["temperature_sigma_K"]) == [1.5] * 4
     plain = experiment_table(["*"], folder)
-    assert list(plain["temperature_source"]) == ["file TE"] * 4
+    assert list(plain["temperature_source"]) == ["set value, uncalibrated (file TE)"] * 4
 
 
 def test_calibration_errors_name_the_key(made):

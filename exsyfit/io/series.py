@@ -22,21 +22,19 @@ are processed from their raw data with the same options instead, and ``Series.re
 ``Series.notes`` say so; if some experiment has no raw data either, the series is refused.
 Processed and raw intensities are on different scales, so a series is never mixed.
 
-Temperature calibration (config table ``[temperature]``)
----------------------------------------------------------
-``{"slope": 1.0, "offset_K": 0.0, "sigma_K": 1.0}`` gives ``T_sample = slope * T_set +
-offset_K``; ``{"per_experiment": {"path": K, ...}}`` sets the sample temperature of listed
-experiments (keys as written in ``[data] paths`` after expansion, a folder path relative to the
-config, or an arrayed element ``"path[k]"``), and may be combined with slope/offset for the
-others.  ``temperature_source`` records "file TE" (Bruker) / "file temp" (Varian),
-"calibration slope/offset" or "per-experiment value".
+Temperature
+-----------
+Calibration and grouping follow :mod:`exsyfit.io.temperature` (the one rule).  Every spectrum
+returned by :func:`read_series` carries its experiment name (``experiment``), its grouped,
+calibrated sample temperature (``sample_temperature_K``, the value of volumes.csv) and its
+uncertainty (``temperature_sigma_K``); ``metadata`` adds ``calibrated_temperature_K`` (before
+grouping), ``set_temperature_K``, ``temperature_source`` and ``temperature_calibrated``.
+``read_series(config)`` takes every setting, the calibration included, from a loaded config.
 """
 
 from __future__ import annotations
 
-import difflib
 import glob
-import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +48,12 @@ import pandas as pd
 from exsyfit.errors import ConfigError, DataFormatError, SeriesError
 from exsyfit.io import varian
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.io.temperature import (
+    DEFAULT_TOLERANCE_K,
+    calibrate_temperatures,
+    group_temperatures,
+    is_calibrated,
+)
 
 __all__ = [
     "Series",
@@ -68,7 +72,6 @@ _TABLE_COLUMNS = [
     "mas_rate_hz", "size", "has_processed", "has_raw",
 ]
 _SPECTROMETER_FILES = ("acqus", "acqu", "acqu2s", "ser", "fid", "procpar", "pdata", "2rr")
-_CALIBRATION_KEYS = ["slope", "offset_K", "sigma_K", "per_experiment"]
 _GLOB_CHARS = set("*?[")
 
 
@@ -159,152 +162,6 @@ def _natural_key(s: str) -> list[Any]:
     import re
 
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-
-
-# --------------------------------------------------------------------------------------------
-# temperature calibration
-# --------------------------------------------------------------------------------------------
-
-
-def _validate_calibration(cal: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
-    """Check keys and values; return a normalised copy."""
-    if cal is None:
-        return {}
-    if not isinstance(cal, Mapping):
-        raise ConfigError(f"{where}: expected a table of calibration settings, found {cal!r}")
-    problems = []
-    for key in cal:
-        if key not in _CALIBRATION_KEYS:
-            close = difflib.get_close_matches(str(key), _CALIBRATION_KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{where} {key}: unknown key{hint}; valid keys: "
-                            f"{', '.join(_CALIBRATION_KEYS)}")
-    out: dict[str, Any] = {}
-    checks = {
-        "slope": (lambda v: v > 0, "a positive number"),
-        "offset_K": (lambda v: True, "a number of kelvin"),
-        "sigma_K": (lambda v: v >= 0, "a number >= 0 (K)"),
-    }
-    for key, (ok, expected) in checks.items():
-        if key not in cal:
-            continue
-        v = cal[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-                or not ok(v):
-            problems.append(f"{where} {key} = {v!r}: expected {expected}")
-        else:
-            out[key] = float(v)
-    per = cal.get("per_experiment", {})
-    if not isinstance(per, Mapping):
-        problems.append(f"{where} per_experiment = {per!r}: expected a table "
-                        "experiment -> kelvin")
-        per = {}
-    for k, v in per.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-                or v <= 0:
-            problems.append(f"{where} per_experiment.{k!r} = {v!r}: expected a temperature "
-                            "in kelvin > 0")
-    out["per_experiment"] = {str(k): float(v) for k, v in per.items()}
-    if problems:
-        raise ConfigError("invalid temperature calibration:\n  " + "\n  ".join(problems))
-    return out
-
-
-def calibrate_temperatures(
-    table: pd.DataFrame,
-    calibration: Mapping[str, Any] | None,
-    base_dir: str | os.PathLike = ".",
-    *,
-    where: str = "[temperature]",
-) -> pd.DataFrame:
-    """Fill ``temperature_K``, ``temperature_sigma_K`` and ``temperature_source``.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Needs ``experiment``, ``folder``, ``format`` and ``set_temperature_K`` columns.
-    calibration : mapping or None
-        See the module docstring.
-    base_dir : path-like
-        Folder that relative ``per_experiment`` keys are relative to.
-    where : str
-        Config location used in error messages.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy with the three columns set.
-
-    Raises
-    ------
-    ConfigError
-        Unknown keys (with the nearest valid one), bad values, a ``per_experiment`` key that
-        names no experiment of the series (with the nearest experiment).
-    SeriesError
-        An experiment without any temperature (none in the file, none given).
-    """
-    cal = _validate_calibration(calibration, where)
-    slope = cal.get("slope", 1.0)
-    offset = cal.get("offset_K", 0.0)
-    sigma = cal.get("sigma_K", 0.0)
-    per = cal.get("per_experiment", {})
-    table = table.copy()
-    keys = _per_experiment_index(table, Path(base_dir))
-    used: dict[int, float] = {}
-    for key, value in per.items():
-        rows = keys.get(key) or keys.get(_norm_key(key, Path(base_dir)))
-        if not rows:
-            names = sorted({str(e) for e in table["experiment"]})
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where} per_experiment: {key!r} is not an experiment of the "
-                              f"series{hint}; experiments: {', '.join(names)}")
-        for r in rows:
-            used[r] = value
-    temps, sources, sigmas = [], [], []
-    file_src = {"bruker": "file TE", "varian": "file temp"}
-    identity = slope == 1.0 and offset == 0.0
-    for i, row in enumerate(table.itertuples(index=False)):
-        if i in used:
-            temps.append(used[i])
-            sources.append("per-experiment value")
-        else:
-            t_set = row.set_temperature_K
-            if t_set is None or not np.isfinite(t_set):
-                raise SeriesError(
-                    f"{row.experiment}: the file holds no temperature (VT off or not recorded); "
-                    f"give it in {where} per_experiment = {{ \"{row.experiment}\" = <K> }}")
-            temps.append(slope * float(t_set) + offset)
-            sources.append(file_src.get(row.format.split("-")[0], "file")
-                           if identity else "calibration slope/offset")
-        sigmas.append(sigma)
-    table["temperature_K"] = temps
-    table["temperature_sigma_K"] = sigmas
-    table["temperature_source"] = sources
-    return table
-
-
-def _norm_key(key: str, base: Path) -> str:
-    p = Path(key).expanduser()
-    return str((p if p.is_absolute() else base / p).resolve())
-
-
-def _per_experiment_index(table: pd.DataFrame, base: Path) -> dict[str, list[int]]:
-    """Every way a per_experiment key may name a row -> row positions."""
-    idx: dict[str, list[int]] = {}
-    for i, row in enumerate(table.itertuples(index=False)):
-        element = row.element
-        names = {str(row.experiment)}
-        folder_key = str(Path(row.folder).resolve())
-        if element is not None and not (isinstance(element, float) and np.isnan(element)):
-            names.add(f"{folder_key}[{int(element)}]")
-            plain = str(row.experiment).rsplit("[", 1)[0]
-            names.update({plain, folder_key})
-        else:
-            names.add(folder_key)
-        for n in names:
-            idx.setdefault(n, []).append(i)
-    return idx
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,30 +325,6 @@ class Series:
         return self.table["temperature_sigma_K"].to_numpy(dtype=float)
 
 
-def group_temperatures(temperatures_K: Sequence[float], tolerance_K: float
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Group temperatures that lie within ``tolerance_K`` of a group's lowest member.
-
-    Returns
-    -------
-    groups : numpy.ndarray of int
-        Group index of each temperature (0 = coldest group).
-    group_K : numpy.ndarray
-        Mean temperature of each entry's group.
-    """
-    t = np.asarray(temperatures_K, dtype=float)
-    order = np.argsort(t, kind="stable")
-    groups = np.empty(len(t), dtype=int)
-    g, start = -1, -np.inf
-    for i in order:
-        if t[i] - start > tolerance_K:
-            g += 1
-            start = t[i]
-        groups[i] = g
-    means = np.array([t[groups == k].mean() for k in range(g + 1)])
-    return groups, means[groups]
-
-
 def _choose_source(table: pd.DataFrame, prefer: str) -> tuple[str, list[str]]:
     notes: list[str] = []
     if prefer not in ("processed", "raw"):
@@ -544,8 +377,8 @@ def _check_table(table: pd.DataFrame, replicates_allowed: bool) -> None:
 
 
 def read_series(
-    paths: Sequence[str],
-    base_dir: str | os.PathLike,
+    paths: Sequence[str] | Any,
+    base_dir: str | os.PathLike | None = None,
     *,
     prefer: str = "processed",
     procno: int = 1,
@@ -553,16 +386,20 @@ def read_series(
     normalise: bool = True,
     mixing_time: str | float = "auto",
     temperature_calibration: Mapping[str, Any] | None = None,
-    temperature_tolerance_K: float = 2.0,
+    temperature_tolerance_K: float = DEFAULT_TOLERANCE_K,
     replicates_allowed: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Series:
     """Read every spectrum of an EXSY series, processed the same way, on one intensity scale.
 
+    ``read_series(config)`` with a loaded config (:func:`exsyfit.load_config`) takes the
+    paths, the ``[data]`` settings, the ``[temperature]`` calibration and the ``[processing]``
+    options from it; the keyword arguments are then not used.
+
     Parameters
     ----------
     paths, base_dir, procno, mixing_time, temperature_calibration
-        As :func:`experiment_table`.
+        As :func:`experiment_table`; or a loaded config as the only argument.
     prefer : {"processed", "raw"}
         Bruker data to read; see the module docstring for the never-mix rule.
     options : exsyfit.processing.transforms.ProcessingOptions, optional
@@ -581,6 +418,8 @@ def read_series(
     Returns
     -------
     Series
+        Its spectra carry ``experiment``, ``sample_temperature_K`` (grouped, calibrated) and
+        ``temperature_sigma_K``.
 
     Raises
     ------
@@ -590,11 +429,13 @@ def read_series(
     DataFormatError, ConfigError
         From the readers and the calibration.
     """
+    if base_dir is None:
+        if not hasattr(paths, "data") or not hasattr(paths, "base_dir"):
+            raise ConfigError("read_series: give the paths and the config's folder "
+                              "(read_series(paths, base_dir)), or a loaded config")
+        return read_series(**_config_settings(paths), progress=progress)
     table = experiment_table(paths, base_dir, procno=procno, mixing_time=mixing_time,
                              temperature_calibration=temperature_calibration)
-    if not (temperature_tolerance_K >= 0):
-        raise ConfigError(f"[data] temperature_tolerance_K = {temperature_tolerance_K!r}: "
-                          "expected a number >= 0")
     groups, group_k = group_temperatures(table["temperature_K"], temperature_tolerance_K)
     table["temperature_group"] = groups
     table["temperature_group_K"] = group_k
@@ -610,8 +451,41 @@ def read_series(
     opts = _series_options(table, source, options, procno, normalise, mixing_time)
     spectra = _read_all(table, source, opts, procno, normalise, mixing_time, progress)
     table["read_as"] = source
+    spectra = [_with_temperature(sp, row) for sp, row in
+               zip(spectra, table.itertuples(index=False), strict=True)]
     return Series(spectra=spectra, table=table, temperatures_K=group_k.astype(float),
                   read_as=source, notes=notes)
+
+
+def _config_settings(config: Any) -> dict[str, Any]:
+    """Keyword arguments of :func:`read_series` from a loaded config (duck-typed)."""
+    data = config.data
+    if getattr(data, "paths", None) in (None, (), []):
+        raise ConfigError(f"{getattr(config, 'path', 'config')}: [data] paths: not set; "
+                          "expected the spectra to read")
+    calibration = config.temperature
+    return dict(
+        paths=list(data.paths), base_dir=config.base_dir, prefer=data.prefer,
+        procno=data.procno, options=getattr(config, "processing", None),
+        normalise=data.normalise_intensity, mixing_time=data.mixing_time,
+        temperature_calibration=calibration.as_dict() if hasattr(calibration, "as_dict")
+        else calibration,
+        temperature_tolerance_K=data.temperature_tolerance_K,
+        replicates_allowed=data.replicates)
+
+
+def _with_temperature(sp: Spectrum2D, row: Any) -> Spectrum2D:
+    """The spectrum with its experiment name and sample temperature (one table row)."""
+    set_t = row.set_temperature_K
+    meta = {**sp.metadata,
+            "set_temperature_K": None if set_t is None or not np.isfinite(set_t)
+            else float(set_t),
+            "calibrated_temperature_K": float(row.temperature_K),
+            "temperature_source": str(row.temperature_source),
+            "temperature_calibrated": is_calibrated(str(row.temperature_source))}
+    return replace(sp, experiment=str(row.experiment),
+                   sample_temperature_K=float(row.temperature_group_K),
+                   temperature_sigma_K=float(row.temperature_sigma_K), metadata=meta)
 
 
 def _read_folder(folder: str, fmt: str, source: str, options: Any, procno: int,

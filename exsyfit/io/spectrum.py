@@ -43,7 +43,7 @@ class Spectrum2D:
     mixing_time_s : float or None
         Mixing time, s.
     temperature_K : float or None
-        Temperature read from the file (the set/gas temperature), K.
+        Temperature read from the file (the set/gas temperature, uncalibrated), K.
     source : str
         Folder the spectrum was read from, as given by the user.
     format : str
@@ -59,7 +59,17 @@ class Spectrum2D:
     intensity_factor : float
         Factor already applied to the stored numbers to reach the common scale.
     metadata : dict
-        Further vendor parameters worth keeping (free form).
+        Further vendor parameters (keys documented in :mod:`exsyfit.io.metadata`).
+    sample_temperature_K : float or None
+        Sample temperature used by the analysis, K: the set temperature through the
+        calibration of :mod:`exsyfit.io.temperature`, and for spectra of
+        :func:`exsyfit.io.series.read_series` the mean of the spectrum's temperature group
+        (the value written to volumes.csv).  None when read by a vendor reader alone.
+    temperature_sigma_K : float or None
+        1-sigma uncertainty of ``sample_temperature_K``, K.
+    experiment : str
+        Name of the experiment in the series (``"12"``, ``"exsy.fid[3]"``), as in
+        volumes.csv; empty when read by a vendor reader alone.
     """
 
     data: np.ndarray
@@ -77,6 +87,16 @@ class Spectrum2D:
     pulse_program: str | None = None
     intensity_factor: float = 1.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    sample_temperature_K: float | None = None
+    temperature_sigma_K: float | None = None
+    experiment: str = ""
+
+    @property
+    def analysis_temperature_K(self) -> float | None:
+        """The sample temperature when known, else the set temperature from the file, K."""
+        if self.sample_temperature_K is not None:
+            return self.sample_temperature_K
+        return self.temperature_K
 
     @property
     def shape(self) -> tuple[int, int]:
