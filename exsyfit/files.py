@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,12 +49,45 @@ def output_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:
     return OutputError(f"{path}: cannot write ({reason}); expected a writable location")
 
 
+def _temporary(target: Path) -> tuple[int, Path]:
+    """Create a unique empty temporary file beside ``target`` (exclusively, mode 0600)."""
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise output_error(target, exc) from exc
+    return fd, Path(name)
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """fsync ``tmp`` and give it the umask's mode (refusing anything but a regular file: a
+    symlink planted in its place is not followed), then rename it over ``target``."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        fd = -1
+    if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+        if fd >= 0:
+            os.close(fd)
+        raise OutputError(f"{tmp}: the temporary file was replaced by something else (a "
+                          f"link?); expected exsyfit's own file; {target} was not written")
+    try:
+        os.fsync(fd)
+        os.fchmod(fd, _default_mode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path``; rename it over ``path`` on success.
 
     The caller writes the whole file to the yielded path (for libraries that want a file name,
-    such as matplotlib or h5netcdf).  The temporary file already exists, empty, when yielded.
+    such as matplotlib or h5netcdf).  The temporary file already exists, empty, when yielded;
+    if it is no longer a regular file afterwards (a symlink planted in its place), nothing is
+    renamed.
 
     Raises
     ------
@@ -61,18 +95,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         When the folder cannot be written (disk full, permissions, read-only, missing folder).
     """
     target = Path(path)
-    try:
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise output_error(target, exc) from exc
+    fd, tmp = _temporary(target)
     os.close(fd)
-    tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, target)
+        _commit(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -84,16 +111,83 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-        except OSError as exc:
-            raise output_error(path, exc) from exc
+    """Write ``data`` to ``path`` atomically, through the descriptor of the new temporary file
+    (never reopened by name, so nothing planted in its place is written to)."""
+    target = Path(path)
+    fd, tmp = _temporary(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _commit(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise output_error(target, exc) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+LOCK_NAME = ".exsyfit.lock"
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive lock on an output folder while results are written into it.
+
+    The lock is ``fcntl.flock`` on ``folder/.exsyfit.lock`` (opened with ``O_NOFOLLOW``, so a
+    planted symlink is refused): the kernel releases it when the process ends, so a run that
+    was killed leaves no stale lock behind.  The lock file is removed on release.
+
+    Raises
+    ------
+    exsyfit.errors.OutputError
+        When another process holds the lock (naming the folder and its process id), or the
+        folder cannot be written.
+    """
+    import fcntl
+
+    target = Path(folder)
+    lock = target / LOCK_NAME
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        try:
+            fd = os.open(lock, flags, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(f"{lock}: is a symbolic link; expected exsyfit's own lock "
+                                  "file (remove the link)") from None
+            raise output_error(lock, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputError(
+                f"{target}: another exsyfit run (process {holder}) is writing into this "
+                "folder; expected it to finish first, or choose another output folder with -o"
+            ) from None
+        # the file may have been removed by the previous holder between open and flock
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
