@@ -5,7 +5,7 @@ The most used functions are importable from the package (loaded on first use, so
 
     import exsyfit
     config = exsyfit.load_config("config.toml")
-    series = exsyfit.read_series(list(config.data.paths), config.base_dir)
+    series = exsyfit.read_series(config)  # calibrated sample temperatures
     volumes = exsyfit.integrate_series(series.spectra, {"A": 1.3, "B": 2.3}).table
     result = exsyfit.fit_volumes(config, volumes)
     result.summary(); exsyfit.plot_arrhenius(result); exsyfit.plot_buildup(result, 0)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from exsyfit.errors import VolumeTableError
+from exsyfit.io.temperature import group_temperatures as _group_temperatures
 
 REQUIRED_COLUMNS = (
     "experiment",
@@ -136,22 +137,5 @@ def validate_volume_table(
 
 
 def group_temperatures(temperatures_K: np.ndarray, tolerance_K: float = 2.0) -> np.ndarray:
-    """Assign each temperature to a group: values closer than ``tolerance_K`` share a group.
-
-    Returns
-    -------
-    numpy.ndarray of int
-        Group index of each input value, groups numbered in increasing temperature.
-    """
-    temperatures_K = np.asarray(temperatures_K, dtype=float)
-    order = np.argsort(temperatures_K, kind="stable")
-    groups = np.empty(len(temperatures_K), dtype=int)
-    current, start = 0, None
-    for idx in order:
-        if start is not None and temperatures_K[idx] - start > tolerance_K:
-            current += 1
-            start = temperatures_K[idx]
-        if start is None:
-            start = temperatures_K[idx]
-        groups[idx] = current
-    return groups
+    """Group index of each temperature (:func:`exsyfit.io.temperature.group_temperatures`)."""
+    return _group_temperatures(temperatures_K, tolerance_K)[0]
