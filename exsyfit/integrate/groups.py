@@ -17,8 +17,9 @@ from exsyfit.errors import ConfigError, DataFormatError, SeriesError
 from exsyfit.integrate.lines import Profiles
 from exsyfit.integrate.options import IntegrationOptions
 from exsyfit.integrate.results import SiteShape
-from exsyfit.integrate.shapes import ShapeFit, fit_shapes, initial_shapes
+from exsyfit.integrate.shapes import ShapeFit, SiteSearch, fit_shapes, search_sites
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.io.temperature import group_temperatures
 from exsyfit.processing.lineshapes import ProcessedLineProfile
 
 
@@ -42,17 +43,20 @@ def check_spectra(spectra: Sequence[Spectrum2D]) -> None:
 def group_indices(
     spectra: Sequence[Spectrum2D], temps: Sequence[float | None]
 ) -> list[list[int]]:
-    """Spectra grouped by temperature (0.5 K) and identical axes, in input order."""
+    """Spectra grouped by temperature and identical axes, in input order.
+
+    Spectra share a temperature when their values are equal: the series reader already
+    grouped them (:func:`exsyfit.io.temperature.group_temperatures`, the one rule).
+    """
+    labels, _ = group_temperatures(temps, 0.0)
     groups: list[list[int]] = []
     keys: list[tuple] = []
     for k, s in enumerate(spectra):
-        t = temps[k]
+        t = labels[k]
         found = None
         for g, key in enumerate(keys):
             tk, ref = key
-            same_t = (t is None and tk is None) or (
-                t is not None and tk is not None and abs(t - tk) <= 0.5)
-            if same_t and _same_axes(spectra[ref], s):
+            if t == tk and _same_axes(spectra[ref], s):
                 found = g
                 break
         if found is None:
@@ -141,6 +145,7 @@ class PreparedGroup:
     box_bias_sigma: float = float("nan")
     profiles: Profiles = (None, None)
     spectra_format: str = ""
+    searches: tuple[SiteSearch, ...] = ()
 
 
 def prepare_group(
@@ -171,7 +176,11 @@ def prepare_group(
         tol = np.maximum(0.4 * seps.min(axis=1), np.minimum(2 * steps, 0.45 * seps.min(axis=1)))
     order = _by_mixing_time(spectra, indices)
     eta0 = 0.5 if opts.eta == "fit" else float(opts.eta)
-    init = initial_shapes(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0)
+    init, searches = search_sites(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0,
+                                  opts.search_ppm, label)
+    # the fit may move a position as far as the search allowed (the peak found lies there)
+    tol = np.array([max(t, abs(s.ppm_f1 - p) + steps, abs(s.ppm_f2 - p) + steps)
+                    for t, s, p in zip(tol, init, nominal, strict=True)])
     sub = order[np.unique(np.linspace(0, len(order) - 1, min(len(order), opts.max_shape_spectra))
                           .round().astype(int))]
     profiles = group_profiles([spectra[k] for k in indices], opts, warnings, label)
@@ -181,8 +190,9 @@ def prepare_group(
         warnings.append(f"{label}: {msg}")
     sb, orders = _sideband_ppm([spectra[k] for k in indices], opts, label)
     return PreparedGroup(list(indices), label, temp, stack, ppm_f1, ppm_f2, shapes, sb, orders,
-                 shape_fit=info, shape_subset=sub, profiles=profiles,
-                 spectra_format=_common_format([spectra[k] for k in indices]))
+                         shape_fit=info, shape_subset=sub, profiles=profiles,
+                         spectra_format=_common_format([spectra[k] for k in indices]),
+                         searches=tuple(searches))
 
 
 def group_profiles(

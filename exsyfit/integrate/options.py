@@ -55,9 +55,15 @@ class IntegrationOptions:
         Lorentzian fraction of the pseudo-Voigt lines: fitted per site and dimension, or fixed.
     window_fwhm : float
         The lineshape fit window reaches this many FWHM beyond the outermost sites.
+    search_ppm : float or None
+        How far (ppm) the maximum of a site's diagonal peak may lie from its configured shift,
+        in F1 and in F2; farther is an error that names the site, the configured and the found
+        shift.  ``None``: one full width at half height of that peak in that dimension (at
+        least two points).
     position_tolerance_ppm : float or None
-        How far fitted peak positions may move from the given site shifts; ``None``: 0.4 x the
-        smallest separation between sites.
+        Radius (ppm) of the window around each configured shift where the search for its peak
+        starts (the search then follows the peak uphill); ``None``: 0.4 x the smallest
+        separation between sites.
     max_shape_spectra : int
         Number of spectra (spread over the mixing times) the shapes are fitted on.
     auto_bias_sigma : float
@@ -92,6 +98,7 @@ class IntegrationOptions:
     noise_pooling: bool = True
     eta: Any = "fit"
     window_fwhm: float = 3.0
+    search_ppm: float | None = None
     position_tolerance_ppm: float | None = None
     max_shape_spectra: int = 4
     auto_bias_sigma: float = 0.5
@@ -212,6 +219,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "noise_pooling": _boolean,
     "eta": _eta,
     "window_fwhm": _positive(),
+    "search_ppm": _positive(allow_none=True),
     "position_tolerance_ppm": _positive(allow_none=True),
     "max_shape_spectra": _positive(int),
     "auto_bias_sigma": _positive(),

@@ -10,7 +10,7 @@ import pandas as pd
 from exsyfit.integrate.lines import order_lines, window_terms
 from exsyfit.processing.noise import NoiseEstimate
 
-__all__ = ["SiteShape", "Region", "GroupIntegration", "IntegrationResult"]
+__all__ = ["SiteShape", "SiteSearch", "Region", "GroupIntegration", "IntegrationResult"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,34 @@ class SiteShape:
     fwhm_f2: float
     eta_f1: float
     eta_f2: float
+
+
+@dataclass(frozen=True)
+class SiteSearch:
+    """Where a configured site was found in the data.
+
+    Attributes
+    ----------
+    name : str
+        Site name.
+    configured_ppm : float
+        Shift given in the config, ppm.
+    found_f1_ppm, found_f2_ppm : float
+        Maximum of the diagonal peak nearest to it (parabolic interpolation), ppm.
+    fwhm_f1_ppm, fwhm_f2_ppm : float
+        Full width at half height of that peak in each dimension, ppm (``nan`` if unknown).
+    search_f1_ppm, search_f2_ppm : float
+        How far the peak may lie from ``configured_ppm`` in each dimension, ppm.
+    """
+
+    name: str
+    configured_ppm: float
+    found_f1_ppm: float
+    found_f2_ppm: float
+    fwhm_f1_ppm: float
+    fwhm_f2_ppm: float
+    search_f1_ppm: float
+    search_f2_ppm: float
 
 
 @dataclass(frozen=True)
@@ -85,6 +113,7 @@ class GroupIntegration:
     experiments: tuple[str, ...] = ()
     shape_cov: np.ndarray | None = None
     profiles: tuple = (None, None)
+    searches: tuple[SiteSearch, ...] = ()
 
     @property
     def peaks(self) -> list[tuple[str, str]]:
@@ -155,6 +184,33 @@ class IntegrationResult:
     method: str
     groups: list[GroupIntegration]
     choices: dict
+
+    def site_positions(self) -> list[dict[str, float | str | None]]:
+        """Configured, found and fitted position of every site in every group, ppm.
+
+        Returns
+        -------
+        list of dict
+            One entry per site per group: ``temperature_K``, ``site``, ``configured_ppm``,
+            ``found_f1_ppm``/``found_f2_ppm`` (peak maximum), ``fitted_f1_ppm``/
+            ``fitted_f2_ppm`` (line-shape fit: the positions the volumes use),
+            ``fwhm_f1_ppm``/``fwhm_f2_ppm`` (fitted) and ``search_f1_ppm``/``search_f2_ppm``
+            (the tolerance applied).
+        """
+        out: list[dict[str, float | str | None]] = []
+        for g in self.groups:
+            fitted = {s.name: s for s in g.shapes}
+            for found in g.searches:
+                s = fitted[found.name]
+                out.append({
+                    "temperature_K": g.temperature_K, "site": found.name,
+                    "configured_ppm": found.configured_ppm,
+                    "found_f1_ppm": found.found_f1_ppm, "found_f2_ppm": found.found_f2_ppm,
+                    "fitted_f1_ppm": s.ppm_f1, "fitted_f2_ppm": s.ppm_f2,
+                    "fwhm_f1_ppm": s.fwhm_f1, "fwhm_f2_ppm": s.fwhm_f2,
+                    "search_f1_ppm": found.search_f1_ppm, "search_f2_ppm": found.search_f2_ppm,
+                })
+        return out
 
     def group_of(self, index: int) -> tuple[GroupIntegration, int]:
         """The group holding input spectrum ``index`` and its position within the group."""

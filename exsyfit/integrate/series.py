@@ -100,9 +100,10 @@ def integrate_series(
     options : IntegrationOptions, optional
         Integration settings; defaults to ``IntegrationOptions()``.
     temperatures_K : sequence, optional
-        Sample temperature (K) recorded for each spectrum; defaults to ``temperature_K`` of the
-        spectra.  Spectra within 0.5 K of each other (and with identical axes) share regions
-        and shapes.
+        Sample temperature (K) of each spectrum; defaults to the spectra's
+        ``sample_temperature_K`` (set by :func:`exsyfit.io.series.read_series`), else their
+        file ``temperature_K``.  Spectra with equal temperatures (and identical axes) share
+        regions and shapes.
     experiments : sequence of str, optional
         Name of each spectrum for the ``experiment`` column; defaults to ``source``.
     progress : callable, optional
@@ -124,8 +125,8 @@ def integrate_series(
     opts = options or IntegrationOptions()
     check_spectra(spectra)
     names = check_sites(sites)
-    temps = _per_spectrum(temperatures_K, [s.temperature_K for s in spectra], len(spectra),
-                          "temperatures_K")
+    temps = _per_spectrum(temperatures_K, [s.analysis_temperature_K for s in spectra],
+                          len(spectra), "temperatures_K")
     exps = _per_spectrum(experiments, [s.source or f"spectrum {k}" for k, s in enumerate(spectra)],
                          len(spectra), "experiments")
     temps = [None if t is None or not math.isfinite(float(t)) else float(t) for t in temps]
@@ -221,7 +222,7 @@ def _finish_group(prep: PreparedGroup, method: str, opts: IntegrationOptions,
         sideband_ppm=prep.sb, volumes=volumes, cov=cov, amplitudes=amps,
         baseline_coef=base, windows=windows, baseline=opts.baseline, noise=noise,
         misfit_ratio=misfit, decision="", half_widths={k: tuple(v) for k, v in hw.items()},
-        shape_cov=shape_cov, profiles=prep.profiles,
+        shape_cov=shape_cov, profiles=prep.profiles, searches=prep.searches,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from exsyfit.errors import ConfigError
 from exsyfit.integrate.lines import (
     Profiles,
     baseline_columns,
@@ -20,7 +21,7 @@ from exsyfit.integrate.lines import (
     unit_lines,
 )
 from exsyfit.integrate.options import IntegrationOptions
-from exsyfit.integrate.results import SiteShape
+from exsyfit.integrate.results import SiteSearch, SiteShape
 
 
 def _half_height_fwhm(profile: np.ndarray, i0: int, ppm: np.ndarray) -> float | None:
@@ -43,13 +44,77 @@ def _half_height_fwhm(profile: np.ndarray, i0: int, ppm: np.ndarray) -> float | 
     return 2.0 * min(sides) if sides else None
 
 
-def initial_shapes(
+def _climb(data: np.ndarray, r: int, c: int, rows: np.ndarray, cols: np.ndarray) -> tuple[int, int]:
+    """Steepest ascent from (r, c) to a local maximum, staying within the allowed rows/cols."""
+    for _ in range(data.size):
+        r_lo, r_hi = max(r - 1, 0), min(r + 2, data.shape[0])
+        c_lo, c_hi = max(c - 1, 0), min(c + 2, data.shape[1])
+        block = np.where(np.outer(rows[r_lo:r_hi], cols[c_lo:c_hi]),
+                         data[r_lo:r_hi, c_lo:c_hi], -np.inf)
+        a, b = np.unravel_index(np.argmax(block), block.shape)
+        if (r_lo + a, c_lo + b) == (r, c) or block[a, b] <= data[r, c]:
+            break
+        r, c = r_lo + int(a), c_lo + int(b)
+    return r, c
+
+
+def _interpolated(values: np.ndarray, k: int, axis: np.ndarray) -> float:
+    """Position (ppm) of the maximum at index ``k`` refined by a parabola through 3 points."""
+    if 0 < k < values.size - 1:
+        y0, y1, y2 = values[k - 1], values[k], values[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            shift = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+            return float(axis[k] + shift * (axis[k + 1] - axis[k]))
+    return float(axis[k])
+
+
+def search_sites(
     data: np.ndarray, ppm_f1: np.ndarray, ppm_f2: np.ndarray, names: Sequence[str],
-    pos: Sequence[float], tol: Sequence[float], eta0: float,
-) -> list[SiteShape]:
-    """Positions from the local maximum near each site, widths from half-height crossings."""
-    found = []
+    pos: Sequence[float], tol: Sequence[float], eta0: float, search_ppm: float | None,
+    label: str = "series",
+) -> tuple[list[SiteShape], list[SiteSearch]]:
+    """Find each site's diagonal peak near its configured shift, and its initial line shape.
+
+    The strongest point within ``tol`` of the configured shift (and closer to it than to any
+    other site) is followed uphill to the maximum of its peak.  That maximum must lie within the
+    search tolerance of the configured shift in both dimensions: ``search_ppm`` if given, else
+    one full width at half height of the peak in that dimension (at least two points).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        One spectrum (F1 x F2), usually the one with the shortest mixing time.
+    ppm_f1, ppm_f2 : numpy.ndarray
+        Axes, ppm.
+    names : sequence of str
+        Site names.
+    pos : sequence of float
+        Configured shifts, ppm.
+    tol : sequence of float
+        Radius (ppm) of the window in which the search starts.
+    eta0 : float
+        Initial Lorentzian fraction.
+    search_ppm : float or None
+        Search tolerance, ppm (``None``: one FWHM).
+    label : str
+        Group label (temperature) for messages.
+
+    Returns
+    -------
+    shapes : list of SiteShape
+        Initial line shapes (position and half-height widths).
+    searches : list of SiteSearch
+        Configured and found positions and the tolerance applied.
+
+    Raises
+    ------
+    ConfigError
+        A site whose nearest peak lies beyond the search tolerance.
+    """
     pos = np.asarray(pos, dtype=float)
+    steps = (abs(ppm_f1[1] - ppm_f1[0]), abs(ppm_f2[1] - ppm_f2[0]))
+    found = []
     for k, (name, p, t) in enumerate(zip(names, pos, tol, strict=True)):
         others = np.delete(pos, k)
 
@@ -59,26 +124,44 @@ def initial_shapes(
                 return np.ones(axis.size, dtype=bool)
             return np.abs(axis - p) < np.min(np.abs(axis[:, None] - others[None, :]), axis=1)
 
-        rsel = np.flatnonzero((np.abs(ppm_f1 - p) <= t) & own(ppm_f1))
-        csel = np.flatnonzero((np.abs(ppm_f2 - p) <= t) & own(ppm_f2))
+        own1, own2 = own(ppm_f1), own(ppm_f2)
+        rsel = np.flatnonzero((np.abs(ppm_f1 - p) <= t) & own1)
+        csel = np.flatnonzero((np.abs(ppm_f2 - p) <= t) & own2)
         if rsel.size == 0:
             rsel = np.array([np.argmin(np.abs(ppm_f1 - p))])
         if csel.size == 0:
             csel = np.array([np.argmin(np.abs(ppm_f2 - p))])
         sub = data[np.ix_(rsel, csel)]
         a, b = np.unravel_index(np.argmax(sub), sub.shape)
-        r0, c0 = rsel[a], csel[b]
+        own1[rsel], own2[csel] = True, True
+        r0, c0 = _climb(data, int(rsel[a]), int(csel[b]), own1, own2)
         w2 = _half_height_fwhm(data[r0, :], c0, ppm_f2)
         w1 = _half_height_fwhm(data[:, c0], r0, ppm_f1)
-        found.append((name, ppm_f1[r0], ppm_f2[c0], w1, w2))
-    known1 = [f[3] for f in found if f[3]]
-    known2 = [f[4] for f in found if f[4]]
-    d1 = float(np.median(known1)) if known1 else 10 * abs(ppm_f1[1] - ppm_f1[0])
-    d2 = float(np.median(known2)) if known2 else 10 * abs(ppm_f2[1] - ppm_f2[0])
-    return [
-        SiteShape(n, float(q1), float(q2), float(w1 or d1), float(w2 or d2), eta0, eta0)
-        for n, q1, q2, w1, w2 in found
-    ]
+        q1 = _interpolated(data[:, c0], r0, ppm_f1)
+        q2 = _interpolated(data[r0, :], c0, ppm_f2)
+        found.append((name, p, r0, c0, q1, q2, w1, w2))
+    known1 = [f[6] for f in found if f[6]]
+    known2 = [f[7] for f in found if f[7]]
+    d1 = float(np.median(known1)) if known1 else 10 * steps[0]
+    d2 = float(np.median(known2)) if known2 else 10 * steps[1]
+    shapes, searches = [], []
+    for name, p, r0, c0, q1, q2, w1, w2 in found:
+        s1 = search_ppm if search_ppm is not None else max(w1 or d1, 2 * steps[0])
+        s2 = search_ppm if search_ppm is not None else max(w2 or d2, 2 * steps[1])
+        if abs(q1 - p) > s1 or abs(q2 - p) > s2:
+            rule = (f"[integration] search_ppm = {search_ppm:g}" if search_ppm is not None else
+                    f"one FWHM of the line: {s1:.3g} ppm in F1, {s2:.3g} ppm in F2")
+            raise ConfigError(
+                f"sites.{name}.ppm = {p:g} ({label}): the nearest diagonal peak is at "
+                f"F1 {q1:.3f} / F2 {q2:.3f} ppm, {max(abs(q1 - p), abs(q2 - p)):.3g} ppm away; "
+                f"expected within the search tolerance ({rule}); set sites.{name}.ppm to the "
+                f"peak's shift ({0.5 * (q1 + q2):.3f}) or raise [integration] search_ppm"
+            )
+        shapes.append(SiteShape(name, float(ppm_f1[r0]), float(ppm_f2[c0]), float(w1 or d1),
+                                float(w2 or d2), eta0, eta0))
+        searches.append(SiteSearch(name, float(p), q1, q2, float(w1 or np.nan),
+                                   float(w2 or np.nan), float(s1), float(s2)))
+    return shapes, searches
 
 
 def fit_shapes(
