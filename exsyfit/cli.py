@@ -1,18 +1,26 @@
 """Command-line interface: parse, call the library, write.
 
-Exit status: 0 success; 2 bad input (one ``error:`` message on stderr, no traceback);
-1 anything unexpected.  Messages and progress go to stderr; tables to stdout.
+Exit status: 0 success; 2 bad input or a problem of the file system (one ``error:`` message on
+stderr naming the file, key or column, no traceback); 130 interrupted (Ctrl-C); 1 anything
+unexpected (a bug: the traceback is shown).  Messages and progress go to stderr; tables to
+stdout.  Every stage that writes into an output folder holds a lock on it
+(:func:`exsyfit.files.output_lock`), refuses output folders inside its input folders, and
+refuses to overwrite earlier results without ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from exsyfit import __version__
 
@@ -48,9 +56,47 @@ def _progress_factory(quiet: bool) -> Any:
 
 
 def _outdir(args: argparse.Namespace, config: Any) -> Path:
+    """The output folder: -o, else results/ beside the config; checked and created."""
     from exsyfit.pipeline import default_outdir
 
-    return Path(args.output) if args.output else default_outdir(config)
+    outdir = Path(args.output) if args.output else default_outdir(config)
+    return output_folder(outdir, config.input_folders())
+
+
+def output_folder(outdir: Path, inputs: Sequence[Path] = ()) -> Path:
+    """Check that ``outdir`` can receive results, and create it.
+
+    Raises
+    ------
+    OutputError
+        ``outdir`` is a file, lies inside one of the ``inputs`` folders (which are only ever
+        read), or cannot be created or written.
+    """
+    from exsyfit.errors import OutputError
+    from exsyfit.files import output_error
+
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: is a file; expected an output folder (-o OUTDIR)")
+    resolved = outdir.resolve()
+    for folder in inputs:
+        folder = folder.resolve()
+        if resolved == folder or folder in resolved.parents:
+            raise OutputError(f"{outdir}: is inside the input folder {folder}; expected an "
+                              "output folder outside the data (input folders are only read)")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(outdir, exc) from None
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise OutputError(f"{outdir}: cannot write (permission denied); expected a writable "
+                          "output folder")
+    return outdir
+
+
+def _locked(outdir: Path) -> contextlib.AbstractContextManager[Any]:
+    from exsyfit.files import output_lock
+
+    return output_lock(outdir)
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -65,7 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _load(args)
     outdir = _outdir(args, config)
-    done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+    with _locked(outdir):
+        done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
     log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
@@ -95,8 +142,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = load_config(_find_example(DEMO_EXAMPLE))
     outdir = Path(args.output) if args.output else Path.cwd() / "exsyfit-demo"
+    outdir = output_folder(outdir, config.input_folders())
     log.info("demo: %s -> %s", config.path, outdir)
-    done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+    with _locked(outdir):
+        done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
     log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
@@ -105,8 +154,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import fit
 
     config = _load(args)
-    fit(config, _outdir(args, config), force=args.force, resume=args.resume,
-        progress=_progress_factory(args.quiet))
+    outdir = _outdir(args, config)
+    with _locked(outdir):
+        fit(config, outdir, force=args.force, resume=args.resume,
+            progress=_progress_factory(args.quiet))
     return 0
 
 
@@ -115,7 +166,9 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 
     config = _load(args)
     outdir = _outdir(args, config)
-    table = integrate(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+    with _locked(outdir):
+        table = integrate(config, outdir, force=args.force,
+                          progress=_progress_factory(args.quiet))
     log.info("%d volumes written to %s", len(table), outdir / "volumes.csv")
     return 0
 
@@ -124,7 +177,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import plot
 
     config = _load(args)
-    for path in plot(config, _outdir(args, config)):
+    outdir = _outdir(args, config)
+    with _locked(outdir):
+        earlier = sorted(p for p in (outdir / "figures").glob("*")
+                         if p.is_file() and not p.name.startswith(("qc_", ".")))
+        if earlier and not args.force:
+            from exsyfit.errors import OutputExistsError
+
+            raise OutputExistsError(
+                f"{earlier[0]}: exists (with {len(earlier) - 1} more figure file(s)); use "
+                "--force to overwrite, or -o to choose another output folder")
+        paths = plot(config, outdir)
+    for path in paths:
         print(path)
     return 0
 
@@ -133,7 +197,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import report
 
     config = _load(args)
-    paths = report(config, _outdir(args, config))
+    outdir = _outdir(args, config)
+    with _locked(outdir):
+        paths = report(config, outdir, force=args.force)
     for path in paths.values():
         print(path)
     return 0
@@ -179,39 +245,92 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from exsyfit.files import write_text_atomic
     from exsyfit.simulate import series as simulate
 
     outdir = Path(args.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        from exsyfit.errors import OutputError
+
+        raise OutputError(f"{outdir}: is a file; expected a folder for the simulated series")
     if outdir.exists() and any(outdir.iterdir()) and not args.force:
         from exsyfit.errors import OutputExistsError
 
         raise OutputExistsError(f"{outdir}: exists and is not empty; use --force")
     truth = simulate.example_truth(args.kind)
-    temps = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
-    tms = [float(t) for t in args.mixing_times.split(",")] if args.mixing_times else None
-    kwargs: dict[str, Any] = {"seed": args.seed}
-    if temps:
-        kwargs["temperatures_K"] = temps
-    if tms:
-        kwargs["mixing_times_s"] = tms
+    temps = list(args.temperatures or simulate.DEFAULT_TEMPERATURES_K)
+    tms = list(args.mixing_times or simulate.DEFAULT_MIXING_TIMES_S)
+    output_folder(outdir)
     if args.format == "volumes":
-        table = simulate.simulate_volume_table(truth, temps or simulate.DEFAULT_TEMPERATURES_K,
-                                               tms or simulate.DEFAULT_MIXING_TIMES_S,
-                                               sigma=args.sigma, seed=args.seed)
-        outdir.mkdir(parents=True, exist_ok=True)
-        table.to_csv(outdir / "volumes.csv", index=False)
+        table = simulate.simulate_volume_table(truth, temps, tms, sigma=args.sigma,
+                                               seed=args.seed)
+        write_text_atomic(outdir / "volumes.csv", table.to_csv(index=False))
     else:
-        simulate.simulate_series(outdir, truth, temps or simulate.DEFAULT_TEMPERATURES_K,
-                                 tms or simulate.DEFAULT_MIXING_TIMES_S, format=args.format,
-                                 seed=args.seed)
+        simulate.simulate_series(outdir, truth, temps, tms, format=args.format,
+                                 seed=args.seed, overwrite=args.force)
     log.info("simulated %s series written to %s", args.format, outdir)
     return 0
 
 
+def _number_list(low: float, high: float, unit: str) -> Any:
+    """An argparse type: comma-separated numbers within [low, high]."""
+
+    def parse(text: str) -> list[float]:
+        values = []
+        for item in text.split(","):
+            try:
+                value = float(item)
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and low <= value <= high):
+                raise argparse.ArgumentTypeError(
+                    f"found {item.strip()!r}; expected comma-separated numbers in "
+                    f"[{low:g}, {high:g}] {unit}")
+            values.append(value)
+        return values
+
+    return parse
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"found {text!r}; expected a positive number")
+    return value
+
+
+def _count(low: int, high: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"found {text!r}; expected an integer in "
+                                             f"[{low}, {high}]")
+        return value
+
+    return parse
+
+
 def cmd_init(args: argparse.Namespace) -> int:
+    from exsyfit.errors import OutputError
+    from exsyfit.files import output_error
     from exsyfit.starter import write_starter_config
 
-    path = write_starter_config(Path(args.data_folder), Path(args.output), force=args.force)
+    output = Path(args.output)
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder; expected the name of the config file to "
+                          f"write (e.g. {output / 'exsyfit.toml'})")
+    if Path(args.data_folder).is_dir() and not output.parent.exists():
+        try:  # a new project folder for the config
+            output.parent.mkdir(parents=True)
+        except OSError as exc:
+            raise output_error(output.parent, exc) from None
+    path = write_starter_config(Path(args.data_folder), output, force=args.force)
     log.info("starter config written to %s; edit the site names, then run "
              "'exsyfit check %s' and 'exsyfit run %s'", path, path, path)
     return 0
@@ -243,14 +362,60 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
+#: One example per command, shown at the end of its ``--help``.
+EXAMPLES: dict[str, str] = {
+    "run": "exsyfit run config.toml -o results",
+    "fit": "exsyfit fit config.toml --resume",
+    "check": "exsyfit check config.toml",
+    "integrate": "exsyfit integrate config.toml -o results",
+    "plot": "exsyfit plot config.toml --force",
+    "report": "exsyfit report config.toml --force",
+    "demo": "exsyfit demo -o exsyfit-demo",
+    "simulate": "exsyfit simulate spectra --format bruker-processed --temperatures 263,303,343",
+    "init": "exsyfit init /data/nmr/2024-05-li2s -o li2s/config.toml",
+    "batch": "exsyfit batch samples/*/config.toml -o all-results --workers 2",
+    "info": "exsyfit info config",
+    "show": "exsyfit show config.toml -o results",
+}
+
+EXIT_STATUS = """\
+exit status: 0 done; 2 bad input or a file-system problem (one 'error:' line naming the file,
+key or column); 130 interrupted with Ctrl-C (a fit can be continued with 'fit --resume');
+1 an unexpected error (a bug: please report it with the traceback shown)."""
+
+
+def _epilog(name: str) -> str:
+    example = EXAMPLES.get(name)
+    return f"example:\n  {example}" if example else ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one ``error:`` line (exit 2), pointing to the command's help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``exsyfit`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="exsyfit",
         description="Li-ion exchange rates and activation energies from 2D EXSY NMR series.",
+        epilog=f"{EXIT_STATUS}\n\nexample:\n  exsyfit init DATA_FOLDER -o config.toml && "
+        "exsyfit check config.toml && exsyfit run config.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"exsyfit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = sub.add_parser
+
+    def add_command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A subcommand whose help ends with its example and the exit status."""
+        kwargs.setdefault("epilog", f"{EXIT_STATUS}\n\n{_epilog(name)}".rstrip())
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        return add_parser(name, **kwargs)
+
+    sub.add_parser = add_command  # type: ignore[method-assign]
 
     def stage(name: str, func: Any, helptext: str, force: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
@@ -270,9 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     stage("check", cmd_check, "show the experiments (or volume table) without computing",
           force=False)
     stage("integrate", cmd_integrate, "read the spectra and write volumes.csv")
-    stage("plot", cmd_plot, "draw the figures of an earlier fit", force=False)
-    stage("report", cmd_report, "write report.md and report.html of an earlier fit",
-          force=False)
+    stage("plot", cmd_plot, "draw the figures of an earlier fit")
+    stage("report", cmd_report, "write report.md and report.html of an earlier fit")
 
     p = sub.add_parser("demo", help="run the bundled example",
                        description="run the bundled example (examples/ and spectra/)")
@@ -290,11 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["bruker-processed", "bruker-raw", "varian", "volumes"])
     p.add_argument("--kind", default="argyrodite_li2s", choices=["argyrodite_li2s",
                                                                  "three_site"])
-    p.add_argument("--temperatures", metavar="T1,T2,...", help="temperatures, K")
-    p.add_argument("--mixing-times", metavar="t1,t2,...", help="mixing times, s")
-    p.add_argument("--sigma", type=float, default=0.002,
-                   help="noise of the volumes (volumes format only)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--temperatures", metavar="T1,T2,...", type=_number_list(50, 2000, "K"),
+                   help="sample temperatures, K (default 263,303,343)")
+    p.add_argument("--mixing-times", metavar="t1,t2,...", type=_number_list(1e-6, 60, "s"),
+                   help="mixing times, s (default 0.01,0.05,0.2,1)")
+    p.add_argument("--sigma", type=_positive_number, default=0.002,
+                   help="noise of the volumes (volumes format only, > 0)")
+    p.add_argument("--seed", type=_count(0, 2**32 - 1), default=1)
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_simulate)
@@ -334,10 +500,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: numpy scalars in messages (``np.float64(nan)``) are shown as plain numbers.
+_NUMPY_REPR = re.compile(r"np\.(?:float|int|uint|bool|complex|str)\w*\(([^()]*)\)")
+
+
+def plain(message: str) -> str:
+    """A message for the user: numpy scalar reprs shown as the numbers they hold."""
+    return _NUMPY_REPR.sub(r"\1", message)
+
+
+def _os_error_message(exc: OSError) -> str:
+    from exsyfit.files import output_error
+
+    if exc.filename is None:
+        return f"{exc.strerror or exc}; expected a readable input and a writable output folder"
+    text = str(output_error(exc.filename, exc))
+    return text.replace("cannot write", "cannot read or write", 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``exsyfit`` command; returns the exit status."""
+    """Entry point of the ``exsyfit`` command; returns the exit status.
+
+    0 done; 2 bad input or a file-system problem (one ``error:`` line); 130 interrupted
+    (Ctrl-C); 1 an unexpected error (a bug, shown with its traceback).
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2, already printed)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -352,15 +552,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ExsyfitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {plain(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # unreadable input, full disk, read-only folder, ...
+        print(f"error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: not enough memory for this problem; expected fewer walkers or steps "
+              "([sampler]) or smaller spectra ([processing] size_f1/size_f2)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: say so, and keep the traceback for the report
+        traceback.print_exc(file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__} (a bug in exsyfit; please report it "
+              "with the traceback above)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -249,6 +249,21 @@ class Config:
         names = self.site_names
         return [f"{names[i]}<->{names[j]}" for i, j in self.model.exchange]
 
+    def input_folders(self) -> list[Path]:
+        """The spectrometer data folders of ``[data] paths`` (the part of each pattern before
+        its first wildcard), which are only ever read: output must not go inside them.  The
+        config's own folder and its parents are not counted."""
+        base = self.base_dir.resolve()
+        out: list[Path] = []
+        for pattern in self.data.paths:
+            parts = Path(pattern).expanduser().parts
+            fixed = [p for p in parts[:next((i for i, p in enumerate(parts)
+                                              if set(p) & set("*?[")), len(parts))]]
+            folder = (base / Path(*fixed)).resolve() if fixed else base
+            if folder != base and folder not in base.parents and folder not in out:
+                out.append(folder)
+        return out
+
 
 #: Every table of the config with the class that holds it (for ``exsyfit info config``).
 SECTIONS: dict[str, type] = {

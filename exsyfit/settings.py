@@ -334,7 +334,8 @@ def describe_table(cls: type, where: str, fallback: Mapping[str, str] | None = N
     for f in dataclasses.fields(cls):
         rule = rule_of(f)
         default = _default_of(f)
-        shown = "not set" if default is None else format_value(default)
+        empty = default is None or (isinstance(default, tuple | list) and not default)
+        shown = "not set" if empty else format_value(default)
         if rule is not None:
             text = rule.help.rstrip(".")
             text += f"; {rule.expected_text()}" if rule.kind != "any" else ""

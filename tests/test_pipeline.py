@@ -97,7 +97,7 @@ def test_reloaded_results_equal_the_written_summary(job):
 def test_plot_and_report_stages_rerun_from_files(job, capsys):
     for name in ("report.md", "report.html"):
         (job / "results" / name).unlink()
-    assert main(["plot", str(job / "config.toml"), "-q"]) == 0
+    assert main(["plot", str(job / "config.toml"), "-q", "--force"]) == 0
     assert main(["report", str(job / "config.toml"), "-q"]) == 0
     printed = capsys.readouterr().out
     assert "arrhenius.png" in printed and "report.html" in printed
