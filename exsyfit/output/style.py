@@ -7,14 +7,13 @@ temporary file renamed over the target, readable as the umask allows).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exsyfit.errors import ConfigError
 from exsyfit.files import atomic_path, output_error
+from exsyfit.settings import parse_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -89,28 +88,7 @@ class PlotStyle:
             Unknown keys (with the nearest valid key suggested) or invalid values, each named
             by its key path, e.g. ``[plots.width]``.
         """
-        if not isinstance(d, Mapping):
-            raise ConfigError(f"{where}: expected a table of settings, found {type(d).__name__}")
-        valid = [f.name for f in fields(cls)]
-        base = where.strip("[]")
-        problems: list[str] = []
-        kwargs: dict[str, Any] = {}
-        for key, value in d.items():
-            path = f"[{base}.{key}]"
-            if key not in valid:
-                near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
-                hint = f" (did you mean '{near[0]}'?)" if near else ""
-                problems.append(f"{path}: unknown key{hint}; valid keys here: {', '.join(valid)}")
-                continue
-            try:
-                kwargs[key] = _STYLE_CHECKS[key](value)
-            except (TypeError, ValueError) as exc:
-                problems.append(f"{path}: found {value!r}; expected {exc}")
-        if problems:
-            if len(problems) == 1:
-                raise ConfigError(problems[0])
-            raise ConfigError(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
-        return cls(**kwargs)
+        return parse_table(cls, d, where.strip("[]"), checks=_STYLE_CHECKS)
 
     @property
     def width_in(self) -> float:
