@@ -124,8 +124,8 @@ def test_processed_lineshape_option_accepts_procs():
         == "procs"
     assert IntegrationOptions.from_dict({"processed_lineshape": False}).processed_lineshape \
         is False
-    with pytest.raises(ConfigError, match=r"processed_lineshape: expected true, false or "
-                                          r"\"procs\", found 'yes'"):
+    with pytest.raises(ConfigError, match=r"\[integration.processed_lineshape\]: found 'yes'; "
+                                          r"expected true, false or \"procs\""):
         IntegrationOptions.from_dict({"processed_lineshape": "yes"})
 
 
@@ -134,9 +134,9 @@ def test_options_from_dict_reports_every_problem():
         IntegrationOptions.from_dict({"metod": "box", "baseline": "flat", "n_sidebands": 1.5,
                                       "eta": 2})
     msg = str(err.value)
-    assert "[integration].metod: unknown key; did you mean 'method'?" in msg
-    assert "[integration].baseline" in msg and "'flat'" in msg
-    assert "[integration].n_sidebands" in msg and "[integration].eta" in msg
+    assert "[integration.metod]: unknown key (did you mean 'method'?)" in msg
+    assert "[integration.baseline]: found 'flat'" in msg
+    assert "[integration.n_sidebands]" in msg and "[integration.eta]" in msg
 
 
 # ------------------------------------------------------------------ box, separated peaks

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from exsyfit.errors import ConfigError
+from exsyfit.settings import parse_table
 
 __all__ = ["IntegrationOptions"]
 
@@ -121,26 +120,7 @@ class IntegrationOptions:
         ConfigError
             Unknown keys (with the nearest valid key suggested) or invalid values.
         """
-        if not isinstance(d, Mapping):
-            raise ConfigError(f"{where}: expected a table of settings, found {type(d).__name__}")
-        valid = [f.name for f in fields(cls)]
-        problems: list[str] = []
-        kwargs: dict[str, Any] = {}
-        for key, value in d.items():
-            if key not in valid:
-                near = difflib.get_close_matches(str(key), valid, n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
-                problems.append(
-                    f"{where}.{key}: unknown key{hint} (valid keys: {', '.join(valid)})"
-                )
-                continue
-            try:
-                kwargs[key] = _CHECKS[key](value)
-            except (TypeError, ValueError) as exc:
-                problems.append(f"{where}.{key}: {exc}, found {value!r}")
-        if problems:
-            raise ConfigError("invalid integration settings:\n  " + "\n  ".join(problems))
-        return cls(**kwargs)
+        return parse_table(cls, d, where.strip("[]"), checks=_CHECKS)
 
 
 def _choice(options: Sequence[str]) -> Callable[[Any], str]:
