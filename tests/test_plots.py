@@ -105,9 +105,9 @@ def _law_line(ax):
 def test_arrhenius_figure_content(fits):
     res, free = fits["arrhenius"], fits["free"]
     fig = plot_arrhenius(res, free=free)
-    ax = fig.axes[0]
+    ax, ax_dev = fig.axes[:2]
     assert ax.get_ylabel() == r"ln($k_{\mathrm{ex}}$ / s$^{-1}$)"
-    assert ax.get_xlabel() == r"1000/$T$ (K$^{-1}$)"
+    assert ax_dev.get_xlabel() == r"1000/$T$ (K$^{-1}$)"
     # 68 % and 95 % bars: two error-bar series; the band is a filled polygon
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == 2
@@ -134,6 +134,32 @@ def test_arrhenius_figure_content(fits):
     text = " ".join(t.get_text() for t in ax.texts)
     ea = np.median(res.draws("Ea_eV"))
     assert f"{ea:.3f}"[:4] in text and "eV" in text and "kJ mol" in text
+    # the interval written is the 95 % one, as the legend's band
+    lo, hi = np.percentile(res.draws("Ea_eV"), [2.5, 97.5])
+    written = text.split("[")[1].split("]")[0].replace("−", "-").split(", ")
+    assert float(written[0]) == pytest.approx(lo, abs=2e-4)
+    assert float(written[1]) == pytest.approx(hi, abs=2e-4)
+    assert "95 %" in text
+    # lower panel: the points minus the law, magnified
+    dev = [c for c in ax_dev.containers if isinstance(c, ErrorbarContainer)][1]
+    y_dev = dev.lines[0].get_ydata()
+    law_at_pts = np.interp(x, xl, yl)
+    np.testing.assert_allclose(y_dev, y - law_at_pts, atol=1e-9)
+
+
+def test_arrhenius_shows_systematic(fits):
+    res, free = fits["arrhenius"], fits["free"]
+    rob = {"variants": [{"name": "box"}, {"name": "lineshape"}], "Ea_eV_systematic": 0.0042,
+           "k_ex_systematic_fraction": [0.05, 0.1, 0.2, 0.3]}
+    ax = plot_arrhenius(res, free=free, robustness=rob).axes[0]
+    assert "± 0.0042 eV systematic (2 analysis variants)" in " ".join(
+        t.get_text() for t in ax.texts)
+    sys_bars = [c for c in ax.containers if c.get_label() == "systematic (analysis choices)"]
+    assert len(sys_bars) == 1
+    segs = sys_bars[0].lines[2][0].get_segments()
+    half = [s[1][1] - s[0][1] for s in segs]
+    np.testing.assert_allclose(half, np.log1p([0.05, 0.1, 0.2, 0.3]) - np.log1p(
+        -np.array([0.05, 0.1, 0.2, 0.3])), rtol=1e-9)
 
 
 def test_log10_option_changes_label_and_values(fits):
@@ -200,6 +226,11 @@ def test_buildup_single_temperature(fits):
     assert len([c for c in ax_d.containers if isinstance(c, ErrorbarContainer)]) == 2
     assert len([c for c in ax_c.containers if isinstance(c, ErrorbarContainer)]) == 2
     assert [t.get_text() for t in ax_c.get_legend().get_texts()] == ["A→B", "B→A"]
+    assert fig.get_suptitle() == "293 K, Arrhenius fit"
+    # legends sit above the panels, outside the data area
+    fig.canvas.draw()
+    for ax in (ax_d, ax_c):
+        assert ax.get_legend().get_window_extent().y0 >= ax.get_window_extent().y1 - 1
     # residuals: one point per volume at this temperature, of unit scale for the true model
     resid = np.concatenate([ln.get_ydata() for ln in ax_r.get_lines()
                             if ln.get_linestyle() == "None"])
@@ -220,7 +251,7 @@ def test_buildup_layouts(fits):
     assert len(fig.axes) == 4 and fig.axes[0].get_xscale() == "linear"
     fig_all = plot_buildup(res)
     assert len(fig_all.axes) == 3 * len(TEMPS)
-    assert fig_all.axes[0].get_title(loc="left").startswith("263.0 K")
+    assert fig_all.axes[0].get_title(loc="left").startswith("263 K")
     with pytest.raises(ConfigError, match="temperature_index 9"):
         plot_buildup(res, 9)
 
@@ -246,7 +277,15 @@ def test_corner_global_parameters(fits):
 def test_parameters_vs_temperature(fits):
     res = fits["arrhenius"]
     fig = plot_parameters_vs_temperature(res)
-    ax_p, ax_t = fig.axes
+    ax_k, ax_p, ax_t = fig.axes
+    k_bars = [c for c in ax_k.containers if isinstance(c, ErrorbarContainer)]
+    np.testing.assert_allclose(k_bars[1].lines[0].get_ydata(),
+                               np.median(res.rate_draws(), axis=0))
+    # populations shared by all temperatures: one value drawn as a line across the range
+    assert not [c for c in ax_p.containers if isinstance(c, ErrorbarContainer)]
+    line = ax_p.get_lines()[0]
+    assert np.ptp(line.get_ydata()) == 0
+    assert line.get_ydata()[0] == pytest.approx(np.median(res.draws("populations")[:, 0, 0]))
     assert ax_p.get_ylabel() == "population" and ax_t.get_ylabel() == r"$T_1$ (s)"
     assert ax_t.get_yscale() == "log" and ax_t.get_xlabel() == r"$T$ (K)"
     bars = [c for c in ax_t.containers if isinstance(c, ErrorbarContainer)]

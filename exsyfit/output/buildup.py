@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exsyfit.errors import ConfigError
-from exsyfit.output.drawing import interval
+from exsyfit.output.drawing import interval, legend_above, plain_log_ticks
+from exsyfit.output.labels import model_name, temperature_text, text_name
 from exsyfit.output.style import MARKERS, WIDTHS_IN, PlotStyle, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +68,7 @@ def _draw_peak(ax: Axes, ax_res: Axes | None, result: FitResult, data: Mapping[s
     sites = result.sites
     rows = data["rows"]
     m = ((rows["to_site"] == sites[i]) & (rows["from_site"] == sites[j])).to_numpy()
-    label = sites[i] if i == j else f"{sites[j]}→{sites[i]}"
+    label = text_name(sites[i]) if i == j else f"{text_name(sites[j])}→{text_name(sites[i])}"
     band, grid = data["band"], data["grid"]
     ax.fill_between(grid, band["q025"][:, i, j], band["q975"][:, i, j], color=colour,
                     alpha=0.22, lw=0, zorder=1)
@@ -84,7 +85,19 @@ def _draw_peak(ax: Axes, ax_res: Axes | None, result: FitResult, data: Mapping[s
         ax.plot([], [], marker, color=colour, label=f"{label} (not measured)")
 
 
+def _legend_columns(ax: Axes, width_in: float) -> int:
+    """Legend entries per row that fit across ``width_in`` inches (about 11 characters/in)."""
+    labels = ax.get_legend_handles_labels()[1]
+    if not labels:
+        return 1
+    per_entry = max(len(lab.replace("$", "")) for lab in labels) + 4
+    return int(max(1, min(len(labels), (11.0 * width_in) // per_entry)))
+
+
 def _format_residual_axis(ax: Axes) -> None:
+    """Zero line, ±2 lines, a symmetric range of at least ±3 and chi²/n of the points drawn."""
+    z = np.concatenate([np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()
+                        if ln.get_linestyle() == "None"] or [np.empty(0)])
     ax.axhline(0.0, color="0.3", lw=0.7, zorder=0)
     for s in (-2, 2):
         ax.axhline(s, color="0.6", lw=0.6, ls=":", zorder=0)
@@ -92,6 +105,9 @@ def _format_residual_axis(ax: Axes) -> None:
     lim = max(3.0, abs(lo), abs(hi))
     ax.set_ylim(-lim, lim)
     ax.set_ylabel(r"resid./$\sigma$")
+    if z.size:
+        ax.text(0.99, 0.97, rf"$\chi^2/n$ = {np.mean(z**2):.2f} ($n$ = {z.size})",
+                transform=ax.transAxes, ha="right", va="top", fontsize="small", color="0.3")
 
 
 def _draw_buildup(result: FitResult, t: int, axes: Mapping[str, Axes], style: PlotStyle,
@@ -116,30 +132,30 @@ def _draw_buildup(result: FitResult, t: int, axes: Mapping[str, Axes], style: Pl
         ax = axes["diag" if is_diag else "cross"]
         ax_res = axes.get("res_diag" if is_diag else "res_cross")
         _draw_peak(ax, ax_res, result, data, i, j, style.colour(k), marker, ls)
-    # diagonal peaks decay from the top left, cross peaks start at zero on the left: those
-    # corners stay free for the legends; 15 % headroom keeps the legend off the curves
-    for key, title, loc in (("diag", "diagonal peaks", "upper right"),
-                            ("cross", "cross peaks (from→to)", "upper left")):
+    # legends sit in a row above each panel, where they cannot cover data
+    for key, title in (("diag", "diagonal peaks"), ("cross", "cross peaks (from→to)")):
         ax = axes[key]
         ax.set_ylabel("volume (arb. units)")
         lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, hi + 0.15 * (hi - lo))
-        ncol = 1 if n_cross <= 4 else 2
+        ax.set_ylim(min(lo, 0.0), hi + 0.05 * (hi - lo))
+        ncol = _legend_columns(ax, style.width_in if row_title is None else 2.3)
         if row_title is None:
-            ax.legend(title=title, loc=loc, handlelength=1.2, ncol=ncol)
+            legend_above(ax, ncol=ncol, title=title, alignment="left")
             continue
         ax.set_title(f"{row_title}: {title}" if key == "diag" else title, loc="left")
         if legend:
-            ax.legend(loc=loc, handlelength=1.2, ncol=ncol)
+            ax.legend(loc="best", handlelength=1.2, ncol=1 if n_cross <= 4 else 2)
     if row_title is not None and "res_diag" in axes:
         axes["res_diag"].set_title("residuals", loc="left")
-    for key in ("res_diag", "res_cross"):
-        if key in axes:
-            _format_residual_axis(axes[key])
+    res_axes = {id(axes[k]): axes[k] for k in ("res_diag", "res_cross") if k in axes}
+    for ax in res_axes.values():
+        _format_residual_axis(ax)
     for ax in axes.values():
         if log_axis:
             ax.set_xscale("log")
         ax.set_xlim(data["grid"][0], data["grid"][-1])
+        if log_axis:
+            plain_log_ticks(ax, "x", headroom=False)
     bottom = [axes[k] for k in ("res_diag", "res_cross", "diag", "cross") if k in axes]
     for ax in bottom:
         ax.set_xlabel(r"mixing time $t_\mathrm{m}$ (s)")
@@ -182,7 +198,7 @@ def plot_buildup(result: FitResult, temperature_index: int | None = None, *,
         t = temperature_index
         narrow = style.width_in < 5.0
         if fig is None:
-            fig = new_figure(style, 4.8 if narrow else 3.6)
+            fig = new_figure(style, 5.6 if narrow else 3.9)
         if narrow:
             gs = fig.add_gridspec(3, 1, height_ratios=[1.0, 1.0, 0.55])
             ax_d = fig.add_subplot(gs[0])
@@ -209,7 +225,9 @@ def plot_buildup(result: FitResult, temperature_index: int | None = None, *,
 
 
 def _buildup_title(result: FitResult, t: int) -> str:
-    return f"{result.temperatures_K[t]:.1f} K ({result.temperature_model} fit)"
+    """``263 K, Arrhenius fit``."""
+    return (f"{temperature_text(result.temperatures_K[t])}, "
+            f"{model_name(result.temperature_model)} fit")
 
 
 def _buildup_all(result: FitResult, fig: Figure | None, style: PlotStyle,
@@ -223,11 +241,11 @@ def _buildup_all(result: FitResult, fig: Figure | None, style: PlotStyle,
         axes = {"diag": axs[t, 0], "cross": axs[t, 1], "res_diag": axs[t, 2],
                 "res_cross": axs[t, 2]}
         _draw_buildup(result, t, axes, style, n_draws, legend=(t == 0),
-                      row_title=f"{result.temperatures_K[t]:.1f} K")
+                      row_title=temperature_text(result.temperatures_K[t]))
         if t < n_t - 1:
             for ax in axs[t]:
                 ax.set_xlabel("")
-    fig.suptitle(f"Build-up curves ({result.temperature_model} fit): observed volumes, "
-                 "posterior median and 95 % band")
+    fig.suptitle(f"Build-up curves, {model_name(result.temperature_model)} fit: observed "
+                 "volumes (±σ), posterior median and 95 % band, residuals/σ")
     return fig
 

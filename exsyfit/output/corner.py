@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from exsyfit.errors import ConfigError
-from exsyfit.output.labels import math_escape
+from exsyfit.output.labels import math_name, temperature_text, value_asymmetric
 from exsyfit.output.style import PlotStyle, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,6 +17,65 @@ if TYPE_CHECKING:  # pragma: no cover
     from exsyfit.fit.results import FitResult
 
 __all__ = ["corner_samples", "plot_corner"]
+
+
+def _columns(result: FitResult, include_nuisance: bool,
+             ) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+    """Samples, machine keys, symbols and units of the corner plot's columns."""
+    cols: list[np.ndarray] = []
+    keys: list[str] = []
+    names: list[str] = []
+    units: list[str] = []
+    multi = len(result.pairs) > 1
+
+    def add(key: str, name: str, unit: str, values: np.ndarray) -> None:
+        cols.append(np.asarray(values, dtype=float))
+        keys.append(key)
+        names.append(name)
+        units.append(unit)
+
+    for q, pair in enumerate(result.pairs):
+        a, b = pair.split("<->")
+        tag = rf" ${math_name(a)}\leftrightarrow {math_name(b)}$" if multi else ""
+        d = result.derived
+        if "Ea_eV" in d:
+            add(f"Ea_eV[{pair}]", rf"$E_\mathrm{{a}}${tag}", "eV", result.draws("Ea_eV")[:, q])
+            add(f"ln_A_per_s[{pair}]", rf"ln($A$/s$^{{-1}}$){tag}", "",
+                result.draws("ln_A_per_s")[:, q])
+        elif "dH_kJ_per_mol" in d:
+            add(f"dH_kJ_per_mol[{pair}]", rf"$\Delta H^\ddagger${tag}", r"kJ mol$^{-1}$",
+                result.draws("dH_kJ_per_mol")[:, q])
+            add(f"dS_J_per_mol_K[{pair}]", rf"$\Delta S^\ddagger${tag}",
+                r"J mol$^{-1}$ K$^{-1}$", result.draws("dS_J_per_mol_K")[:, q])
+        else:
+            ln_k = np.log(result.rate_draws(pair))
+            for t, T in enumerate(result.temperatures_K):
+                add(f"ln_k_ex[{pair}]@{T:.1f}K",
+                    rf"ln($k_\mathrm{{ex}}$/s$^{{-1}}$){tag} at {temperature_text(T)}", "",
+                    ln_k[:, t])
+        if "k_sd" in d:
+            add(f"k_sd_per_s[{pair}]", rf"$k_\mathrm{{sd}}${tag}", r"s$^{-1}$",
+                result.draws("k_sd")[:, q])
+    pops = result.draws("populations")
+    shared = np.allclose(pops, pops[:, :1, :])
+    for i, site in enumerate(result.sites[:-1]):
+        if shared:
+            add(f"p[{site}]", rf"$p_{{{math_name(site)}}}$", "", pops[:, 0, i])
+        elif include_nuisance:
+            for t, T in enumerate(result.temperatures_K):
+                add(f"p[{site}]@{T:.1f}K", rf"$p_{{{math_name(site)}}}$ at {temperature_text(T)}",
+                    "", pops[:, t, i])
+    if include_nuisance:
+        t1 = result.draws("T1_s")
+        for i, site in enumerate(result.sites):
+            for t, T in enumerate(result.temperatures_K):
+                add(f"ln_T1[{site}]@{T:.1f}K",
+                    rf"ln($T_{{1,{math_name(site)}}}$/s) at {temperature_text(T)}", "",
+                    np.log(t1[:, t, i]))
+    keep = [k for k, c in enumerate(cols) if np.ptp(c) > 0]
+    samples = np.column_stack([cols[k] for k in keep]) if keep else np.empty((0, 0))
+    return (samples, [keys[k] for k in keep], [names[k] for k in keep],
+            [units[k] for k in keep])
 
 
 def corner_samples(result: FitResult, include_nuisance: bool = False,
@@ -29,57 +88,10 @@ def corner_samples(result: FitResult, include_nuisance: bool = False,
     keys : list of str
         Machine names (``Ea_eV[A<->B]``, ``ln_A_per_s[A<->B]``, ``p[A]``, ...).
     labels : list of str
-        Axis labels with units.
+        Axis labels with units (``$E_\\mathrm{a}$ (eV)``, ``ln($A$/s$^{-1}$)``, ...).
     """
-    cols: list[np.ndarray] = []
-    keys: list[str] = []
-    labels: list[str] = []
-    multi = len(result.pairs) > 1
-
-    def add(key: str, label: str, values: np.ndarray) -> None:
-        cols.append(np.asarray(values, dtype=float))
-        keys.append(key)
-        labels.append(label)
-
-    for q, pair in enumerate(result.pairs):
-        tag = f" {pair.replace('<->', '–')}" if multi else ""
-        d = result.derived
-        if "Ea_eV" in d:
-            add(f"Ea_eV[{pair}]", rf"$E_\mathrm{{a}}${tag} (eV)", result.draws("Ea_eV")[:, q])
-            add(f"ln_A_per_s[{pair}]", rf"ln($A${tag}/s$^{{-1}}$)",
-                result.draws("ln_A_per_s")[:, q])
-        elif "dH_kJ_per_mol" in d:
-            add(f"dH_kJ_per_mol[{pair}]", rf"$\Delta H^\ddagger${tag} (kJ mol$^{{-1}}$)",
-                result.draws("dH_kJ_per_mol")[:, q])
-            add(f"dS_J_per_mol_K[{pair}]", rf"$\Delta S^\ddagger${tag} (J mol$^{{-1}}$K$^{{-1}}$)",
-                result.draws("dS_J_per_mol_K")[:, q])
-        else:
-            ln_k = np.log(result.rate_draws(pair))
-            for t, T in enumerate(result.temperatures_K):
-                add(f"ln_k_ex[{pair}]@{T:.1f}K", rf"ln $k_\mathrm{{ex}}${tag} {T:.0f} K",
-                    ln_k[:, t])
-        if "k_sd" in d:
-            add(f"k_sd_per_s[{pair}]", rf"$k_\mathrm{{sd}}${tag} (s$^{{-1}}$)",
-                result.draws("k_sd")[:, q])
-    pops = result.draws("populations")
-    shared = np.allclose(pops, pops[:, :1, :])
-    for i, site in enumerate(result.sites[:-1]):
-        if shared:
-            add(f"p[{site}]", rf"$p_\mathrm{{{math_escape(site)}}}$", pops[:, 0, i])
-        elif include_nuisance:
-            for t, T in enumerate(result.temperatures_K):
-                add(f"p[{site}]@{T:.1f}K", rf"$p_\mathrm{{{math_escape(site)}}}$ {T:.0f} K",
-                    pops[:, t, i])
-    if include_nuisance:
-        t1 = result.draws("T1_s")
-        for i, site in enumerate(result.sites):
-            for t, T in enumerate(result.temperatures_K):
-                add(f"ln_T1[{site}]@{T:.1f}K",
-                    rf"ln($T_{{1,\mathrm{{{math_escape(site)}}}}}$/s) {T:.0f} K",
-                    np.log(t1[:, t, i]))
-    keep = [k for k, c in enumerate(cols) if np.ptp(c) > 0]
-    samples = np.column_stack([cols[k] for k in keep]) if keep else np.empty((0, 0))
-    return samples, [keys[k] for k in keep], [labels[k] for k in keep]
+    samples, keys, names, units = _columns(result, include_nuisance)
+    return samples, keys, [f"{n} ({u})" if u else n for n, u in zip(names, units, strict=True)]
 
 
 def plot_corner(result: FitResult, *, fig: Figure | None = None, style: PlotStyle | None = None,
@@ -103,13 +115,15 @@ def plot_corner(result: FitResult, *, fig: Figure | None = None, style: PlotStyl
     -------
     matplotlib.figure.Figure
         Contours at 1 and 2 sigma (39 % and 86 % for 2D), 16/50/84 % marked on the
-        histograms, median and 68 % interval in the titles.
+        histograms; the titles give the median and the 68 % interval, rounded
+        together (two significant digits on the smaller error) with units.
     """
     import corner
     import matplotlib as mpl
 
     style = style or PlotStyle()
-    samples, keys, labels = corner_samples(result, include_nuisance)
+    samples, keys, names, units = _columns(result, include_nuisance)
+    labels = [f"{n} ({u})" if u else n for n, u in zip(names, units, strict=True)]
     if samples.shape[1] == 0:
         raise ConfigError("nothing to show in a corner plot: every parameter is fixed")
     n = samples.shape[1]
@@ -124,8 +138,7 @@ def plot_corner(result: FitResult, *, fig: Figure | None = None, style: PlotStyl
             size = min(max(style.width_in, 1.45 * n + 0.6), 12.0)
             fig = new_figure(style, size, width_in=size, layout=None)
         corner.corner(
-            samples, fig=fig, labels=labels, quantiles=[0.16, 0.5, 0.84], show_titles=True,
-            title_fmt=".3g", title_kwargs={"fontsize": style.font_size - 1},
+            samples, fig=fig, labels=labels, quantiles=[0.16, 0.5, 0.84], show_titles=False,
             label_kwargs={"fontsize": style.font_size}, color=style.colour(0),
             truths=truth_vals, truth_color=style.colour(1), smooth=1.0,
             levels=(1 - np.exp(-0.5), 1 - np.exp(-2.0)), plot_datapoints=False,
@@ -133,5 +146,10 @@ def plot_corner(result: FitResult, *, fig: Figure | None = None, style: PlotStyl
         )
         for ax in fig.axes:
             ax.tick_params(labelsize=style.font_size - 1.5)
+        for k in range(n):
+            unit = f" {units[k]}" if units[k] else ""
+            fig.axes[k * (n + 1)].set_title(
+                f"{names[k]} = {value_asymmetric(samples[:, k], 68)}{unit}",
+                fontsize=style.font_size - 1)
     return fig
 

@@ -1,8 +1,8 @@
 """Drawing primitives shared by the figures: credible intervals, error bars and axes.
 
 Error bars on per-temperature points: thick = 68 %, thin = 95 % central credible interval of
-the posterior, both drawn above a marker that is smaller than the thin bar is long, so the bars
-stay visible.
+the posterior, both drawn above an open marker, so that a bar shorter than the marker still
+shows as a line through it.
 """
 
 from __future__ import annotations
@@ -16,27 +16,33 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["interval", "errorbars", "secondary_temperature_axis", "plain_log_ticks"]
+__all__ = ["interval", "errorbars", "secondary_temperature_axis", "plain_log_ticks",
+           "legend_above"]
 
 
 def interval(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
+    """Median and the 2.5/16/84/97.5 % quantiles of draws along ``axis``."""
     q = np.percentile(values, [2.5, 16, 50, 84, 97.5], axis=axis)
     return dict(zip(("q025", "q16", "median", "q84", "q975"), q, strict=True))
 
 
 def errorbars(ax: Axes, x: np.ndarray, q: Mapping[str, np.ndarray], colour: str,
-               marker: str = "o", label: str | None = None,
-               xerr: np.ndarray | None = None, zorder: float = 3) -> None:
-    """Median with thick 68 % and thin 95 % bars."""
+              marker: str = "o", label: str | None = None,
+              xerr: np.ndarray | None = None, zorder: float = 3, ms: float = 3.2) -> None:
+    """Median with thick 68 % and thin 95 % bars, drawn over an open marker.
+
+    The marker has a white face and the bars are drawn above it, so a bar shorter than the
+    marker still shows as a line through it.
+    """
     med = q["median"]
     lo95, hi95 = med - q["q025"], q["q975"] - med
     lo68, hi68 = med - q["q16"], q["q84"] - med
     ax.errorbar(x, med, yerr=np.vstack([lo95, hi95]), fmt="none", ecolor=colour,
-                elinewidth=0.7, capsize=0, zorder=zorder)
-    ax.errorbar(x, med, yerr=np.vstack([lo68, hi68]), xerr=xerr, fmt=marker, color=colour,
-                mfc=colour, mec="white", mew=0.4, elinewidth=1.8, capsize=0, label=label,
-                zorder=zorder + 0.1)
-
+                elinewidth=0.7, capsize=1.2, capthick=0.7, zorder=zorder + 0.1)
+    bars = ax.errorbar(x, med, yerr=np.vstack([lo68, hi68]), xerr=xerr, fmt=marker,
+                       color=colour, mfc="white", mec=colour, mew=0.9, ms=ms, elinewidth=1.8,
+                       capsize=0, label=label, zorder=zorder + 0.2)
+    bars[0].set_zorder(zorder)
 
 
 def secondary_temperature_axis(ax: Axes) -> Any:
@@ -58,15 +64,34 @@ def secondary_temperature_axis(ax: Axes) -> Any:
     return sec
 
 
+def plain_log_ticks(ax: Axes, axis: str = "y", headroom: bool = True) -> None:
+    """Log axis with ticks written as plain numbers (0.05, 0.1, 0.2) and no minor labels.
 
-def plain_log_ticks(ax: Axes) -> None:
-    """Log axis with 1-2-5 ticks written as plain numbers and some headroom."""
+    1-2-5 ticks up to three decades, one tick per decade beyond; minor ticks stay unlabelled,
+    so a log axis spanning less than a decade never prints overlapping labels.
+    """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    lo, hi = ax.get_ylim()
-    f = (hi / lo) ** 0.06
-    ax.set_ylim(lo / f, hi * f)
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
+    lo, hi = get()
+    if headroom:
+        f = (hi / lo) ** 0.06
+        set_(lo / f, hi * f)
+        lo, hi = lo / f, hi * f
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 3.0 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
 
+
+def legend_above(ax: Axes, ncol: int | None = None, **kwargs: Any) -> Any:
+    """A legend in a row above the axes, where it cannot cover data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    n = len(handles) if ncol is None else ncol
+    return ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.01),
+                     ncol=n, borderaxespad=0.0, handlelength=1.3, columnspacing=1.0,
+                     handletextpad=0.4, **kwargs)

@@ -10,8 +10,10 @@ shown there.  :func:`save_figure` writes the formats of a :class:`PlotStyle` ato
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exsyfit.output.arrhenius import plot_arrhenius, plot_eyring
 from exsyfit.output.buildup import plot_buildup
@@ -39,7 +41,8 @@ __all__ = [
 
 
 def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | None = None,
-                 style: PlotStyle | None = None) -> list[Path]:
+                 style: PlotStyle | None = None,
+                 robustness: Mapping[str, Any] | None = None) -> list[Path]:
     """Write the standard figures of a fit into ``<outdir>/figures/``.
 
     Files (each in every format of the style): ``arrhenius`` (global fits, or free fits with
@@ -55,6 +58,9 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
     free : FitResult, optional
         Free-model fit of the same data (points of the Arrhenius plot).
     style : PlotStyle, optional
+    robustness : mapping, optional
+        The ``robustness`` entry of summary.json (systematic uncertainty, drawn on the
+        Arrhenius and Eyring figures); read from ``<outdir>/summary.json`` when not given.
 
     Returns
     -------
@@ -72,6 +78,8 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
         finally:
             plt.close(fig)
 
+    if robustness is None:
+        robustness = _summary_robustness(Path(outdir) / "summary.json")
     multi_t = len(result.temperatures_K) >= 2
     pairs = [None] if len(result.pairs) == 1 else list(result.pairs)
 
@@ -80,13 +88,24 @@ def make_figures(result: FitResult, outdir: str | Path, *, free: FitResult | Non
 
     for pair in pairs:
         if result.temperature_model != "free" or multi_t:
-            emit(plot_arrhenius(result, free=free, style=style, pair=pair),
-                 f"arrhenius{suffix(pair)}")
+            emit(plot_arrhenius(result, free=free, style=style, pair=pair,
+                                robustness=robustness), f"arrhenius{suffix(pair)}")
         if result.temperature_model == "eyring" or (style.eyring and multi_t):
-            emit(plot_eyring(result, free=free, style=style, pair=pair), f"eyring{suffix(pair)}")
+            emit(plot_eyring(result, free=free, style=style, pair=pair, robustness=robustness),
+                 f"eyring{suffix(pair)}")
     for t, T in enumerate(result.temperatures_K):
         emit(plot_buildup(result, t, style=style), f"buildup_{T:.1f}K")
     emit(plot_corner(result, style=style), "corner")
     emit(plot_parameters_vs_temperature(result, style=style), "parameters_vs_temperature")
     return written
 
+
+
+def _summary_robustness(path: Path) -> Mapping[str, Any] | None:
+    """The ``robustness`` entry of a summary.json, or None when absent or unreadable."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    rob = summary.get("robustness") if isinstance(summary, Mapping) else None
+    return rob if isinstance(rob, Mapping) else None

@@ -1,4 +1,4 @@
-"""Populations and T1 of every site against temperature."""
+"""Exchange rates, populations and T1 of every site against temperature."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from exsyfit.output.drawing import errorbars, interval, plain_log_ticks
+from exsyfit.output.drawing import errorbars, interval, legend_above, plain_log_ticks
+from exsyfit.output.labels import math_name, temperature_text, text_name
 from exsyfit.output.style import MARKERS, PlotStyle, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from exsyfit.fit.results import FitResult
@@ -17,9 +19,23 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_parameters_vs_temperature"]
 
 
+def _pair_label(pair: str) -> str:
+    a, b = pair.split("<->")
+    return rf"${math_name(a)}\leftrightarrow {math_name(b)}$"
+
+
+def _shared(ax: Axes, x: np.ndarray, draws: np.ndarray, colour: str, label: str,
+            pad: float) -> None:
+    """One value for every temperature: a line with its 95 % band across the range."""
+    q = interval(draws)
+    xs = np.array([x.min() - pad, x.max() + pad])
+    ax.fill_between(xs, q["q025"], q["q975"], color=colour, alpha=0.25, lw=0)
+    ax.plot(xs, [q["median"]] * 2, color=colour, lw=1.2, label=label)
+
+
 def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = None,
                                    style: PlotStyle | None = None) -> Figure:
-    """Populations and T1 of every site against temperature (median, 68 % and 95 % bars).
+    """Exchange rates, populations and T1 against temperature (median, 68 % and 95 % bars).
 
     Parameters
     ----------
@@ -31,32 +47,71 @@ def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = No
     Returns
     -------
     matplotlib.figure.Figure
-        Top: populations; bottom: T1 (s, log scale).  Points of different sites are offset
-        slightly in T so their bars do not hide each other.
+        Three panels sharing the x axis: k_ex of every exchanging pair (s^-1, log scale),
+        populations and T1 (s, log scale).  Populations shared by all temperatures are drawn
+        as one value (a line with its 95 % band).  Points of different sites are offset
+        slightly in T so their bars do not hide each other.  For a single temperature the x
+        axis lists the sites (and pairs) instead, and the temperature is in the title.
     """
     import matplotlib as mpl
 
     style = style or PlotStyle()
     T = result.temperatures_K
     n = len(result.sites)
-    span = np.ptp(T) if len(T) > 1 else 10.0
-    offsets = (np.arange(n) - (n - 1) / 2) * 0.012 * span
+    single = len(T) == 1
+    span = float(np.ptp(T)) if not single else 1.0
+    offsets = (np.arange(max(n, len(result.pairs))) - (n - 1) / 2) * 0.012 * span
     with mpl.rc_context(style.rc()):
         if fig is None:
-            fig = new_figure(style, 3.9 if style.width_in < 5 else 3.0)
-        ax_p, ax_t = fig.subplots(2, 1, sharex=True)
+            fig = new_figure(style, 5.0 if style.width_in < 5 else 3.8)
+        ax_k, ax_p, ax_t = fig.subplots(3, 1, sharex=not single)
         pops = result.draws("populations")
         t1 = result.draws("T1_s")
+        shared = len(T) > 1 and np.allclose(pops, pops[:, :1, :])
+        pad = 0.04 * span
+        for q, pair in enumerate(result.pairs):
+            c, mk = style.colour(n + q), MARKERS[q % len(MARKERS)]
+            x = np.array([q], float) if single else T + offsets[q] * (len(result.pairs) > 1)
+            errorbars(ax_k, x, interval(result.rate_draws(pair)), c, mk,
+                      label=_pair_label(pair) if len(result.pairs) > 1 else None)
         for i, site in enumerate(result.sites):
             c, mk = style.colour(i), MARKERS[i % len(MARKERS)]
-            errorbars(ax_p, T + offsets[i], interval(pops[:, :, i]), c, mk, label=site)
-            errorbars(ax_t, T + offsets[i], interval(t1[:, :, i]), c, mk, label=site)
+            x = np.array([i], float) if single else T + offsets[i]
+            if shared:
+                _shared(ax_p, T, pops[:, 0, i], c, text_name(site), pad)
+            else:
+                errorbars(ax_p, x, interval(pops[:, :, i]), c, mk, label=text_name(site))
+            errorbars(ax_t, x, interval(t1[:, :, i]), c, mk, label=text_name(site))
+        ax_k.set_ylabel(r"$k_\mathrm{ex}$ (s$^{-1}$)")
+        ax_k.set_yscale("log")
+        plain_log_ticks(ax_k)
         ax_p.set_ylabel("population")
+        if shared:
+            ax_p.text(0.99, 0.5, "shared by all temperatures (95 % band)",
+                      transform=ax_p.transAxes, ha="right", va="center",
+                      fontsize=style.font_size - 1.5, color="0.35")
         ax_t.set_ylabel(r"$T_1$ (s)")
         ax_t.set_yscale("log")
         plain_log_ticks(ax_t)
-        ax_t.set_xlabel(r"$T$ (K)")
-        ax_p.legend(title="site", loc="best", ncol=min(n, 4))
-        ax_p.set_ylim(-0.02, 1.02) if np.ptp(pops) > 0.3 else None
+        if np.ptp(pops) > 0.3:
+            ax_p.set_ylim(-0.02, 1.02)
+        if single:
+            ax_k.set_xticks(range(len(result.pairs)),
+                            [_pair_label(p) for p in result.pairs])
+            for ax in (ax_p, ax_t):
+                ax.set_xticks(range(n), [text_name(s) for s in result.sites])
+            ax_k.set_xlim(-0.6, len(result.pairs) - 0.4)
+            for ax in (ax_p, ax_t):
+                ax.set_xlim(-0.6, n - 0.4)
+            ax_t.set_xlabel("site")
+            fig.suptitle(f"{temperature_text(T[0])}: exchange rate, populations and $T_1$")
+        else:
+            for ax in (ax_k, ax_p):
+                ax.tick_params(labelbottom=False)
+            ax_t.set_xlabel(r"$T$ (K)")
+            ax_t.set_xlim(T.min() - 1.5 * pad, T.max() + 1.5 * pad)
+            ax_t.xaxis.get_major_formatter().set_useOffset(False)
+            legend_above(ax_k if len(result.pairs) > 1 else ax_p, title=None)
+            if len(result.pairs) > 1:
+                legend_above(ax_p)
     return fig
-
