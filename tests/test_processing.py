@@ -208,11 +208,11 @@ def test_options_from_dict_reports_every_problem_with_suggestions():
                                      "f2": {"sizee": 3}, "baseline_order_f1": 42},
                                     where="[processing]")
     msg = str(exc.value)
-    assert "[processing].windw_f2: unknown key (did you mean 'window_f2'?)" in msg
-    assert "[processing].lb_hz_f1 = 'lots': expected a finite number" in msg
-    assert "[processing].window_f1 = 'hann'" in msg
-    assert "[processing].f2.sizee: unknown key (did you mean 'size_f2'?)" in msg
-    assert "[processing].baseline_order_f1 = 42" in msg
+    assert "[processing.windw_f2]: unknown key (did you mean 'window_f2'?)" in msg
+    assert "[processing.lb_hz_f1]: found 'lots'; expected a finite number" in msg
+    assert "[processing.window_f1]: found 'hann'" in msg
+    assert "[processing.f2.sizee]: unknown key (did you mean 'size_f2'?)" in msg
+    assert "[processing.baseline_order_f1]: found 42" in msg
 
 
 # ---------------------------------------------------------------- real data against TopSpin

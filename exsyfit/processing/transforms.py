@@ -38,15 +38,16 @@ P-type (``exp(+i w1 t1)``) and N-type (``exp(-i w1 t1)``) data, combined into co
 
 from __future__ import annotations
 
-import difflib
+import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 from scipy import ndimage, optimize
 
-from exsyfit.errors import ConfigError
+from exsyfit.settings import parse_table
 
 WINDOWS = ("none", "em", "gm", "sine", "qsine")
 FNMODES = ("QF", "TPPI", "States", "States-TPPI", "echo-antiecho")
@@ -152,32 +153,19 @@ class ProcessingOptions:
             Listing every unknown key (with the nearest valid one) and every bad value, each
             with its key path.
         """
-        if not isinstance(d, dict):
-            raise ConfigError(f"{where}: expected a table of processing settings, found "
-                              f"{type(d).__name__} {d!r}")
-        flat: dict[str, tuple[str, Any]] = {}
-        problems: list[str] = []
-        valid = [f.name for f in fields(cls)]
+        base = where.strip("[]")
+        if not isinstance(d, Mapping):
+            return parse_table(cls, d, base)  # names the table and what it should be
+        flat: dict[str, Any] = {}
+        paths: dict[str, str] = {}
         for key, value in d.items():
-            if key in ("f1", "f2") and isinstance(value, dict):
+            if key in ("f1", "f2") and isinstance(value, Mapping):
                 for sub, v in value.items():
-                    flat[f"{sub}_{key}"] = (f"{where}.{key}.{sub}", v)
+                    flat[f"{sub}_{key}"], paths[f"{sub}_{key}"] = v, f"{base}.{key}.{sub}"
             else:
-                flat[str(key)] = (f"{where}.{key}", value)
-        values: dict[str, Any] = {}
-        for name, (path, value) in flat.items():
-            if name not in valid:
-                close = difflib.get_close_matches(name, valid, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                problems.append(f"{path}: unknown key{hint}; valid keys: {', '.join(valid)}")
-                continue
-            try:
-                values[name] = _check_option(name, value)
-            except ValueError as exc:
-                problems.append(f"{path} = {value!r}: {exc}")
-        if problems:
-            raise ConfigError("invalid processing settings:\n  " + "\n  ".join(problems))
-        return cls(**values)
+                flat[str(key)] = value
+        checks = {f.name: functools.partial(_check_option, f.name) for f in fields(cls)}
+        return parse_table(cls, flat, base, checks=checks, paths=paths)
 
 
 def _check_option(name: str, value: Any) -> Any:
