@@ -31,6 +31,7 @@ from exsyfit.fit.options import (
     SiteConfig,
 )
 from exsyfit.integrate.options import IntegrationOptions
+from exsyfit.io.temperature import TemperatureCalibration
 from exsyfit.output.style import PlotStyle
 from exsyfit.processing.transforms import ProcessingOptions
 from exsyfit.settings import Problems, option, parse_table
@@ -41,6 +42,9 @@ __all__ = ["Config", "DataConfig", "TemperatureConfig", "ReportOptions", "Gaussi
 
 TEMPERATURE_MODELS = ("free", "arrhenius", "eyring")
 ALTERNATIVES = ("free", "spin_diffusion", "no_spin_diffusion", "first-order", "sphere", "slab")
+
+#: The ``[temperature]`` table (defined with the calibration it drives).
+TemperatureConfig = TemperatureCalibration
 
 #: Largest number of walkers x steps the sampler may hold (the chain is kept in memory:
 #: 8 bytes per parameter each).
@@ -124,18 +128,19 @@ def _mixing_time(value: Any) -> str | float:
                      "in (0, 3600]")
 
 
-def _kelvin_table(value: Any) -> dict[str, float]:
-    if not isinstance(value, Mapping) or not all(
-            _is_number(v) and 0 < v <= 5000 for v in value.values()):
-        raise ValueError("a table: experiment folder -> sample temperature in (0, 5000] K")
-    return {str(k): float(v) for k, v in value.items()}
-
-
 def _names(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
         raise ValueError("a list of experiment names (strings)")
+    return tuple(value)
+
+
+def _skip_checks(value: Any) -> tuple[str, ...]:
+    from exsyfit.integrate.volumes import PLAUSIBILITY_CHECKS
+
+    if not isinstance(value, list) or any(v not in PLAUSIBILITY_CHECKS for v in value):
+        raise ValueError(f"a list of check names among {', '.join(PLAUSIBILITY_CHECKS)}")
     return tuple(value)
 
 
@@ -170,31 +175,14 @@ class DataConfig:
                                             "temperature, K")
     replicates: bool = option(False, help="allow several spectra with the same temperature "
                               "and mixing time")
+    skip_checks: tuple[str, ...] = option(
+        (), kind="any", parse=_skip_checks, help="volume-table plausibility checks to leave "
+        "out: 'temperature_range' (100-1000 K), 'mixing_time_range' (at most 60 s), "
+        "'mixing_time_count' (two or more per temperature), 'zero_volumes', "
+        "'negative_diagonals' (a sign-flipped spectrum)")
     exclude: tuple[str, ...] = option(
         (), kind="any", parse=_names, help="experiments to leave out, by name (the folder "
         "as given or its last part, e.g. [\"12\"]), instead of editing volumes.csv")
-
-
-@dataclass(frozen=True)
-class TemperatureConfig:
-    """Calibration of set temperature to sample temperature (the ``[temperature]`` table)."""
-
-    slope: float = option(1.0, low=0, high=10, low_open=True,
-                          help="sample temperature = slope x set temperature + offset_K")
-    offset_K: float = option(0.0, low=-1000, high=1000, help="see slope, K")
-    sigma_K: float = option(0.0, low=0, high=100,
-                            help="1-sigma uncertainty of the sample temperature, K")
-    per_experiment: Mapping[str, float] = option(
-        default_factory=dict, kind="any", parse=_kelvin_table,
-        help="table: experiment folder -> sample temperature, K (overrides the calibration)")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The calibration as the plain dict the series reader takes."""
-        out: dict[str, Any] = {"slope": self.slope, "offset_K": self.offset_K,
-                               "sigma_K": self.sigma_K}
-        if self.per_experiment:
-            out["per_experiment"] = dict(self.per_experiment)
-        return out
 
 
 @dataclass(frozen=True)

@@ -76,11 +76,14 @@ def site_ppm(
     sites: Mapping[str, float], overrides: Mapping[float, Mapping[str, float]] | None,
     t: float | None,
 ) -> dict[str, float]:
-    """Site shifts (ppm) at temperature ``t``: ``sites`` with the overrides for ``t`` applied."""
+    """Site shifts (ppm) at temperature ``t``: ``sites`` with the overrides for ``t`` applied.
+
+    ``overrides`` are keyed by the (already grouped) temperatures of the series, K.
+    """
     pos = dict(sites)
     if overrides and t is not None:
         for tk, table in overrides.items():
-            if abs(float(tk) - t) <= 0.5:
+            if math.isclose(float(tk), t, rel_tol=0.0, abs_tol=1e-9):
                 unknown = set(table) - set(pos)
                 if unknown:
                     raise ConfigError(
