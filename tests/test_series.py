@@ -136,10 +136,11 @@ def test_calibration_slope_offset_and_per_experiment(made):
 
 def test_calibration_errors_name_the_key(made):
     folder, _ = made["bruker-processed"]
-    with pytest.raises(ConfigError, match=r"\[temperature\] slop: unknown key \(did you mean "
+    with pytest.raises(ConfigError, match=r"\[temperature.slop\]: unknown key \(did you mean "
                                           r"'slope'\?\)"):
         experiment_table(["*"], folder, temperature_calibration={"slop": 1.0})
-    with pytest.raises(ConfigError, match=r"\[temperature\] sigma_K = -1: expected a number >= 0"):
+    with pytest.raises(ConfigError, match=r"\[temperature.sigma_K\]: found -1; expected a number "
+                                          r"in \[0, 100\]"):
         experiment_table(["*"], folder, temperature_calibration={"sigma_K": -1})
     with pytest.raises(ConfigError, match=r"per_experiment: '12x' is not an experiment of the "
                                           r"series \(did you mean '12'\?\)"):

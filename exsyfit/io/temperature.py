@@ -37,6 +37,7 @@ import difflib
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,13 @@ import numpy as np
 import pandas as pd
 
 from exsyfit.errors import ConfigError, SeriesError
+from exsyfit.settings import option, parse_table
 
 __all__ = [
     "DEFAULT_TOLERANCE_K",
     "CALIBRATED_SLOPE_OFFSET",
     "PER_EXPERIMENT",
+    "TemperatureCalibration",
     "validate_calibration",
     "calibrate_temperatures",
     "is_calibrated",
@@ -62,7 +65,6 @@ CALIBRATED_SLOPE_OFFSET = "calibration slope/offset"
 #: ``temperature_source`` of a value given per experiment.
 PER_EXPERIMENT = "per-experiment value"
 _UNCALIBRATED = "set value, uncalibrated"
-_CALIBRATION_KEYS = ["slope", "offset_K", "sigma_K", "per_experiment"]
 
 
 def _set_value_source(fmt: str) -> str:
@@ -73,6 +75,36 @@ def _set_value_source(fmt: str) -> str:
 def is_calibrated(source: str | None) -> bool:
     """True when a ``temperature_source`` is a calibrated or user-given sample temperature."""
     return bool(source) and not str(source).startswith(_UNCALIBRATED)
+
+
+def _kelvin_table(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            and 0 < v <= 5000 for v in value.values()):
+        raise ValueError("a table: experiment folder -> sample temperature in (0, 5000] K")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class TemperatureCalibration:
+    """Calibration of set temperature to sample temperature (the ``[temperature]`` table)."""
+
+    slope: float = option(1.0, low=0, high=10, low_open=True,
+                          help="sample temperature = slope x set temperature + offset_K")
+    offset_K: float = option(0.0, low=-1000, high=1000, help="see slope, K")
+    sigma_K: float = option(0.0, low=0, high=100,
+                            help="1-sigma uncertainty of the sample temperature, K")
+    per_experiment: Mapping[str, float] = option(
+        default_factory=dict, kind="any", parse=_kelvin_table,
+        help="table: experiment folder -> sample temperature, K (overrides the calibration)")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The calibration as a plain dict (what :func:`calibrate_temperatures` takes)."""
+        out: dict[str, Any] = {"slope": self.slope, "offset_K": self.offset_K,
+                               "sigma_K": self.sigma_K}
+        if self.per_experiment:
+            out["per_experiment"] = dict(self.per_experiment)
+        return out
 
 
 def validate_calibration(cal: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
@@ -88,7 +120,8 @@ def validate_calibration(cal: Mapping[str, Any] | None, where: str) -> dict[str,
     Returns
     -------
     dict
-        The given numeric keys as floats and ``per_experiment`` (possibly empty).
+        ``slope``, ``offset_K``, ``sigma_K`` (defaults filled in) and ``per_experiment``
+        (possibly empty).
 
     Raises
     ------
@@ -97,44 +130,8 @@ def validate_calibration(cal: Mapping[str, Any] | None, where: str) -> dict[str,
     """
     if cal is None:
         return {}
-    if not isinstance(cal, Mapping):
-        raise ConfigError(f"{where}: expected a table of calibration settings, found {cal!r}")
-    problems = []
-    for key in cal:
-        if key not in _CALIBRATION_KEYS:
-            close = difflib.get_close_matches(str(key), _CALIBRATION_KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{where} {key}: unknown key{hint}; valid keys: "
-                            f"{', '.join(_CALIBRATION_KEYS)}")
-    out: dict[str, Any] = {}
-    checks = {
-        "slope": (lambda v: v > 0, "a positive number"),
-        "offset_K": (lambda v: True, "a number of kelvin"),
-        "sigma_K": (lambda v: v >= 0, "a number >= 0 (K)"),
-    }
-    for key, (ok, expected) in checks.items():
-        if key not in cal:
-            continue
-        v = cal[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-                or not ok(v):
-            problems.append(f"{where} {key} = {v!r}: expected {expected}")
-        else:
-            out[key] = float(v)
-    per = cal.get("per_experiment", {})
-    if not isinstance(per, Mapping):
-        problems.append(f"{where} per_experiment = {per!r}: expected a table "
-                        "experiment -> kelvin")
-        per = {}
-    for k, v in per.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-                or v <= 0:
-            problems.append(f"{where} per_experiment.{k!r} = {v!r}: expected a temperature "
-                            "in kelvin > 0")
-    out["per_experiment"] = {str(k): float(v) for k, v in per.items()}
-    if problems:
-        raise ConfigError("invalid temperature calibration:\n  " + "\n  ".join(problems))
-    return out
+    parsed = parse_table(TemperatureCalibration, cal, where.strip("[]"))
+    return {**parsed.as_dict(), "per_experiment": dict(parsed.per_experiment)}
 
 
 def calibrate_temperatures(
