@@ -167,14 +167,15 @@ def validate_volume_table(
         table[column] = values.astype(float)
     for column, rule, ok in (
         ("sigma", "a positive number", table["sigma"] > 0),
-        ("temperature_K", "a temperature above 0 K", table["temperature_K"] > 0),
+        ("temperature_K", "a temperature above 0 K (degrees Celsius? add 273.15)",
+         table["temperature_K"] > 0),
         ("mixing_time_s", "a mixing time >= 0 s", table["mixing_time_s"] >= 0),
     ):
         if not ok.all():
             row = int(np.flatnonzero(~ok.to_numpy())[0])
             raise VolumeTableError(
-                f"{source}: column '{column}', row {row + 1}: found {table[column].iloc[row]!r}; "
-                f"expected {rule}"
+                f"{source}: column '{column}', row {row + 1}: found "
+                f"{float(table[column].iloc[row]):g}; expected {rule}"
             )
     for column in ("from_site", "to_site", "experiment"):
         if table[column].isna().any():
