@@ -37,19 +37,28 @@ def test_lineshape_qc_figure():
     fig = plot_integration_qc(spectra, res)
     assert isinstance(fig, Figure)
     axes = fig.axes
-    assert len(axes) == 4  # spectra (shortest, longest) and their residuals
-    for ax in axes:
-        assert ax.get_xlabel() == "7Li F2 (ppm)"
-        assert ax.get_ylabel() == "7Li F1 (ppm)"
+    assert len(axes) == 7  # every mixing time (3), its residual (3) and one colour bar
+    for ax in axes[:6]:
+        assert ax.get_xlabel() == "$^{7}$Li F2 (ppm)"
+        assert ax.get_ylabel() == "$^{7}$Li F1 (ppm)"
         x0, x1 = ax.get_xlim()
         y0, y1 = ax.get_ylim()
         assert x0 > x1 and y0 > y1  # ppm decreasing to the right and upwards
-    assert "t_m = 0.01 s" in axes[0].get_title() and "t_m = 1 s" in axes[1].get_title()
-    assert "residual" in axes[2].get_title()
+    titles = [ax.get_title(loc="left") for ax in axes[:3]]
+    assert titles == [r"$t_\mathrm{m}$ = 0.01 s", r"$t_\mathrm{m}$ = 0.2 s",
+                      r"$t_\mathrm{m}$ = 1 s"]
+    assert "residual" in axes[3].get_title(loc="left")
+    assert axes[6].get_ylabel() == "(data − model)/σ"
     # four fitted peaks drawn as FWHM ellipses, plus the fit window
     assert sum(isinstance(p, Ellipse) for p in axes[0].patches) == 4
     assert sum(isinstance(p, Rectangle) for p in axes[0].patches) == 1
-    assert len(axes[2].images) == 1 and axes[0].collections
+    assert len(axes[3].images) == 1 and axes[0].collections
+    # residual in noise units: the fitted model leaves noise of unit scale
+    z = axes[3].images[0].get_array()
+    assert 0.6 < float(np.std(z)) < 1.6
+    # the lowest contour is 4 noise sigmas (noise 0.05), not the noise itself
+    lowest = min(c.levels.min() for c in axes[0].collections if c.levels.min() > 0)
+    assert lowest == pytest.approx(4 * 0.05, rel=0.15)
 
 
 def test_box_qc_figure_draws_regions_into_given_figure():
@@ -59,9 +68,10 @@ def test_box_qc_figure_draws_regions_into_given_figure():
     fig = Figure()
     out = plot_integration_qc(spectra[::-1], res, fig=fig)
     assert out is fig
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # one panel per mixing time, no residuals in box mode
     assert sum(isinstance(p, Rectangle) for p in fig.axes[0].patches) == 4
-    assert fig.axes[0].get_xlabel() == "7Li F2 (ppm)"
+    assert fig.axes[0].get_xlabel() == "$^{7}$Li F2 (ppm)"
+    assert "0.01 s" in fig.axes[0].get_title(loc="left")  # sorted by mixing time
 
 
 def test_qc_figure_rejects_foreign_spectra():

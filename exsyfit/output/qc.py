@@ -1,36 +1,41 @@
 """Quality-control figure of the integration of one temperature of an EXSY series.
 
-Shows the shortest and the longest mixing time: contours of the spectrum with the integration
-regions (box/ellipse) or the fitted peaks and fit window (lineshape), and, in lineshape mode, the
-residual (data minus fitted model, baseline included) with contours at multiples of the noise.
-The function draws into a figure and returns it; it never saves or shows.
+Shows every mixing time of the temperature, shortest first: contours of the spectrum from a
+chosen multiple of the noise (4 σ by default) with the integration regions (box/ellipse) or
+the fitted peaks and fit window (lineshape), and, in lineshape mode, below each spectrum the
+residual (data minus fitted model, baseline included) in units of the noise, on a diverging
+colour scale with its colour bar (red: data above the model) and contours at ±3, ±6 and
+±12 σ.  The function draws into a figure and returns it; it never saves or shows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse, Rectangle
 
 from exsyfit.integrate.results import GroupIntegration, IntegrationResult
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.output.labels import temperature_text
+from exsyfit.output.spectra import View, draw_contours, noise_sigma, ppm_axes
 
 __all__ = ["plot_integration_qc"]
 
-
-def _axis_label(dim: str, nucleus: str | None) -> str:
-    return f"{nucleus} {dim} (ppm)" if nucleus else f"{dim} (ppm)"
+_RESIDUAL_LEVELS = (3.0, 6.0, 12.0)
 
 
-def _locate(spectra: Sequence[Spectrum2D], result: IntegrationResult):
+def _locate(spectra: Sequence[Spectrum2D], result: IntegrationResult,
+            ) -> tuple[GroupIntegration, list[int]]:
     """Group of the result holding these spectra and each spectrum's position in it."""
     for group in result.groups:
         names = list(group.experiments)
         pos = [names.index(s.source) if s.source in names else None for s in spectra]
         if all(p is not None for p in pos):
-            return group, pos
+            return group, [int(p) for p in pos if p is not None]
     if len(result.groups) == 1 and len(spectra) == len(result.groups[0].indices):
         return result.groups[0], list(range(len(spectra)))
     raise ValueError(
@@ -39,7 +44,7 @@ def _locate(spectra: Sequence[Spectrum2D], result: IntegrationResult):
     )
 
 
-def _view(group: GroupIntegration, margin: float = 1.0):
+def _view(group: GroupIntegration, margin: float = 1.0) -> View:
     """ppm limits (f1_lo, f1_hi, f2_lo, f2_hi) around the peaks."""
     s = group.shapes
     return (min(x.ppm_f1 - 3 * x.fwhm_f1 for x in s) - margin,
@@ -48,61 +53,49 @@ def _view(group: GroupIntegration, margin: float = 1.0):
             max(x.ppm_f2 + 3 * x.fwhm_f2 for x in s) + margin)
 
 
-def _contours(ax, spec: Spectrum2D, view, n_levels: int = 12):
-    rm = (spec.ppm_f1 >= view[0]) & (spec.ppm_f1 <= view[1])
-    cm = (spec.ppm_f2 >= view[2]) & (spec.ppm_f2 <= view[3])
-    block = np.asarray(spec.data)[np.ix_(rm, cm)]
-    top = float(np.max(np.abs(block))) or 1.0
-    levels = top * np.geomspace(0.005, 0.9, n_levels)
-    ax.contour(spec.ppm_f2[cm], spec.ppm_f1[rm], block, levels=levels, colors="C0",
-               linewidths=0.7)
-    ax.contour(spec.ppm_f2[cm], spec.ppm_f1[rm], block, levels=-levels[::-1], colors="C3",
-               linewidths=0.7, linestyles="dashed")
-
-
-def _draw_regions(ax, group: GroupIntegration):
+def _draw_regions(ax: Axes, group: GroupIntegration) -> None:
     for reg in group.regions:
         w, h = 2 * reg.half_width_f2, 2 * reg.half_width_f1
         if reg.kind == "ellipse":
-            patch = Ellipse((reg.center_f2, reg.center_f1), w, h, fill=False, color="k", lw=1.0)
+            patch = Ellipse((reg.center_f2, reg.center_f1), w, h, fill=False, color="k", lw=0.9)
         else:
             corner = (reg.center_f2 - reg.half_width_f2, reg.center_f1 - reg.half_width_f1)
-            patch = Rectangle(corner, w, h, fill=False, color="k", lw=1.0)
+            patch = Rectangle(corner, w, h, fill=False, color="k", lw=0.9)
         ax.add_patch(patch)
 
 
-def _draw_peaks(ax, group: GroupIntegration):
+def _draw_peaks(ax: Axes, group: GroupIntegration) -> None:
     shapes = {s.name: s for s in group.shapes}
     for j, i in group.peaks:
         a, b = shapes[j], shapes[i]
         ax.add_patch(Ellipse((b.ppm_f2, a.ppm_f1), b.fwhm_f2, a.fwhm_f1, fill=False, color="k",
-                             lw=1.0))
-        ax.plot([b.ppm_f2], [a.ppm_f1], "k+", ms=6)
+                             lw=0.9))
+        ax.plot([b.ppm_f2], [a.ppm_f1], "k+", ms=5)
     for win in group.windows[:1]:
         _, _, a1, b1, a2, b2 = win
         ax.add_patch(Rectangle((a2, a1), b2 - a2, b1 - a1, fill=False, color="0.5", lw=0.8,
                                ls=":"))
 
 
-def _residual(ax, spec: Spectrum2D, group: GroupIntegration, k: int, view):
+def _residual(ax: Axes, spec: Spectrum2D, group: GroupIntegration, k: int, view: View,
+              sigma: float, lim: float) -> object:
+    """Residual / noise as an image with ±3, ±6, ±12 contours; returns the image."""
     model = group.model_spectrum(k, spec.ppm_f1, spec.ppm_f2)
-    resid = np.asarray(spec.data) - model
+    z = (np.asarray(spec.data, dtype=float) - model) / sigma
     rm = (spec.ppm_f1 >= view[0]) & (spec.ppm_f1 <= view[1])
     cm = (spec.ppm_f2 >= view[2]) & (spec.ppm_f2 <= view[3])
-    block = resid[np.ix_(rm, cm)]
-    outside = resid[~rm]
-    noise = float(np.std(outside)) if outside.size else float(np.std(block))
-    noise = noise or 1.0
-    lim = max(float(np.max(np.abs(block))), 3 * noise)
-    ax.imshow(block, extent=(spec.ppm_f2[cm][0], spec.ppm_f2[cm][-1], spec.ppm_f1[rm][-1],
-                             spec.ppm_f1[rm][0]),
-              origin="upper", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim)
-    levels = noise * np.array([3.0, 6.0, 12.0])
-    ax.contour(spec.ppm_f2[cm], spec.ppm_f1[rm], block, levels=levels, colors="k",
-               linewidths=0.6)
-    ax.contour(spec.ppm_f2[cm], spec.ppm_f1[rm], block, levels=-levels[::-1], colors="k",
-               linewidths=0.6, linestyles="dashed")
-    ax.set_title(f"residual (contours at 3, 6, 12 x noise {noise:.2g})", fontsize=9)
+    block = z[np.ix_(rm, cm)]
+    f1, f2 = spec.ppm_f1[rm], spec.ppm_f2[cm]
+    im = ax.imshow(block, extent=(f2[0], f2[-1], f1[-1], f1[0]), origin="upper",
+                   aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    levels = np.array(_RESIDUAL_LEVELS)
+    if np.max(block) > levels[0]:
+        ax.contour(f2, f1, block, levels=levels, colors="k", linewidths=0.5)
+    if np.min(block) < -levels[0]:
+        ax.contour(f2, f1, block, levels=-levels[::-1], colors="k", linewidths=0.5,
+                   linestyles="dashed")
+    ax.set_title(f"residual, max |z| = {np.max(np.abs(block)):.1f}", loc="left")
+    return im
 
 
 def plot_integration_qc(
@@ -110,8 +103,10 @@ def plot_integration_qc(
     result: IntegrationResult,
     *,
     fig: Figure | None = None,
+    level_sigma: float = 4.0,
+    max_columns: int = 4,
 ) -> Figure:
-    """Contours of the shortest and longest mixing-time spectra with regions or fitted peaks.
+    """Contours of every mixing time of one temperature with regions or fitted peaks.
 
     Parameters
     ----------
@@ -122,44 +117,65 @@ def plot_integration_qc(
         The integration result.
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first); a new one is made otherwise.
+    level_sigma : float
+        Lowest contour, in noise sigmas (robust estimate over each spectrum).
+    max_columns : int
+        Spectra per row; more mixing times wrap onto further rows.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One column per mixing time (shortest, longest); the top row holds the spectra, the
-        bottom row (lineshape mode only) the residuals.  Axes are in ppm, reversed (NMR
-        convention), labelled ``F2 (ppm)`` / ``F1 (ppm)`` preceded by the nucleus when known.
+        One panel per mixing time, shortest first; in lineshape mode each spectrum has its
+        residual (data − model)/σ below it, with one colour bar per row of residuals.  Axes
+        are in ppm, reversed (NMR convention), labelled ``F2 (ppm)`` / ``F1 (ppm)`` preceded by
+        the nucleus when known.
     """
     if len(spectra_of_one_temperature) == 0:
         raise ValueError("no spectra given")
     group, pos = _locate(spectra_of_one_temperature, result)
     tm = [s.mixing_time_s if s.mixing_time_s is not None else np.nan
           for s in spectra_of_one_temperature]
-    order = np.argsort(np.nan_to_num(np.array(tm, float), nan=np.inf), kind="stable")
-    picks = [order[0]] if len(order) == 1 else [order[0], order[-1]]
+    order = list(np.argsort(np.nan_to_num(np.array(tm, float), nan=np.inf), kind="stable"))
     lineshape = group.method == "lineshape"
+    n = len(order)
+    ncol = min(n, max_columns)
+    nblock = math.ceil(n / ncol)
+    per = 2 if lineshape else 1
     if fig is None:
-        fig = Figure(figsize=(5.0 * len(picks), 4.5 * (2 if lineshape else 1)))
+        fig = Figure(figsize=(2.6 * ncol + 0.8, 2.5 * per * nblock + 0.5), layout="constrained")
     else:
         fig.clear()
-    axes = fig.subplots(2 if lineshape else 1, len(picks), squeeze=False)
+        fig.set_layout_engine("constrained")
+    axes = fig.subplots(per * nblock, ncol, squeeze=False)
     view = _view(group)
-    for col, idx in enumerate(picks):
+    sigmas = [noise_sigma(s) for s in spectra_of_one_temperature]
+    resid_images: dict[int, list] = {}
+    for slot, idx in enumerate(order):
+        block, col = divmod(slot, ncol)
         spec = spectra_of_one_temperature[idx]
-        ax = axes[0, col]
-        _contours(ax, spec, view)
+        ax = axes[per * block, col]
+        draw_contours(ax, spec, sigma=sigmas[idx], level_sigma=level_sigma, view=view)
         if lineshape:
             _draw_peaks(ax, group)
         else:
             _draw_regions(ax, group)
-        temp = "" if group.temperature_K is None else f", {group.temperature_K:g} K"
-        ax.set_title(f"t_m = {tm[idx]:g} s{temp} ({group.method})", fontsize=9)
+        ax.set_title(rf"$t_\mathrm{{m}}$ = {tm[idx]:g} s", loc="left")
+        used = [ax]
         if lineshape:
-            _residual(axes[1, col], spec, group, pos[idx], view)
-        for a in axes[:, col]:
-            a.set_xlim(view[3], view[2])
-            a.set_ylim(view[1], view[0])
-            a.set_xlabel(_axis_label("F2", spec.nucleus))
-            a.set_ylabel(_axis_label("F1", spec.nucleus))
-    fig.tight_layout()
+            ax_r = axes[per * block + 1, col]
+            im = _residual(ax_r, spec, group, pos[idx], view, sigmas[idx], lim=6.0)
+            resid_images.setdefault(block, []).append((ax_r, im))
+            used.append(ax_r)
+        for a in used:
+            ppm_axes(a, spec, view)
+    for slot in range(n, nblock * ncol):
+        block, col = divmod(slot, ncol)
+        for r in range(per):
+            axes[per * block + r, col].set_visible(False)
+    for row in resid_images.values():
+        cb = fig.colorbar(row[0][1], ax=[a for a, _ in row], shrink=0.9, extend="both")
+        cb.set_label("(data − model)/σ")
+    where = "" if group.temperature_K is None else f"{temperature_text(group.temperature_K)}, "
+    fig.suptitle(f"{where}{group.method} integration; contours from {level_sigma:g} σ "
+                 "(dashed: negative)")
     return fig
