@@ -374,8 +374,15 @@ def test_garbage_numbers_in_acqus(tmp_path):
 
 def test_processed_missing_2rr_names_file(tmp_path):
     folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW)
-    with pytest.raises(DataFormatError, match=r"no processed spectrum 'pdata/1/2rr'.*"
+    with pytest.raises(DataFormatError, match=r"no processed spectrum: looked for .*pdata/1/2rr"
+                                              r" \(no procno of pdata/ holds a 2rr\).*"
                                               "prefer='raw'"):
+        bruker.read_experiment(folder)
+    spec = Spectrum2D(data=np.ones((8, 8)), ppm_f1=np.linspace(5, 0, 8),
+                      ppm_f2=np.linspace(5, 0, 8), sf_mhz=SF)
+    shutil.copytree(sim_bruker.write_processed(tmp_path / "2", spec) / "pdata" / "1",
+                    folder / "pdata" / "3")
+    with pytest.raises(DataFormatError, match=r"2rr found in procno 3"):
         bruker.read_experiment(folder)
     assert len(bruker.read_experiment(folder, prefer="auto")) == 1
 
@@ -417,8 +424,8 @@ def test_real_27al_31p_2d_ser_processes():
 
 def test_real_27al_processed_request_is_refused_with_reason():
     folder = real("lcs-27al-31p-dhmqc-2d") / "1"
-    with pytest.raises(DataFormatError, match=r"no processed spectrum 'pdata/1/2rr' \(the "
-                                              "pdata folder exists but holds no 2rr\\)"):
+    with pytest.raises(DataFormatError, match=r"no processed spectrum: looked for .*pdata/1/2rr "
+                                              r"\(no procno of pdata/ holds a 2rr\)"):
         bruker.read_experiment(folder)
 
 

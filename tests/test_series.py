@@ -190,8 +190,12 @@ def test_never_mix_processed_and_raw(made, tmp_path):
     raw, _ = made["bruker-raw"]
     shutil.copytree(proc / "10", tmp_path / "10")  # processed only (no ser)
     shutil.copytree(raw / "13", tmp_path / "13")  # raw only
-    with pytest.raises(SeriesError, match=r"no raw data \(ser/fid\): 10"):
+    with pytest.raises(SeriesError, match=r"no raw data: 10 \(looked for \S+/10/pdata/1/2rr "
+                                          r"and \S+/10/ser\); check \[data\] procno"):
         _quiet(read_series, ["*"], tmp_path)
+    # a wrong procno: neither experiment has pdata/2/2rr, and 10 has no ser either
+    with pytest.raises(SeriesError, match=r"10 \(looked for \S+/10/pdata/2/2rr"):
+        _quiet(read_series, ["*"], tmp_path, procno=2)
     # raw data for both, a 2rr for one only: everything is processed from raw
     shutil.rmtree(tmp_path / "10")
     shutil.copytree(raw / "10", tmp_path / "10")

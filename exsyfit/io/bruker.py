@@ -51,6 +51,7 @@ import nmrglue as ng
 import numpy as np
 
 from exsyfit.errors import DataFormatError
+from exsyfit.io.bruker_checks import check_header, temperature_problem
 from exsyfit.io.bruker_params import (
     _FNMODE_CODES,
     _MC2_CODES,
@@ -115,11 +116,13 @@ def read_metadata(folder: str | Path, *, procno: int = 1, mixing_time: str | flo
     -------
     dict
         ``folder, dimensionality ("1D", "2D", "pseudo-2D", "3D", "pseudo-3D"), nucleus,
-        nucleus_f1, sf_mhz, temperature_K, scans, receiver_gain, mas_rate_hz, mas_rate_source,
-        pulse_program, td (tuple of TD values), si (tuple or None), fnmode, has_2rr, has_ser,
-        has_fid, mixing_time_s (float, list or None), mixing_time_source, mixing_time_error``.
+        nucleus_f1, sf_mhz, temperature_K, temperature_error (why TE is not usable, or None),
+        scans, receiver_gain, mas_rate_hz, mas_rate_source, pulse_program, td (tuple of TD
+        values), si (tuple or None), fnmode, has_2rr, has_ser, has_fid, mixing_time_s (float,
+        list or None), mixing_time_source, mixing_time_error``.
     """
     exp = _Experiment(folder, procno)
+    check_header(exp, processed=(exp.pdata / "2rr").is_file())
     kind = _kind(exp)
     td = [int(exp.num("TD"))]
     if exp.acqu2s is not None:
@@ -151,6 +154,7 @@ def read_metadata(folder: str | Path, *, procno: int = 1, mixing_time: str | flo
         "nucleus_f1": _text(exp.acqu2s, "NUC1") if exp.acqu2s else None,
         "sf_mhz": sf,
         "temperature_K": _temperature(exp),
+        "temperature_error": temperature_problem(exp),
         "scans": int(exp.num("NS")),
         "receiver_gain": float(exp.num("RG")),
         "mas_rate_hz": rate,
@@ -587,9 +591,10 @@ def read_experiment(folder: str | Path, *, prefer: str = "processed", procno: in
                               "use prefer='raw'")
     if use_processed and not has_2rr:
         raise DataFormatError(
-            f"{exp.folder}: no processed spectrum 'pdata/{procno}/2rr' "
-            f"({'the pdata folder exists but holds no 2rr' if exp.pdata.is_dir() else 'no such pdata folder'}); "  # noqa: E501
-            "process it in TopSpin or read the raw data with prefer='raw'")
+            f"{exp.folder}: no processed spectrum: looked for {exp.pdata / '2rr'} "
+            f"({_processed_procnos(exp)}); process it in TopSpin, choose procno, or read the "
+            "raw data with prefer='raw'")
+    check_header(exp, processed=use_processed)
     n_planes = None
     if kind == "pseudo-3D":
         list_dim, _ = _list_dimension(exp)
@@ -604,6 +609,16 @@ def read_experiment(folder: str | Path, *, prefer: str = "processed", procno: in
     if use_processed:
         return _read_processed(exp, normalise, mix, mix_src)
     return _read_raw(exp, kind, options or ProcessingOptions(), normalise, mix, mix_src)
+
+
+def _processed_procnos(exp: _Experiment) -> str:
+    """Which procnos of the experiment hold a 2rr, for messages."""
+    pdata = exp.folder / "pdata"
+    found = sorted((p.name for p in pdata.iterdir() if (p / "2rr").is_file()),
+                   key=lambda n: (len(n), n)) if pdata.is_dir() else []
+    if not found:
+        return "no procno of pdata/ holds a 2rr"
+    return f"2rr found in procno {', '.join(found)}"
 
 
 def read_experiments(folders: Sequence[str | Path], *, options: ProcessingOptions | None = None,

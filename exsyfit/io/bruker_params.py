@@ -23,6 +23,8 @@ _MC2_CODES = {0: "QF", 1: "QSEQ", 2: "TPPI", 3: "States", 4: "States-TPPI", 5: "
 _WDW_CODES = {0: "none", 1: "em", 2: "gm", 3: "sine", 4: "qsine"}
 _LIST_FILES = ("vdlist", "vclist")
 _REQUIRED = object()
+#: Largest acqus TE accepted as a temperature, K.
+MAX_TEMPERATURE_K = 1000.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +174,9 @@ def _mas_rate(exp: _Experiment) -> tuple[float | None, str | None]:
 
 
 def _temperature(exp: _Experiment) -> float | None:
+    """acqus TE in kelvin; None when not recorded (0) or not a temperature (see checks)."""
     te = exp.num("TE", None)
-    return float(te) if te is not None and te > 0 else None
+    return float(te) if te is not None and 0 < te <= MAX_TEMPERATURE_K else None
 
 
 def _list_dimension(exp: _Experiment) -> tuple[str | None, str | None]:

@@ -205,6 +205,7 @@ def _rows_for(shown: str, folder: Path, fmt: str, procno: int,
                 "has_processed": bool(meta["has_2rr"]), "has_raw": bool(meta["has_ser"]),
                 "folder": str(folder), "element": k + 1 if len(mixes) > 1 else None,
                 "mixing_time_error": meta.get("mixing_time_error"),
+                "temperature_error": meta.get("temperature_error"),
             })
         return rows
     meta = varian.read_metadata(folder, mixing_time=_varian_mixing(mixing_time))
@@ -325,7 +326,17 @@ class Series:
         return self.table["temperature_sigma_K"].to_numpy(dtype=float)
 
 
-def _choose_source(table: pd.DataFrame, prefer: str) -> tuple[str, list[str]]:
+def _looked_for(row: Any, procno: int) -> str:
+    """The files an experiment without usable data was searched for."""
+    folder = Path(row["folder"])
+    if row["format"] == "varian":
+        return f"{row['experiment']} (looked for {folder / 'fid'})"
+    return (f"{row['experiment']} (looked for {folder / 'pdata' / str(procno) / '2rr'} and "
+            f"{folder / 'ser'})")
+
+
+def _choose_source(table: pd.DataFrame, prefer: str, procno: int = 1
+                   ) -> tuple[str, list[str]]:
     notes: list[str] = []
     if prefer not in ("processed", "raw"):
         raise ConfigError(f"[data] prefer = {prefer!r}: expected 'processed' or 'raw'")
@@ -338,12 +349,13 @@ def _choose_source(table: pd.DataFrame, prefer: str) -> tuple[str, list[str]]:
             f"({', '.join(map(str, lacking[:5]))}{' ...' if len(lacking) > 5 else ''}); every "
             "experiment is processed from its raw data with the same settings instead, so "
             "the series is not mixed")
-    no_raw = table.loc[~table["has_raw"].astype(bool), "experiment"].tolist()
+    no_raw = [_looked_for(row, procno) for _, row in table.iterrows() if not row["has_raw"]]
     if no_raw:
-        why = "some have no processed spectrum and " if prefer == "processed" else ""
+        why = ("some have no processed spectrum and " if prefer == "processed" else "")
         raise SeriesError(
-            f"cannot process the series the same way: {why}these have no raw data (ser/fid): "
-            f"{', '.join(map(str, no_raw))}; processed and raw spectra are never mixed")
+            f"cannot process the series the same way: {why}these have no raw data: "
+            f"{'; '.join(no_raw)}; check [data] procno and paths (processed and raw spectra "
+            "are never mixed)")
     return "raw", notes
 
 
@@ -442,10 +454,10 @@ def read_series(
     _check_table(table, replicates_allowed)
     if (table["format"] == "varian").any() and prefer == "processed" \
             and (table["format"] == "bruker").any():
-        source, notes = _choose_source(table.assign(has_processed=False), "processed")
+        source, notes = _choose_source(table.assign(has_processed=False), "processed", procno)
     else:
         source, notes = _choose_source(table, prefer if (table["format"] == "bruker").any()
-                                       else "raw")
+                                       else "raw", procno)
     if notes and table["has_processed"].any():
         warnings.warn(notes[0], stacklevel=2)
     opts = _series_options(table, source, options, procno, normalise, mixing_time)

@@ -193,6 +193,10 @@ def calibrate_temperatures(
             sources.append(PER_EXPERIMENT)
         else:
             t_set = row.set_temperature_K
+            problem = getattr(row, "temperature_error", None)
+            if (t_set is None or not np.isfinite(t_set)) and isinstance(problem, str):
+                raise SeriesError(f"{problem}; give the sample temperature in {where} "
+                                  f"per_experiment = {{ \"{row.experiment}\" = <K> }}")
             if t_set is None or not np.isfinite(t_set):
                 raise SeriesError(
                     f"{row.experiment}: the file holds no temperature (VT off or not recorded); "
