@@ -8,15 +8,24 @@ functions.  Input data folders are only ever read.
 stage           reads                                           writes (in OUTDIR)
 ==============  ==============================================  ===============================
 ``check``       the config and the headers of the data folders  nothing (prints a table)
+``show``        spectra                                         show/* (figures of every
+                                                                spectrum, nothing integrated)
 ``integrate``   spectra                                         volumes.csv, experiments.csv,
                                                                 integration.json, figures/qc_*
 ``fit``         volumes.csv (or ``[data] volumes``)             summary.json, summary.csv,
                                                                 posterior.nc, the same with a
                                                                 variant prefix (free_, ...),
-                                                                matrixlog.csv
+                                                                matrixlog.csv, run.json
 ``plot``        volumes + posterior                             figures/*
 ``report``      all of the above                                report.md, report.html
+``run``         spectra (or a volume table)                     all of the above, with the
+                                                                robustness analysis
 ==============  ==============================================  ===============================
+
+``fit`` and ``run`` write into a work folder and put the results in place together
+(:mod:`exsyfit.runfolder`); their independent fits run concurrently (:mod:`exsyfit.parallel`);
+every warning of every stage reaches summary.json ``warnings``
+(:mod:`exsyfit.stage_warnings`).
 """
 
 from __future__ import annotations
@@ -35,35 +44,32 @@ from exsyfit.config import Config
 from exsyfit.errors import ConfigError, ExsyfitError, OutputExistsError
 from exsyfit.files import write_text_atomic
 from exsyfit.fit.results import FitResult, load_result
+from exsyfit.fitting import (
+    FIT_OUTPUTS,
+    ProgressFactory,
+    fit_one,  # noqa: F401 - part of this module's interface (exsyfit.fit_volumes)
+    model_tasks,
+    model_variants,
+    output_names,
+    resume_mode,
+    run_fits,
+    variant_config,
+)
+from exsyfit.fitting import callback as _callback
 from exsyfit.integrate.volumes import read_volume_table
+from exsyfit.runfolder import (
+    RunFolder,
+    file_sha256,
+    job_fingerprint,
+    read_manifest,
+    verify_results,
+)
+from exsyfit.stage_warnings import WarningCollector, unique_sentences
 
 log = logging.getLogger("exsyfit")
 
-FIT_OUTPUTS = ("summary.json", "summary.csv", "posterior.nc")
 INTEGRATE_OUTPUTS = ("volumes.csv", "experiments.csv", "integration.json")
 REPORT_OUTPUTS = ("report.md", "report.html")
-
-ProgressFactory = Callable[[str, int], Any]
-
-
-def _callback(factory: ProgressFactory | None, description: str) -> Callable[..., None] | None:
-    """Adapt a progress-bar factory to the ``callback(done, total, ...)`` form of the library."""
-    if factory is None:
-        return None
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int, *_: Any) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = factory(description, total)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
-
 
 def default_outdir(config: Config) -> Path:
     """``results/`` beside the config file."""
@@ -87,18 +93,80 @@ def ensure_writable(outdir: Path, names: Iterable[str], force: bool) -> None:
         )
 
 
+# ---------------------------------------------------------------------- exclude
+def _matches(name: str, experiment: str) -> bool:
+    """``[data] exclude`` entry ``name`` names ``experiment`` (as given, or its last part)."""
+    given = experiment.rstrip("/")
+    return name.rstrip("/") in (given, Path(given).name)
+
+
+def excluded_experiments(config: Config, experiments: Iterable[str]) -> set[str]:
+    """The experiments ``[data] exclude`` leaves out.
+
+    Raises
+    ------
+    ConfigError
+        A name that matches none of ``experiments``, listing the available ones.
+    """
+    experiments = [str(e) for e in experiments]
+    out: set[str] = set()
+    for name in config.data.exclude:
+        hits = {e for e in experiments if _matches(name, e)}
+        if not hits:
+            shown = ", ".join(experiments[:40]) + (" ..." if len(experiments) > 40 else "")
+            raise ConfigError(f"{config.path}: [data.exclude]: found {name!r}, which names no "
+                              f"experiment of the series; expected one of: {shown}")
+        out |= hits
+    return out
+
+
+def load_volumes(config: Config, path: Path) -> pd.DataFrame:
+    """Read a volume table and drop the experiments ``[data] exclude`` names."""
+    table = read_volume_table(path, sites=config.site_names,
+                              skip_checks=config.data.skip_checks,
+                              temperature_tolerance_K=config.data.temperature_tolerance_K)
+    if not config.data.exclude:
+        return table
+    known = list(dict.fromkeys(table["experiment"].astype(str)))
+    if config.data.paths and config.data.volumes is None:
+        # volumes.csv written by 'integrate' already lacks the experiments excluded then
+        from exsyfit.io.series import expand_paths
+
+        series = [label for label, _ in expand_paths(list(config.data.paths), config.base_dir)]
+        excluded_experiments(config, series)  # unknown names are an error
+        known = list(dict.fromkeys(known + series))
+    drop = excluded_experiments(config, known)
+    kept = table[~table["experiment"].astype(str).isin(drop)].reset_index(drop=True)
+    if len(kept) < len(table):
+        log.info("left out %d experiment(s) named in [data] exclude: %s",
+                 table.loc[table["experiment"].astype(str).isin(drop), "experiment"].nunique(),
+                 ", ".join(sorted(drop & set(known))))
+    return kept
+
+
 # ---------------------------------------------------------------------- integrate
 def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any:
-    """Read the series named in ``[data] paths`` (processing raw data if needed)."""
-    from exsyfit.io.series import check_sites, read_series
+    """Read the series named in ``[data] paths`` (processing raw data if needed).
+
+    Experiments named in ``[data] exclude`` are left out before anything is read.
+    """
+    from exsyfit.io.series import check_sites, expand_paths, read_series
 
     if not config.data.paths:
         raise ConfigError(f"{config.path}: [data.paths]: not set; this stage needs spectra "
                           "(the config gives a volume table in data.volumes)")
-    options = config.processing
+    paths = list(config.data.paths)
+    if config.data.exclude:
+        found = expand_paths(paths, config.base_dir)
+        drop = excluded_experiments(config, [label for label, _ in found])
+        paths = [label for label, _ in found if label not in drop]
+        log.info("left out %d experiment(s) named in [data] exclude", len(drop))
+        if not paths:
+            raise ConfigError(f"{config.path}: [data.exclude]: leaves no experiment; expected "
+                              "at least one spectrum to remain")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        series = _read_series_call(read_series, config, options, progress)
+        series = _read_series_call(read_series, paths, config, progress)
     for w in caught:  # e.g. "processing every experiment from raw data": shown as warnings
         if issubclass(w.category, UserWarning):
             log.warning("%s", w.message)
@@ -106,11 +174,11 @@ def read_spectra(config: Config, progress: ProgressFactory | None = None) -> Any
     return series
 
 
-def _read_series_call(read_series: Callable[..., Any], config: Config, options: Any,
+def _read_series_call(read_series: Callable[..., Any], paths: list[str], config: Config,
                       progress: ProgressFactory | None) -> Any:
     return read_series(
-        list(config.data.paths), config.base_dir, prefer=config.data.prefer,
-        procno=config.data.procno, options=options,
+        paths, config.base_dir, prefer=config.data.prefer,
+        procno=config.data.procno, options=config.processing,
         normalise=config.data.normalise_intensity, mixing_time=config.data.mixing_time,
         temperature_calibration=config.temperature.as_dict(),
         temperature_tolerance_K=config.data.temperature_tolerance_K,
@@ -119,24 +187,25 @@ def _read_series_call(read_series: Callable[..., Any], config: Config, options: 
     )
 
 
-def integrate(config: Config, outdir: Path, *, force: bool = False,
-              progress: ProgressFactory | None = None) -> pd.DataFrame:
-    """Read the spectra, integrate every peak, write volumes.csv and QC figures.
+def integrate_spectra(config: Config, progress: ProgressFactory | None = None,
+                      series: Any = None) -> tuple[Any, Any, pd.DataFrame]:
+    """Read (unless ``series`` is given) and integrate the series in memory.
 
     Returns
     -------
-    pandas.DataFrame
-        The volume table.
+    series : exsyfit.io.series.Series
+    result : exsyfit.integrate.results.IntegrationResult
+    table : pandas.DataFrame
+        The volume table (volumes.csv).
     """
     from exsyfit.integrate.series import integrate_series
 
-    ensure_writable(outdir, INTEGRATE_OUTPUTS, force)
-    series = read_spectra(config, progress)
-    options = config.integration
+    if series is None:
+        series = read_spectra(config, progress)
     sites = {s.name: s.ppm for s in config.sites}
     log.info("integrating %d spectra (%d peaks each)", len(series.spectra), len(sites) ** 2)
     result = integrate_series(
-        series.spectra, sites, options=options,
+        series.spectra, sites, options=config.integration,
         temperatures_K=list(series.temperatures_K),
         experiments=list(series.table["experiment"]),
         progress=_callback(progress, "integrating"),
@@ -149,12 +218,36 @@ def integrate(config: Config, outdir: Path, *, force: bool = False,
         table["temperature_sigma_K"] = table["experiment"].map(sig).astype(float)
     for message in result.warnings:
         log.warning("%s", message)
-    write_text_atomic(outdir / "volumes.csv", table.to_csv(index=False))
-    write_text_atomic(outdir / "experiments.csv", series.table.to_csv(index=False))
-    write_text_atomic(outdir / "integration.json", json.dumps(
-        {"method": str(result.method), "warnings": list(result.warnings),
-         "options": _jsonable(dataclasses.asdict(options))}, indent=2) + "\n")
-    _write_qc_figures(series, result, outdir, config)
+    return series, result, table
+
+
+def _write_integration(config: Config, dest: Path, series: Any, result: Any,
+                       table: pd.DataFrame, warnings_: list[str]) -> None:
+    write_text_atomic(dest / "volumes.csv", table.to_csv(index=False))
+    write_text_atomic(dest / "experiments.csv", series.table.to_csv(index=False))
+    write_text_atomic(dest / "integration.json", json.dumps(
+        {"method": str(result.method), "warnings": unique_sentences(warnings_),
+         "options": _jsonable(dataclasses.asdict(config.integration)),
+         "sites": _jsonable(result.site_positions())}, indent=2) + "\n")
+    _write_qc_figures(series, result, dest, config)
+
+
+def integrate(config: Config, outdir: Path, *, force: bool = False,
+              progress: ProgressFactory | None = None) -> pd.DataFrame:
+    """Read the spectra, integrate every peak, write volumes.csv and QC figures.
+
+    integration.json holds every warning of reading and integrating (a later ``fit`` carries
+    them into summary.json).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The volume table.
+    """
+    ensure_writable(outdir, INTEGRATE_OUTPUTS, force)
+    with WarningCollector() as caught:
+        series, result, table = integrate_spectra(config, progress)
+    _write_integration(config, outdir, series, result, table, caught.messages)
     return table
 
 
@@ -191,11 +284,10 @@ def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) ->
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from exsyfit.io.temperature import group_temperatures
-
     style = config.plots
     temps = np.asarray(series.temperatures_K, dtype=float)
-    groups = group_temperatures(temps, 0.0)[0]  # already grouped by the series reader
+    groups = series.table["temperature_group"].to_numpy() if "temperature_group" in \
+        series.table else np.round(temps).astype(int)
     (outdir / "figures").mkdir(exist_ok=True)
     for g in np.unique(groups):
         members = [s for s, gg in zip(series.spectra, groups, strict=True) if gg == g]
@@ -203,6 +295,32 @@ def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) ->
         T = float(np.mean(temps[groups == g]))
         save_figure(fig, outdir / "figures" / f"qc_{T:.0f}K", style)
         plt.close(fig)
+
+
+# ---------------------------------------------------------------------- show
+def show(config: Config, outdir: Path, *, force: bool = False,
+         progress: ProgressFactory | None = None) -> list[Path]:
+    """Figures of every spectrum of the series, before anything is integrated or fitted.
+
+    Contours, the integration regions, the site positions, 1D slices through every peak and
+    the phases used, one figure per spectrum, in OUTDIR/show/.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The figure files written.
+    """
+    from exsyfit.output.show import plot_series_overview
+
+    folder = outdir / "show"
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise OutputExistsError(f"{folder}: exists and is not empty; use --force to overwrite, "
+                                "or -o to choose another output folder")
+    series = read_spectra(config, progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    return list(plot_series_overview(
+        series, {s.name: s.ppm for s in config.sites}, folder, options=config.integration,
+        style=config.plots))
 
 
 # ---------------------------------------------------------------------- fit
@@ -219,134 +337,101 @@ def volume_table_path(config: Config, outdir: Path) -> Path:
     return path
 
 
-def variant_config(config: Config, name: str) -> Config:
-    """The config of a model variant: 'free', 'spin_diffusion', 'no_spin_diffusion',
-    'first-order', 'sphere' or 'slab'."""
-    m = config.model
-    if name == "free":
-        model = dataclasses.replace(m, temperature_model="free", spin_diffusion=False)
-    elif name in ("spin_diffusion", "no_spin_diffusion"):
-        model = dataclasses.replace(m, spin_diffusion=name == "spin_diffusion",
-                                    transport="first-order")
-    else:
-        model = dataclasses.replace(m, transport=name, spin_diffusion=False
-                                    if name != "first-order" else m.spin_diffusion)
-    return dataclasses.replace(config, model=model)
-
-
-def model_variants(config: Config) -> list[str]:
-    """Variants fitted beside the main model (for the Arrhenius points and comparison).
-
-    By default (``[report] compare_models = true``): the free model beside a global law, and
-    the same law with (or without) a temperature-independent spin-diffusion rate, so the
-    report says which the data support.  ``[report] alternatives`` replaces the second part.
-    """
-    m = config.model
-    names: list[str] = []
-    compare = config.report.compare_models
-    if m.temperature_model != "free" and compare:
-        names.append("free")
-    if config.report.alternatives is not None:
-        alternatives = list(config.report.alternatives)
-    elif compare and m.temperature_model != "free" and m.transport == "first-order":
-        # by default, test for a temperature-independent (spin-diffusion) channel
-        alternatives = ["no_spin_diffusion" if m.spin_diffusion else "spin_diffusion"]
-    else:
-        alternatives = []
-    for name in alternatives:
-        same = ((name == "free" and m.temperature_model == "free")
-                or (name == "spin_diffusion" and m.spin_diffusion)
-                or (name == "no_spin_diffusion" and not m.spin_diffusion)
-                or name == m.transport)
-        if name == "spin_diffusion" and m.temperature_model == "free":
-            log.warning("[report] alternatives: 'spin_diffusion' needs a temperature law; "
-                        "skipped with temperature_model = 'free'")
-        elif name in ("sphere", "slab") and len(config.sites) != 2:
-            log.warning("[report] alternatives: '%s' transport is a two-site model; skipped "
-                        "for %d sites", name, len(config.sites))
-        elif not same and name not in names:
-            names.append(name)
-    return names
-
-
-def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = None, *,
-            resume: bool = False, progress: ProgressFactory | None = None,
-            label: str = "") -> FitResult:
-    """Build the problem, sample it, and return the result (no files but the checkpoint)."""
-    from exsyfit.fit.likelihood import problem_from_config
-    from exsyfit.fit.sampling import ConvergenceWarning, sample_posterior
-
-    problem = problem_from_config(volumes, config)
-    log.info("fitting %d volumes at %d temperatures: %s model, %d parameters%s",
-             len(problem.y), problem.n_temperatures, problem.spec.temperature_model,
-             problem.n_parameters, f" ({label})" if label else "")
-    tick = _callback(progress, f"sampling{' (' + label + ')' if label else ''}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        out = sample_posterior(problem, config.sampler, checkpoint=checkpoint,
-                               resume=resume, progress=tick)
-    if tick is not None:
-        tick(out.chain.shape[0], out.chain.shape[0])
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            log.warning("%s", w.message)
-    result = FitResult.from_sampling(problem, out, seed=config.sampler.seed,
-                                     length_scale=config.diffusion)
-    d = result.diagnostics
-    log.info("sampled %d steps x %d walkers in %.1f s (tau_max %.0f, converged: %s)",
-             d["n_steps"], d["n_walkers"], d["sampling_seconds"], d["tau_max"],
-             d["converged"])
-    return result
-
-
 def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = False,
-        progress: ProgressFactory | None = None) -> dict[str, FitResult]:
+        progress: ProgressFactory | None = None,
+        workers: int | None = None) -> dict[str, FitResult]:
     """Fit the volume table and write summary.json, summary.csv and posterior.nc.
 
     Model variants (:func:`model_variants`: the free model beside a global law, unless
-    ``[report] compare_models = false``, plus ``[report] alternatives``) are fitted too and
+    ``[report] compare_models = false``, plus ``[report] alternatives``) are fitted too,
+    concurrently (``workers`` processes, default one per core, 1: one after another), and
     written with their name as prefix (``free_summary.json``, ...).  The matrix-logarithm
-    cross-check is written to matrixlog.csv unless ``[report] matrix_log = false``.
+    cross-check is written to matrixlog.csv unless ``[report] matrix_log = false``.  Every
+    warning (those of integration.json included) goes to summary.json ``warnings``.
+
+    The results appear in OUTDIR together when all are written (:mod:`exsyfit.runfolder`);
+    ``resume`` continues an interrupted fit of the same config and volume table and refuses
+    one of other inputs (``force``: start afresh).
 
     Returns
     -------
     dict
         ``{"main": FitResult, "<variant>": FitResult, ...}``.
     """
-    variants = model_variants(config)
-    outputs = list(FIT_OUTPUTS) + [f"{v}_{n}" for v in variants for n in FIT_OUTPUTS]
-    ensure_writable(outdir, outputs, force or resume)
+    names = ["main", *model_variants(config)]
+    ensure_writable(outdir, output_names(names), force or resume)
     path = volume_table_path(config, outdir)
-    volumes = read_volume_table(path, sites=config.site_names)
-    results: dict[str, FitResult] = {}
-    for name in ["main", *variants]:
-        stem = "" if name == "main" else f"{name}_"
-        cfg = config if name == "main" else variant_config(config, name)
-        ckpt = outdir / f"{stem}checkpoint.npz"
-        done = outdir / f"{stem}posterior.nc"
-        if resume and done.exists() and not ckpt.exists():
-            # finished before the interruption: keep it
-            from exsyfit.fit.likelihood import problem_from_config
+    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, [path]))
+    mode = resume_mode(folder, outdir, names, resume, force)
+    if mode == "current":
+        log.info("resume: the results in %s are complete and current; nothing to do", outdir)
+        return load_fit(config, outdir)
+    work = folder.start(keep=mode == "continue")
+    with WarningCollector() as caught:
+        caught.add(_integration_warnings(config, outdir))
+        volumes = load_volumes(config, path)
+        tasks, results = model_tasks(config, volumes, work, names, mode == "continue",
+                                      folder.fingerprint, progress)
+        results.update(run_fits(tasks, workers))
+        results = {n: results[n] for n in names}
+        finish_fit(config, volumes, work, results)
+    write_summary(work, results, caught.messages)
+    folder.commit("fit", skip=[f"{'' if n == 'main' else n + '_'}checkpoint.npz" for n in names],
+                  extra={"volume_table_sha256": file_sha256(path)})
+    _log_result(results["main"])
+    return results
 
-            log.info("resume: %s already finished, kept", done.name)
-            results[name] = load_result(done, problem_from_config(volumes, cfg),
-                                        config.diffusion)
-            continue
-        label = "" if name == "main" else f"{name} model, for comparison"
-        results[name] = fit_one(cfg, volumes, ckpt, resume=resume, progress=progress,
-                                label=label)
-        results[name].save(outdir, stem=stem)
-        ckpt.unlink(missing_ok=True)
+
+def _integration_warnings(config: Config, outdir: Path) -> list[str]:
+    """Warnings of the integrate stage that wrote OUTDIR/volumes.csv (none for data.volumes)."""
+    path = outdir / "integration.json"
+    if config.data.volumes is not None or not path.exists():
+        return []
+    try:
+        return [str(w) for w in json.loads(path.read_text(encoding="utf-8")).get("warnings", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def finish_fit(config: Config, volumes: pd.DataFrame, dest: Path,
+               results: dict[str, FitResult]) -> None:
+    """Files of a fit beside the posteriors: config_used.toml and matrixlog.csv.
+
+    The warnings of the comparison fits join the main result's list.
+    """
     if config.path is not None and config.path.exists():
-        write_text_atomic(outdir / "config_used.toml", config.path.read_text(encoding="utf-8"))
+        write_text_atomic(dest / "config_used.toml", config.path.read_text(encoding="utf-8"))
     if config.report.matrix_log:
-        write_matrix_log(config, volumes, outdir)
-    s = results["main"].summary_dict()
+        write_matrix_log(config, volumes, dest)
+    for name, result in results.items():
+        if name != "main":
+            for w in result.warnings:
+                log.warning("%s model (for comparison): %s", name, w)
+
+
+def write_summary(dest: Path, results: dict[str, FitResult], messages: Iterable[str],
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the main summary.json with every warning (and ``extra`` keys, e.g. robustness).
+
+    Returns
+    -------
+    dict
+        What was written.
+    """
+    main = results["main"]
+    main.warnings = unique_sentences([*main.warnings, *messages])
+    summary = main.summary_dict()
+    summary.update(extra or {})
+    write_text_atomic(dest / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _log_result(result: FitResult) -> None:
+    s = result.summary_dict()
     if "Ea_eV" in s and isinstance(s["Ea_eV"], dict) and "median" in s["Ea_eV"]:
         e = s["Ea_eV"]
         log.info("Ea = %.3f eV (95%% interval %.3f to %.3f)", e["median"], e["q025"],
                  e["q975"])
-    return results
 
 
 def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.DataFrame:
@@ -368,21 +453,42 @@ def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.
 
 
 def load_fit(config: Config, outdir: Path) -> dict[str, FitResult]:
-    """Load the results an earlier ``fit`` wrote into ``outdir``."""
+    """Load the results an earlier ``fit`` (or ``run``) wrote into ``outdir``.
+
+    Raises
+    ------
+    ExsyfitError
+        No results; results of two runs (an interrupted switch, a file of another run); or a
+        volume table changed since the fit.
+    """
     from exsyfit.fit.likelihood import problem_from_config
 
     path = outdir / "posterior.nc"
     if not path.exists():
         raise ExsyfitError(f"{path}: not found; run 'exsyfit fit' (or 'exsyfit run') first")
-    volumes = read_volume_table(volume_table_path(config, outdir), sites=config.site_names)
+    names = model_variants(config)
+    verify_results(outdir, output_names(["main", *names]))
+    table_path = volume_table_path(config, outdir)
+    manifest = read_manifest(outdir) or {}
+    recorded = manifest.get("volume_table_sha256")
+    if recorded is not None and file_sha256(table_path) != recorded:
+        raise ExsyfitError(f"{table_path}: changed since the fit in {outdir}; rerun "
+                           "'exsyfit fit' (with --force) before plotting or reporting")
+    volumes = load_volumes(config, table_path)
     results = {"main": load_result(path, problem_from_config(volumes, config),
                                    config.diffusion)}
-    for name in model_variants(config):
+    for name in names:
         variant_path = outdir / f"{name}_posterior.nc"
         if variant_path.exists():
             results[name] = load_result(
                 variant_path, problem_from_config(volumes, variant_config(config, name)),
                 config.diffusion)
+    summary = outdir / "summary.json"
+    if summary.exists():  # every warning of the run, as summary.json holds them
+        try:
+            results["main"].warnings = list(json.loads(summary.read_text())["warnings"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     return results
 
 
@@ -447,17 +553,71 @@ def _input_files(config: Config) -> list[Path]:
 
 
 def run(config: Config, outdir: Path, *, force: bool = False,
-        progress: ProgressFactory | None = None) -> dict[str, Any]:
-    """The whole job: integrate (if spectra are given), fit, plot, report."""
+        progress: ProgressFactory | None = None, workers: int | None = None,
+        ) -> dict[str, Any]:
+    """The whole job: integrate (if spectra are given), fit, robustness, plot, report.
+
+    The fits (main model, comparison models, robustness variants) run concurrently on
+    ``workers`` processes (default one per core; 1: one after another in this process).
+    Everything is written into a work folder and appears in OUTDIR together at the end.
+
+    Returns
+    -------
+    dict
+        ``results`` (name -> FitResult), ``figures`` and ``report`` (paths in OUTDIR),
+        ``robustness`` (the summary.json block, or None), ``seconds`` (wall time per stage).
+    """
+    import time
+
+    from exsyfit import robustness as robust
+
     outputs = list(FIT_OUTPUTS) + list(REPORT_OUTPUTS)
     if config.data.paths:
         outputs += list(INTEGRATE_OUTPUTS)
     ensure_writable(outdir, outputs, force)
-    if config.data.paths:
-        integrate(config, outdir, force=True, progress=progress)
-    results = fit(config, outdir, force=True, progress=progress)
-    figures = plot(config, outdir, results)
-    paths = report(config, outdir, results, figures=figures)
-    return {"results": results, "figures": figures, "report": paths}
-
-
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, _input_files(config),
+                                               "run"))
+    work = folder.start()
+    names = ["main", *model_variants(config)]
+    with WarningCollector() as caught:
+        if config.data.paths:
+            with WarningCollector() as integration_caught:
+                series, integ, table = integrate_spectra(config, progress)
+            _write_integration(config, work, series, integ, table, integration_caught.messages)
+            table_path = work / "volumes.csv"
+        else:
+            series = integ = None
+            table_path = volume_table_path(config, outdir)
+        volumes = load_volumes(config, table_path)
+        seconds["integrate"] = time.perf_counter() - t0
+        tasks, _ = model_tasks(config, volumes, work, names, False, folder.fingerprint,
+                                progress)
+        plan = robust.plan(config, integ, series) if config.report.robustness else None
+        if plan is not None:
+            tasks += robust.tasks(config, plan, volumes)
+        t1 = time.perf_counter()
+        done = run_fits(tasks, workers)
+        seconds["fit"] = time.perf_counter() - t1
+        results = {n: done[n] for n in names}
+        finish_fit(config, volumes, work, results)
+        block = (robust.summarise(results["main"], plan, done) if plan is not None else None)
+    extra = {"robustness": block} if block is not None else {}
+    write_summary(work, results, caught.messages, extra)
+    t2 = time.perf_counter()
+    with WarningCollector() as late:
+        figures = plot(config, work, results)
+        seconds["plot"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        paths = report(config, work, results, figures=figures)
+        seconds["report"] = time.perf_counter() - t3
+    if late.messages:  # e.g. a model comparison that could not be made
+        write_summary(work, results, late.messages, extra)
+    folder.commit("run", extra={"volume_table_sha256": file_sha256(table_path)
+                                if table_path.exists() else None})
+    _log_result(results["main"])
+    seconds["total"] = time.perf_counter() - t0
+    moved = {k: outdir / Path(p).relative_to(work) for k, p in paths.items()}
+    return {"results": results, "figures": [outdir / Path(f).relative_to(work) for f in figures],
+            "report": moved, "robustness": block, "seconds": seconds}
