@@ -112,7 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     outdir = _outdir(args, config)
     with _locked(outdir):
-        done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+        done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet),
+                   workers=args.workers)
     log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
@@ -138,14 +139,17 @@ def _find_example(name: str) -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from exsyfit.config import load_config
+    from exsyfit.demo import demo_config
     from exsyfit.pipeline import run
 
-    config = load_config(_find_example(DEMO_EXAMPLE))
     outdir = Path(args.output) if args.output else Path.cwd() / "exsyfit-demo"
-    outdir = output_folder(outdir, config.input_folders())
-    log.info("demo: %s -> %s", config.path, outdir)
-    with _locked(outdir):
-        done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+    with demo_config(_find_example) as path:
+        config = load_config(path)
+        outdir = output_folder(outdir, config.input_folders())
+        log.info("demo: %s -> %s", config.path, outdir)
+        with _locked(outdir):
+            done = run(config, outdir, force=args.force,
+                       progress=_progress_factory(args.quiet), workers=args.workers)
     log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
     return 0
 
@@ -157,7 +161,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     outdir = _outdir(args, config)
     with _locked(outdir):
         fit(config, outdir, force=args.force, resume=args.resume,
-            progress=_progress_factory(args.quiet))
+            progress=_progress_factory(args.quiet), workers=args.workers)
     return 0
 
 
@@ -428,10 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    stage("run", cmd_run, "the whole job: integrate, fit, figures and report")
+    workers_help = ("processes for the independent fits (default: one per core; 1: one "
+                    "after another)")
+    p = stage("run", cmd_run, "the whole job: integrate, fit, figures and report")
+    p.add_argument("--workers", type=int, metavar="N", help=workers_help)
     p = stage("fit", cmd_fit, "fit the volume table (data.volumes or OUTDIR/volumes.csv)")
     p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted fit from its checkpoint")
+                   help="continue an interrupted fit from its checkpoint (refused when the "
+                   "config or the volume table changed since; --force starts afresh)")
+    p.add_argument("--workers", type=int, metavar="N", help=workers_help)
     stage("check", cmd_check, "show the experiments (or volume table) without computing",
           force=False)
     stage("integrate", cmd_integrate, "read the spectra and write volumes.csv")
@@ -444,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default: ./exsyfit-demo)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--force", action="store_true", help="overwrite existing results")
+    p.add_argument("--workers", type=int, metavar="N", help=workers_help)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("simulate", help="write a simulated EXSY series",
