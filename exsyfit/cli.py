@@ -63,6 +63,10 @@ def _outdir(args: argparse.Namespace, config: Any) -> Path:
     return output_folder(outdir, config.input_folders())
 
 
+#: Folders exsyfit creates inside an output folder.
+OUTPUT_SUBFOLDERS = ("figures",)
+
+
 def output_folder(outdir: Path, inputs: Sequence[Path] = ()) -> Path:
     """Check that ``outdir`` can receive results, and create it.
 
@@ -90,6 +94,10 @@ def output_folder(outdir: Path, inputs: Sequence[Path] = ()) -> Path:
     if not os.access(outdir, os.W_OK | os.X_OK):
         raise OutputError(f"{outdir}: cannot write (permission denied); expected a writable "
                           "output folder")
+    for name in OUTPUT_SUBFOLDERS:  # written into by exsyfit: a planted link would divert it
+        if (outdir / name).is_symlink():
+            raise OutputError(f"{outdir / name}: is a symbolic link; expected a folder of "
+                              "exsyfit's own (remove the link)")
     return outdir
 
 
@@ -165,6 +173,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from exsyfit.pipeline import show
+
+    config = _load(args)
+    outdir = _outdir(args, config)
+    for path in show(config, outdir, force=args.force, progress=_progress_factory(args.quiet)):
+        print(path)
+    return 0
+
+
 def cmd_integrate(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import integrate
 
@@ -216,7 +234,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if config.data.volumes is not None:
         from exsyfit.integrate.volumes import read_volume_table
 
-        table = read_volume_table(config.data.volumes, sites=config.site_names)
+        table = read_volume_table(config.data.volumes, sites=config.site_names,
+                                  skip_checks=config.data.skip_checks,
+                                  temperature_tolerance_K=config.data.temperature_tolerance_K)
         overview = table.groupby("temperature_K").agg(
             spectra=("experiment", "nunique"),
             mixing_times_s=("mixing_time_s", lambda s: ", ".join(f"{v:g}" for v in sorted(
@@ -441,6 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue an interrupted fit from its checkpoint (refused when the "
                    "config or the volume table changed since; --force starts afresh)")
     p.add_argument("--workers", type=int, metavar="N", help=workers_help)
+    stage("show", cmd_show, "figures of every spectrum (contours, regions, sites, slices) "
+          "in OUTDIR/show, before anything is integrated or fitted")
     stage("check", cmd_check, "show the experiments (or volume table) without computing",
           force=False)
     stage("integrate", cmd_integrate, "read the spectra and write volumes.csv")
@@ -552,7 +574,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _setup_logging(getattr(args, "quiet", False))
-    if args.command in ("run", "demo", "integrate", "plot", "report"):
+    if args.command in ("run", "demo", "integrate", "plot", "report", "show"):
         # figures are only written to files here; notebooks keep their own backend
         import matplotlib
 
