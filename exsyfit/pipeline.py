@@ -284,10 +284,11 @@ def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) ->
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from exsyfit.io.temperature import group_temperatures
+
     style = config.plots
     temps = np.asarray(series.temperatures_K, dtype=float)
-    groups = series.table["temperature_group"].to_numpy() if "temperature_group" in \
-        series.table else np.round(temps).astype(int)
+    groups = group_temperatures(temps, 0.0)[0]  # already grouped by the series reader
     (outdir / "figures").mkdir(exist_ok=True)
     for g in np.unique(groups):
         members = [s for s, gg in zip(series.spectra, groups, strict=True) if gg == g]
