@@ -227,6 +227,7 @@ def _rows_for(shown: str, folder: Path, fmt: str, procno: int,
             "size": meta["size"], "has_processed": False, "has_raw": bool(meta["has_raw"]),
             "folder": str(folder), "element": k + 1 if n > 1 else None,
             "mixing_time_error": meta["mixing_time_error"],
+            "temperature_error": meta.get("temperature_error"),
         })
     return rows
 

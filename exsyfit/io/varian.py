@@ -56,6 +56,7 @@ import numpy as np
 
 from exsyfit.errors import DataFormatError
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.io.varian_checks import check_procpar, temperature_problem
 
 __all__ = [
     "is_varian_experiment",
@@ -439,7 +440,8 @@ def read_metadata(
     -------
     dict
         ``format`` ("varian"), ``nucleus``, ``sf_mhz``, ``temperature_K`` (VT set temperature or
-        None), ``scans`` (per element), ``receiver_gain`` (dB), ``receiver_gain_linear``,
+        None), ``temperature_error`` (why ``temp`` is not usable, or None), ``scans`` (per
+        element), ``receiver_gain`` (dB), ``receiver_gain_linear``,
         ``mas_rate_hz``, ``pulse_program``, ``mixing_time_parameter``, ``mixing_times_s``
         (one per array element), ``n_elements``, ``ndim`` (1 or 2), ``td_f2``/``td_f1``
         (complex points), ``size`` (``"ni x np/2"``), ``has_processed`` (False), ``has_raw``,
@@ -447,11 +449,14 @@ def read_metadata(
     """
     p = _require_folder(folder)
     pp = read_procpar(p / "procpar")
+    check_procpar(pp, p)
     ni = int(_num(pp, "ni", p, default=1.0))
     np2 = int(_num(pp, "np", p)) // 2
     temp = pp.get("temp")
     temperature = None
-    if temp is not None and temp.active and temp.values and not temp.is_string:
+    temperature_error = temperature_problem(pp, p)
+    if temp is not None and temp.active and temp.values and not temp.is_string \
+            and temperature_error is None:
         temperature = float(temp.values[0]) + _KELVIN
     srate = pp.get("srate")
     mas = float(srate.values[0]) if srate is not None and srate.values and not srate.is_string \
@@ -482,6 +487,7 @@ def read_metadata(
         "nucleus_f1": varian_nucleus(_text(pp, "tn", "?")) if ni > 1 else None,
         "sf_mhz": _num(pp, "sfrq", p),
         "temperature_K": temperature,
+        "temperature_error": temperature_error,
         "scans": int(scans[0]) if len(scans) == 1 else [int(s) for s in scans],
         "receiver_gain": gain,
         "receiver_gain_linear": 10.0 ** (gain / 20.0),
@@ -585,6 +591,7 @@ def read_experiment(
     """
     p = _require_folder(folder)
     pp = read_procpar(p / "procpar")
+    check_procpar(pp, p)
     lay = _layout(pp, p)
     head, blocks = _read_blocks(p)
     np2 = int(_num(pp, "np", p)) // 2
@@ -640,7 +647,7 @@ def read_experiment(
         idx = lay.element_indices(element)
         nt = _element_value(pp, "nt", idx, 1.0, p)
         gain = _element_value(pp, "gain", idx, 0.0, p)
-        if "temp" in idx and pp["temp"].active:
+        if "temp" in idx and pp["temp"].active and meta["temperature_error"] is None:
             temp = _element_value(pp, "temp", idx, 0.0, p) + _KELVIN
         factor = 1.0 / (nt * 10.0 ** (gain / 20.0)) if normalise else 1.0
         data = finish_2d(transformed[element], use_phases, opts) * factor
