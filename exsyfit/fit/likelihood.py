@@ -44,15 +44,14 @@ from exsyfit.errors import FitError
 from exsyfit.fit.options import GaussianPrior, ModelConfig, PriorConfig, SiteConfig
 from exsyfit.integrate.volumes import group_temperatures, validate_volume_table
 from exsyfit.kinetics import laws as kinetics
+from exsyfit.kinetics.diffusion import diffusion_mixing_matrix, slowest_mode_factor
 from exsyfit.kinetics.exchange import (
     exchange_rate_matrix,
+    mixing_matrix_paired,
     mixing_matrix_two_site,
-    relaxation_exchange_matrix,
 )
 
 _LOG_2PI = np.log(2.0 * np.pi)
-#: Rate of the slowest uptake mode per unit D/L^2 (Crank): sphere pi^2, slab pi^2/4.
-_SLOWEST_MODE = {"sphere": np.pi**2, "slab": np.pi**2 / 4.0}
 
 
 @dataclass(frozen=True)
@@ -298,38 +297,102 @@ class ExsyProblem:
             self._add("ln_frac_error", *np.log(pri.fractional_error), "ln fractional error")
         self.parameter_names = tuple(p.name for p in self.parameters)
         self._index = {n: k for k, n in enumerate(self.parameter_names)}
-        self._column_cache: dict[tuple[str, bool], np.ndarray] = {}
         self.lower = np.array([p.lower for p in self.parameters])
         self.upper = np.array([p.upper for p in self.parameters])
+        self._build_index()
+
+    def _build_index(self) -> None:
+        """Column indices of every parameter kind, so :meth:`unpack` does no name look-ups."""
+        spec, ix = self.spec, self._index
+        temps = [_tlabel(t) for t in self.temperatures_K]
+        pairs = spec.pair_names
+        self._ix_T = (np.array([ix[f"T_K@{tl}"] for tl in temps])
+                      if self.sample_temperatures else None)
+        if spec.temperature_model == "free":
+            self._ix_lnk = np.array([[ix[f"ln_k_ex[{p}]@{tl}"] for tl in temps] for p in pairs],
+                                    dtype=int).reshape(len(pairs), len(temps))
+        else:
+            slope = "Ea_eV" if spec.temperature_model == "arrhenius" else "dH_kJ_per_mol"
+            self._ix_slope = np.array([ix[f"{slope}[{p}]"] for p in pairs], dtype=int)
+            self._ix_ref = np.array([ix[f"ln_k_ex_ref[{p}]"] for p in pairs], dtype=int)
+        self._ix_ksd = (np.array([ix[f"k_sd_per_s[{p}]"] for p in pairs], dtype=int)
+                        if spec.spin_diffusion else None)
+        per_t = spec.populations == "per_temperature"
+        sets = temps if per_t else [None]
+        names = spec.site_names
+        self._ix_p = np.array([[ix[f"p[{names[i]}]" + (f"@{tl}" if tl else "")]
+                                for i in self._p_free[:-1]] for tl in sets],
+                              dtype=int).reshape(len(sets), max(len(self._p_free) - 1, 0))
+        self._p_base = np.zeros(self.n_sites)
+        for i, v in self._p_fixed.items():
+            self._p_base[i] = v
+        n_t = self.n_temperatures
+        cols = np.full((n_t, self.n_sites), -1)
+        fixed = np.zeros((n_t, self.n_sites))
+        for i, site in enumerate(spec.sites):
+            for t in range(n_t):
+                setting = (self._t1_settings[i][t] if spec.T1 == "per_temperature"
+                           else site.T1_s)
+                if isinstance(setting, float):
+                    fixed[t, i] = 1.0 / setting
+                elif spec.T1 == "per_temperature":
+                    cols[t, i] = ix[f"R1_per_s[{site.name}]@{temps[t]}"]
+                else:
+                    cols[t, i] = ix[f"R1_per_s[{site.name}]"]
+        self._r1_cols, self._r1_fixed, self._r1_sampled = np.maximum(cols, 0), fixed, cols >= 0
+        self._ix_m0 = (np.array([[ix[f"m0[{s}]@{tl}"] for s in names[:-1]] for tl in temps],
+                                dtype=int) if spec.start == "fitted" else None)
+        self._ix_scale = (None if self.marginal_scale
+                          else np.array([ix[f"ln_scale@{tl}"] for tl in temps], dtype=int))
+        self._ix_frac = ix["ln_frac_error"] if spec.fractional_error else None
+        # Gaussian priors: (quantity, site index, temperature index or None, mean, sd)
+        self._gauss_p = [(i, s.population.mean, s.population.sd) for i, s in
+                         enumerate(spec.sites) if isinstance(s.population, GaussianPrior)]
+        self._gauss_t1 = []
+        for i, site in enumerate(spec.sites):
+            if spec.T1 == "per_temperature":
+                self._gauss_t1 += [(i, t, pr.mean, pr.sd) for t, pr in
+                                   enumerate(self._t1_settings[i])
+                                   if isinstance(pr, GaussianPrior)]
+            elif isinstance(site.T1_s, GaussianPrior):
+                self._gauss_t1.append((i, 0, site.T1_s.mean, site.T1_s.sd))
+        if self.spec.start == "given":
+            m = np.array([s.start_magnetisation for s in spec.sites], dtype=float)
+            self._start_given = m / m.sum()
+        self._w = 1.0 / self.sigma**2
+        self._yw = self.y * self._w
+        self._loglik_const = (
+            -0.5 * np.sum(self.y**2 * self._w) - np.sum(np.log(self.sigma))
+            - 0.5 * len(self.y) * _LOG_2PI + 0.5 * self.n_temperatures * _LOG_2PI)
+        self._prior_terms = bool(self._gauss_p or self._gauss_t1 or self.sample_temperatures)
+        self._slowest = (slowest_mode_factor(spec.transport)
+                         if spec.transport != "first-order" else 1.0)
 
     # ------------------------------------------------------------------ helpers
     @property
     def n_parameters(self) -> int:
         return len(self.parameters)
 
-    def _col(self, theta: np.ndarray, name: str) -> np.ndarray:
-        return theta[:, self._index[name]]
-
-    def _per_temperature(self, theta: np.ndarray, stem: str, per_t: bool) -> np.ndarray:
-        """(W, n_T) values of a parameter sampled per temperature or shared."""
-        key = (stem, per_t)
-        cols = self._column_cache.get(key)
-        if cols is None:
-            if per_t:
-                cols = np.array([self._index[f"{stem}@{_tlabel(t)}"]
-                                 for t in self.temperatures_K])
-            else:
-                cols = np.full(self.n_temperatures, self._index[stem])
-            self._column_cache[key] = cols
-        return theta[:, cols]
+    def _populations(self, theta: np.ndarray) -> np.ndarray:
+        """Populations (W, n_T, N) from the sampled columns and the fixed values."""
+        W, n_t = theta.shape[0], self.n_temperatures
+        p = np.empty((W, self._ix_p.shape[0], self.n_sites))
+        p[:] = self._p_base
+        if self._p_free:
+            free = theta[:, self._ix_p]  # (W, n_sets, n_free - 1)
+            p[:, :, self._p_free[:-1]] = free
+            p[:, :, self._p_free[-1]] = 1.0 - self._p_fixed_mass - free.sum(axis=2)
+        return np.broadcast_to(p, (W, n_t, self.n_sites)) if p.shape[1] != n_t else p
 
     # ------------------------------------------------------------------ physics
-    def unpack(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+    def unpack(self, theta: np.ndarray, derived: bool = True) -> dict[str, np.ndarray]:
         """Physical quantities for a batch of parameter vectors.
 
         Parameters
         ----------
         theta : numpy.ndarray, shape (W, n_parameters)
+        derived : bool
+            Also the global-law quantities (Ea, ln A, dH, dS); the log-posterior skips them.
 
         Returns
         -------
@@ -347,129 +410,91 @@ class ExsyProblem:
         spec = self.spec
         W, n_t, N = theta.shape[0], self.n_temperatures, self.n_sites
         out: dict[str, np.ndarray] = {}
-        if self.sample_temperatures:
-            T = self._per_temperature(theta, "T_K", True)
-        else:
-            T = np.broadcast_to(self.temperatures_K, (W, n_t))
+        T = (theta[:, self._ix_T] if self._ix_T is not None
+             else np.broadcast_to(self.temperatures_K, (W, n_t)))
         out["temperature_K"] = T
-        ln_k = np.empty((W, self.n_pairs, n_t))
-        for q, pair in enumerate(spec.pair_names):
-            if spec.temperature_model == "free":
-                ln_k[:, q] = self._per_temperature(theta, f"ln_k_ex[{pair}]", True)
-                continue
-            ref = self._col(theta, f"ln_k_ex_ref[{pair}]")[:, None]
-            if spec.temperature_model == "arrhenius":
-                ea = self._col(theta, f"Ea_eV[{pair}]")[:, None]
-                ln_k[:, q] = kinetics.arrhenius_ln_k(T, ea, ref, self.T_ref_K)
-            else:
-                dh = self._col(theta, f"dH_kJ_per_mol[{pair}]")[:, None]
-                ln_k[:, q] = kinetics.eyring_ln_k(T, dh, ref, self.T_ref_K)
+        law = spec.temperature_model
+        if law == "free":
+            ln_k = theta[:, self._ix_lnk]
+        else:
+            slope = theta[:, self._ix_slope][:, :, None]
+            ref = theta[:, self._ix_ref][:, :, None]
+            args = ({"Ea_eV": slope} if law == "arrhenius" else {"dH_kJ_per_mol": slope})
+            ln_k = kinetics.ln_k(law, T[:, None, :], ln_k_ref=ref, T_ref_K=self.T_ref_K,
+                                 **args)
         k_ex = np.exp(ln_k)
         if spec.transport != "first-order":
             # the sampled rate is D/L^2; report k_ex as the slowest uptake mode
             out["D_over_L2"] = k_ex
-            k_ex = k_ex * _SLOWEST_MODE[spec.transport]
-        if spec.spin_diffusion:
-            ksd = np.stack([self._col(theta, f"k_sd_per_s[{p}]") for p in spec.pair_names],
-                           axis=1)
+            k_ex = k_ex * self._slowest
+        if self._ix_ksd is not None:
+            ksd = theta[:, self._ix_ksd]
             out["k_sd"] = ksd
             k_ex = k_ex + ksd[:, :, None]
         out["k_ex"] = k_ex
-        self._global_laws(theta, out)
-        # populations (W, n_T, N)
-        per_t = spec.populations == "per_temperature"
-        p = np.empty((W, n_t, N))
-        for i, v in self._p_fixed.items():
-            p[:, :, i] = v
-        free_mass = 1.0 - self._p_fixed_mass
-        acc = np.zeros((W, n_t))
-        for i in self._p_free[:-1]:
-            p[:, :, i] = self._per_temperature(theta, f"p[{spec.site_names[i]}]", per_t)
-            acc += p[:, :, i]
-        if self._p_free:
-            p[:, :, self._p_free[-1]] = free_mass - acc
+        if derived:
+            self._global_laws(theta, out)
+        p = self._populations(theta)
         out["populations"] = p
-        # relaxation (W, n_T, N)
-        r1 = np.empty((W, n_t, N))
-        for i, site in enumerate(spec.sites):
-            if spec.T1 != "per_temperature":
-                r1[:, :, i] = (1.0 / site.T1_s if isinstance(site.T1_s, float) else
-                               self._per_temperature(theta, f"R1_per_s[{site.name}]", False))
-                continue
-            for t, setting in enumerate(self._t1_settings[i]):
-                r1[:, t, i] = (1.0 / setting if isinstance(setting, float) else
-                               theta[:, self._index[f"R1_per_s[{site.name}]@"
-                                                    f"{_tlabel(self.temperatures_K[t])}"]])
+        r1 = np.where(self._r1_sampled, theta[:, self._r1_cols], self._r1_fixed)
         out["r1"] = r1
-        # start magnetisation
         if spec.start == "equilibrium":
             start = p
         elif spec.start == "given":
-            m = np.array([s.start_magnetisation for s in spec.sites], dtype=float)
-            start = np.broadcast_to(m / m.sum(), (W, n_t, N))
+            start = np.broadcast_to(self._start_given, (W, n_t, N))
         else:
-            start = np.empty((W, n_t, N))
-            for i, site in enumerate(spec.site_names[:-1]):
-                start[:, :, i] = self._per_temperature(theta, f"m0[{site}]", True)
-            start[:, :, -1] = 1.0 - start[:, :, :-1].sum(axis=2)
+            m0 = theta[:, self._ix_m0]
+            start = np.concatenate([m0, 1.0 - m0.sum(axis=2, keepdims=True)], axis=2)
         out["start"] = start
-        if not self.marginal_scale:
-            out["scale"] = np.exp(self._per_temperature(theta, "ln_scale", True))
-        out["frac_error"] = (np.exp(self._col(theta, "ln_frac_error")) if spec.fractional_error
+        if self._ix_scale is not None:
+            out["scale"] = np.exp(theta[:, self._ix_scale])
+        out["frac_error"] = (np.exp(theta[:, self._ix_frac]) if self._ix_frac is not None
                              else np.zeros(W))
-        k_pairs = np.moveaxis(k_ex, 1, 2)  # (W, n_T, n_pairs)
-        out["K"] = exchange_rate_matrix(k_pairs, np.clip(p, 1e-300, None), spec.pairs)
+        k_pairs = k_ex.transpose(0, 2, 1)  # (W, n_T, n_pairs)
+        out["K"] = exchange_rate_matrix(k_pairs, np.maximum(p, 1e-300), spec.pairs)
         return out
 
     def _global_laws(self, theta: np.ndarray, out: dict[str, np.ndarray]) -> None:
         spec = self.spec
         if spec.temperature_model == "free":
             return
-        ref = np.stack([self._col(theta, f"ln_k_ex_ref[{p}]") for p in spec.pair_names], 1)
+        ref = theta[:, self._ix_ref]
         if spec.transport != "first-order":
             # the sampled law is that of D/L^2; report the law of k_ex (slowest uptake mode)
-            ref = ref + np.log(_SLOWEST_MODE[spec.transport])
+            ref = ref + np.log(self._slowest)
+        slope = theta[:, self._ix_slope]
         if spec.temperature_model == "arrhenius":
-            ea = np.stack([self._col(theta, f"Ea_eV[{p}]") for p in spec.pair_names], 1)
-            out["Ea_eV"] = ea
-            out["ln_A_per_s"] = kinetics.arrhenius_ln_prefactor(ea, ref, self.T_ref_K)
+            out["Ea_eV"] = slope
+            out["ln_A_per_s"] = kinetics.arrhenius_ln_prefactor(slope, ref, self.T_ref_K)
         else:
-            dh = np.stack([self._col(theta, f"dH_kJ_per_mol[{p}]") for p in spec.pair_names], 1)
-            out["dH_kJ_per_mol"] = dh
-            out["dS_J_per_mol_K"] = kinetics.eyring_entropy(dh, ref, self.T_ref_K)
+            out["dH_kJ_per_mol"] = slope
+            out["dS_J_per_mol_K"] = kinetics.eyring_entropy(slope, ref, self.T_ref_K)
         out["ln_k_ex_ref"] = ref
 
     def _mixing(self, phys: dict[str, np.ndarray], t_idx: np.ndarray, tm: np.ndarray,
                 ) -> np.ndarray:
         """Mixing matrices (W, n, N, N) at the (temperature index, mixing time) pairs given."""
         if self.spec.transport != "first-order":
-            from exsyfit.kinetics.diffusion import diffusion_mixing_matrix
-
             # evaluate on (temperatures x unique mixing times), then pick the pairs
             times, pick = np.unique(tm, return_inverse=True)
             A = diffusion_mixing_matrix(phys["D_over_L2"][:, 0, :], phys["populations"],
                                         phys["r1"], times, geometry=self.spec.transport)
             return A[:, t_idx, pick]
-        K, r1 = phys["K"][:, t_idx], phys["r1"][:, t_idx]
-        if self.n_sites == 2:
-            return mixing_matrix_two_site(K[..., 1, 0], K[..., 0, 1], r1[..., 0], r1[..., 1],
-                                          tm[None, :])
-        L = relaxation_exchange_matrix(K, r1)
-        p = np.clip(phys["populations"][:, t_idx], 1e-300, None)
-        s = np.sqrt(p)
-        S = L * s[..., None, :] / s[..., :, None]
-        S = 0.5 * (S + np.swapaxes(S, -1, -2))
-        lam, U = np.linalg.eigh(S)
-        X = U * s[..., :, None]
-        Xinv = np.swapaxes(U, -1, -2) / s[..., None, :]
-        expo = np.exp(-lam * tm[None, :, None])
-        return np.einsum("wcik,wck,wckj->wcij", X, expo, Xinv)
+        K, r1 = phys["K"], phys["r1"]
+        if self.n_sites == 2:  # closed form: gather only the two rates and relaxation rates
+            return mixing_matrix_two_site(K[:, :, 1, 0][:, t_idx], K[:, :, 0, 1][:, t_idx],
+                                          r1[:, :, 0][:, t_idx], r1[:, :, 1][:, t_idx], tm)
+        return mixing_matrix_paired(K[:, t_idx], r1[:, t_idx], tm[None, :],
+                                    phys["populations"][:, t_idx])
 
     def predict_unscaled(self, phys: dict[str, np.ndarray]) -> np.ndarray:
         """Volumes per unit intensity scale, ``A[i, j] M_j(0)``, shape (W, n_obs)."""
         A = self._mixing(phys, self._combo_t, self._combo_tm)
-        a_obs = A[:, self._combo_of_obs, self.to_index, self.from_index]
-        return a_obs * phys["start"][:, self.t_index, self.from_index]
+        W, N = A.shape[0], self.n_sites
+        a_obs = A.reshape(W, -1)[:, (self._combo_of_obs * N + self.to_index) * N
+                                 + self.from_index]
+        start = np.ascontiguousarray(phys["start"]).reshape(W, -1)
+        return a_obs * start[:, self.t_index * N + self.from_index]
 
     def conditional_scale(self, phys: dict[str, np.ndarray], unscaled: np.ndarray,
                           rng: np.random.Generator | None = None) -> np.ndarray:
@@ -518,17 +543,12 @@ class ExsyProblem:
     def in_support(self, theta: np.ndarray) -> np.ndarray:
         """Boolean (W,): inside the prior box and the population/magnetisation simplex."""
         theta = np.atleast_2d(theta)
-        ok = np.all((theta > self.lower) & (theta < self.upper), axis=1)
-        spec = self.spec
-        per_t = spec.populations == "per_temperature"
-        if len(self._p_free) > 1:
-            acc = sum(self._per_temperature(theta, f"p[{spec.site_names[i]}]", per_t)
-                      for i in self._p_free[:-1])
-            ok &= np.all(acc < 1.0 - self._p_fixed_mass, axis=1)
-        if spec.start == "fitted":
-            acc = sum(self._per_temperature(theta, f"m0[{s}]", True)
-                      for s in spec.site_names[:-1])
-            ok &= np.all(acc < 1.0, axis=1)
+        ok = ((theta > self.lower) & (theta < self.upper)).all(axis=1)
+        if self._ix_p.shape[1] > 0:
+            acc = theta[:, self._ix_p].sum(axis=2)
+            ok &= (acc < 1.0 - self._p_fixed_mass).all(axis=1)
+        if self._ix_m0 is not None:
+            ok &= (theta[:, self._ix_m0].sum(axis=2) < 1.0).all(axis=1)
         return ok
 
     def log_prior(self, theta: np.ndarray, phys: dict[str, np.ndarray] | None = None,
@@ -538,23 +558,17 @@ class ExsyProblem:
         if support is None:
             support = self.in_support(theta)
         lp = np.where(support, 0.0, -np.inf)
+        if not self._prior_terms:
+            return lp
         if phys is None:
             phys = self.unpack(np.clip(theta, self.lower, self.upper))
-        for i, site in enumerate(self.spec.sites):
-            if isinstance(site.population, GaussianPrior):
-                pr = site.population
-                lp = lp - 0.5 * np.sum(((phys["populations"][:, :, i] - pr.mean) / pr.sd) ** 2
-                                       / self._population_sets(), axis=1)
-            # normal prior on T1 while sampling R1 = 1/T1: Jacobian |dT1/dR1| = T1^2
-            if self.spec.T1 == "per_temperature":
-                for t, pr in enumerate(self._t1_settings[i]):
-                    if isinstance(pr, GaussianPrior):
-                        t1 = 1.0 / phys["r1"][:, t, i]
-                        lp = lp - 0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1)
-            elif isinstance(site.T1_s, GaussianPrior):
-                pr = site.T1_s
-                t1 = 1.0 / phys["r1"][:, 0, i]
-                lp = lp - 0.5 * ((t1 - pr.mean) / pr.sd) ** 2 + 2.0 * np.log(t1)
+        for i, mean, sd in self._gauss_p:
+            lp = lp - 0.5 * np.sum(((phys["populations"][:, :, i] - mean) / sd) ** 2
+                                   / self._population_sets(), axis=1)
+        # normal prior on T1 while sampling R1 = 1/T1: Jacobian |dT1/dR1| = T1^2
+        for i, t, mean, sd in self._gauss_t1:
+            t1 = 1.0 / phys["r1"][:, t, i]
+            lp = lp - 0.5 * ((t1 - mean) / sd) ** 2 + 2.0 * np.log(t1)
         if self.sample_temperatures:
             z = (phys["temperature_K"] - self.temperatures_K) / self.temperature_sigma_K
             lp = lp - 0.5 * np.sum(z**2, axis=1)
@@ -580,36 +594,42 @@ class ExsyProblem:
         - sum log s - n/2 log 2 pi`` with ``a``, ``b`` as in :meth:`conditional_scale`.
         """
         m = self.predict_unscaled(phys)
-        w = 1.0 / self.sigma**2
-        a = (m**2 * w) @ self._group_matrix
-        b = (m * (self.y * w)) @ self._group_matrix
+        a = (m * m * self._w) @ self._group_matrix
+        b = (m * self._yw) @ self._group_matrix
         with np.errstate(divide="ignore", invalid="ignore"):
             per_t = 0.5 * b**2 / a - 0.5 * np.log(a)
         per_t = np.where((a > 0) & (b > 0), per_t, -np.inf)
-        const = (-0.5 * np.sum(self.y**2 * w) - np.sum(np.log(self.sigma))
-                 - 0.5 * len(self.y) * _LOG_2PI + 0.5 * self.n_temperatures * _LOG_2PI)
-        return per_t.sum(axis=1) + const
+        return per_t.sum(axis=1) + self._loglik_const
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         """Normalised residuals (y - model)/sigma for one parameter vector (for least squares)."""
         return (self.y - self.predict(np.atleast_2d(theta))[0]) / self.sigma
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
-        """Log-posterior (W,) of a batch of parameter vectors (emcee ``vectorize=True``)."""
-        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        """Log-posterior (W,) of a batch of parameter vectors (vectorised over walkers)."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.ndim == 1:
+            theta = theta[None]
         support = self.in_support(theta)
-        out = np.full(theta.shape[0], -np.inf)
-        if not support.any():
-            return out
-        th = theta[support]
+        if support.all():
+            th = theta
+        elif not support.any():
+            return np.full(theta.shape[0], -np.inf)
+        else:
+            th = theta[support]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            phys = self.unpack(th)
+            phys = self.unpack(th, derived=False)
             if self.marginal_scale:
-                loglik = self.marginal_log_likelihood(phys)
+                value = self.marginal_log_likelihood(phys)
             else:
-                loglik = self.log_likelihood_pointwise(th, phys).sum(1)
-            value = self.log_prior(th, phys, support=np.ones(len(th), dtype=bool)) + loglik
-        out[support] = np.where(np.isfinite(value), value, -np.inf)
+                value = self.log_likelihood_pointwise(th, phys).sum(1)
+            if self._prior_terms:
+                value = value + self.log_prior(th, phys, support=np.ones(len(th), dtype=bool))
+        value[~np.isfinite(value)] = -np.inf
+        if th is theta:
+            return value
+        out = np.full(theta.shape[0], -np.inf)
+        out[support] = value
         return out
 
     # ------------------------------------------------------------------ start values

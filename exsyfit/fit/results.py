@@ -37,6 +37,12 @@ from exsyfit.fit.sampling import SamplingOutput
 QUANTILES = {"q025": 2.5, "q16": 16.0, "median": 50.0, "q84": 84.0, "q975": 97.5}
 
 
+def _finite_or_none(value: float) -> float | None:
+    """A float for JSON, None when it is not finite."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
 def stats(values: np.ndarray) -> dict[str, float]:
     """Median and 2.5/16/84/97.5 % quantiles of a 1D sample."""
     values = np.asarray(values, dtype=float).ravel()
@@ -73,6 +79,7 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)
     seed: int = 1
     length_scale: Any = None
+    fingerprint: str | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -86,31 +93,36 @@ class FitResult:
         post = out.chain[out.burn_in:]
         lp = out.log_prob[out.burn_in:]
         n_post, n_walkers, _ = post.shape
-        tau_max = float(np.max(out.tau))
-        thin = max(1, int(tau_max // 2), int(np.ceil(n_post / max_draws_per_walker)))
+        tau = np.asarray(out.tau, dtype=float)
+        finite = np.isfinite(tau)
+        tau_max = float(np.max(tau)) if finite.all() else float("inf")
+        tau_thin = float(np.max(tau[finite])) if finite.any() else 1.0
+        thin = max(1, int(tau_thin // 2), int(np.ceil(n_post / max_draws_per_walker)))
         theta = np.swapaxes(post[::thin], 0, 1)
         lp_t = np.swapaxes(lp[::thin], 0, 1)
-        ess = n_post * n_walkers / np.maximum(out.tau, 1.0)
+        ess = n_post * n_walkers / np.maximum(tau, 1.0)
         diagnostics = {
             "converged": bool(out.converged),
+            "convergence_reason": out.convergence_reason,
             "n_walkers": int(n_walkers),
             "n_steps": int(out.chain.shape[0]),
             "burn_in": int(out.burn_in),
             "thin": int(thin),
-            "tau_max": tau_max,
-            "tau": {n: float(t) for n, t in zip(problem.parameter_names, out.tau, strict=True)},
+            "tau_max": _finite_or_none(tau_max),
+            "tau": {n: _finite_or_none(t)
+                    for n, t in zip(problem.parameter_names, tau, strict=True)},
             "acceptance_fraction": float(out.acceptance_fraction),
             "ess_min": float(np.min(ess)),
             "sampling_seconds": float(out.sampling_seconds),
             "n_log_prob_evaluations": int(out.n_log_prob_evaluations),
             "resumed_from_step": int(out.resumed_from_step),
         }
-        result = cls(problem, theta, lp_t, diagnostics, seed=seed, length_scale=length_scale)
+        result = cls(problem, theta, lp_t, diagnostics, seed=seed, length_scale=length_scale,
+                     fingerprint=out.fingerprint)
         if not out.converged:
             result.warnings.append(
-                f"sampler not converged: {out.chain.shape[0]} steps < 50 x tau_max "
-                f"({tau_max:.0f}); results may be unreliable"
-            )
+                "The sampler did not converge, so the results may be unreliable: "
+                f"{out.convergence_reason}.")
         result.derived = result._compute_derived()
         return result
 

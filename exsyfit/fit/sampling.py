@@ -1,26 +1,32 @@
-"""Start point, emcee sampling, convergence by autocorrelation time, checkpoints.
+"""Start point, ensemble MCMC, convergence by autocorrelation time, checkpoints.
+
+The start is the maximum a posteriori point found by bounded least squares (Jacobian by
+finite differences evaluated as one batch of parameter vectors).  Sampling uses an ensemble
+sampler with differential-evolution moves (:class:`DifferentialEvolutionSampler`) that
+evaluates the vectorised log-posterior on half the ensemble at a time, with no per-step
+overhead beyond a few array operations.
 
 Sampling runs in chunks.  After each chunk the integrated autocorrelation time tau of every
-parameter is estimated (emcee's estimator); the run stops when the chain is longer than
-``tau_multiple`` x the largest tau and tau changed by less than 5 % since the last chunk, or when
-``max_steps`` is reached (then ``converged`` is false and a warning is emitted).  With
-``steps`` set, exactly that many steps are run.
+parameter is estimated (emcee's estimator, on the chain thinned to a bounded length); the run
+stops when the chain is longer than ``tau_multiple`` x the largest tau and tau changed by less
+than 5 % since the last chunk, or when ``max_steps`` is reached (then ``converged`` is false,
+the reason is given in plain words and a :class:`ConvergenceWarning` is emitted).  With
+``steps`` set, exactly that many steps are run.  A chain that never moves or whose tau cannot
+be estimated ends as not converged with its reason, never with an exception.
 
-The chain is checkpointed to an ``.npz`` file (written atomically) after every chunk, so an
-interrupted run resumes from the last checkpoint without losing the steps already taken.
+Every chunk is appended to an HDF5 checkpoint (:mod:`exsyfit.fit.checkpoint`), so an
+interrupted run resumes from the last chunk, at a cost linear in the steps.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import emcee
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -64,6 +70,10 @@ class SamplingOutput:
         Least-squares / maximum a posteriori start point.
     resumed_from_step : int
         Steps taken from a checkpoint (0 for a fresh run).
+    convergence_reason : str
+        Why the chain is (or is not) considered converged, in plain words.
+    fingerprint : str or None
+        The fingerprint of the inputs and configuration given to :func:`sample_posterior`.
     """
 
     chain: np.ndarray
@@ -76,6 +86,8 @@ class SamplingOutput:
     n_log_prob_evaluations: int
     map_theta: np.ndarray
     resumed_from_step: int = 0
+    convergence_reason: str = ""
+    fingerprint: str | None = None
 
     def flat_samples(self) -> np.ndarray:
         """Post-burn-in samples, shape (n_draws, n_parameters), chain-major."""
@@ -96,15 +108,29 @@ class _CountingLogProb:
         return self.problem(theta)
 
 
-def _prior_residuals(problem: ExsyProblem, theta: np.ndarray) -> np.ndarray:
-    """Residual-like terms so least squares respects informative priors."""
-    lp = problem.log_prior(theta[None])[0]
-    return np.array([np.sqrt(max(-2.0 * lp, 0.0))]) if np.isfinite(lp) else np.array([1e6])
+def batch_residuals(problem: ExsyProblem, thetas: np.ndarray) -> np.ndarray:
+    """Normalised residuals of many parameter vectors at once, shape (W, n_obs + 1).
+
+    ``(y - model)/sigma`` of every volume (scale at its conditional optimum), plus one term
+    ``sqrt(-2 log prior)`` so least squares respects informative priors.  Non-finite values
+    become 1e6.
+    """
+    thetas = np.atleast_2d(thetas)
+    with np.errstate(all="ignore"):
+        r = (problem.y - problem.predict(thetas)) / problem.sigma
+        lp = problem.log_prior(thetas)
+        prior = np.where(np.isfinite(lp), np.sqrt(np.clip(-2.0 * lp, 0.0, None)), 1e6)
+        r = np.concatenate([r, prior[:, None]], axis=1)
+    return np.where(np.isfinite(r), r, 1e6)
 
 
 def find_start(problem: ExsyProblem, counter: _CountingLogProb | None = None,
                ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum a posteriori estimate by bounded least squares from several starts.
+
+    The Jacobian is taken by forward differences, all columns evaluated as one batch of
+    parameter vectors, so the search costs about as many vectorised calls as iterations
+    (seconds even for a dozen sites).
 
     Returns
     -------
@@ -116,37 +142,49 @@ def find_start(problem: ExsyProblem, counter: _CountingLogProb | None = None,
     lo, hi = problem.lower, problem.upper
     span = hi - lo
     lo_in, hi_in = lo + 1e-6 * span, hi - 1e-6 * span
+    n_dim = problem.n_parameters
+
+    def count(n: int) -> None:
+        if counter is not None:
+            counter.count += n
 
     def fun(theta: np.ndarray) -> np.ndarray:
-        if counter is not None:
-            counter.count += 1
-        with np.errstate(all="ignore"):
-            r = problem.residuals(theta)
-            r = np.concatenate([r, _prior_residuals(problem, theta)])
-        return np.where(np.isfinite(r), r, 1e6)
+        count(1)
+        return batch_residuals(problem, theta[None])[0]
+
+    def jac(theta: np.ndarray) -> np.ndarray:
+        h = 1e-7 * np.maximum(np.abs(theta), 1e-2 * span)
+        h = np.where(theta + h > hi_in, -h, h)  # step away from the upper bound
+        batch = np.vstack([theta[None], theta[None] + np.diag(h)])
+        count(len(batch))
+        r = batch_residuals(problem, batch)
+        return ((r[1:] - r[0]) / h[:, None]).T
 
     k_lo, k_hi = np.log(problem.spec.priors.k_ex_per_s)
-    ln_k_grid = np.linspace(max(k_lo, np.log(0.01)), min(k_hi, np.log(1e3)), 5)
+    n_starts = 5 if n_dim <= 60 else 3
+    ln_k_grid = np.linspace(max(k_lo, np.log(0.01)), min(k_hi, np.log(1e3)), n_starts)
     best = None
     for ln_k in ln_k_grid:  # several starting rates: the fit is not convex in ln k
         x0 = problem.initial_guess(ln_k_ex=float(ln_k), Ea_eV=0.3)
         if not problem.in_support(x0[None])[0]:
             continue
         try:
-            fit = least_squares(fun, x0, bounds=(lo_in, hi_in), x_scale="jac",
-                                max_nfev=200 * problem.n_parameters)
-        except ValueError:
+            fit = least_squares(fun, x0, jac=jac, bounds=(lo_in, hi_in), x_scale="jac",
+                                max_nfev=max(100, 20 * n_dim))
+        except (ValueError, np.linalg.LinAlgError):
             continue
         if best is None or fit.cost < best.cost:
             best = fit
-    if best is None:
+    if best is None or not np.all(np.isfinite(best.x)):
         theta = problem.initial_guess()
         return theta, np.diag((1e-3 * span) ** 2)
     theta = best.x
     J = best.jac
     try:
         cov = np.linalg.pinv(J.T @ J, rcond=1e-12)
-    except np.linalg.LinAlgError:
+    except (np.linalg.LinAlgError, ValueError):
+        cov = np.diag((1e-3 * span) ** 2)
+    if not np.all(np.isfinite(cov)):
         cov = np.diag((1e-3 * span) ** 2)
     # keep the ball inside a sane size
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -184,19 +222,156 @@ def default_walkers(n_parameters: int) -> int:
     return n + (n % 2)
 
 
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+#: Upper bound of the memory a chain may take (the whole chain is kept), bytes.
+MAX_CHAIN_BYTES = 4 * 2**30
+#: The autocorrelation time is estimated on at most this many (thinned) steps.
+TAU_MAX_ROWS = 1000
 
 
-def _tau(chain: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return emcee.autocorr.integrated_time(chain, tol=0, quiet=True)
+def _check_size(n_walkers: int, n_dim: int, target: int) -> None:
+    if n_walkers < 4:
+        raise FitError(f"sampler.walkers = {n_walkers}: expected at least 4 walkers "
+                       f"(default {default_walkers(n_dim)})")
+    need = 8.0 * n_walkers * (n_dim + 1) * target
+    if need > MAX_CHAIN_BYTES:
+        raise FitError(
+            f"sampler.walkers = {n_walkers} with {n_dim} parameters and {target} steps needs "
+            f"about {need / 2**30:.3g} GiB for the chain; expected at most "
+            f"{MAX_CHAIN_BYTES / 2**30:.0f} GiB: use fewer walkers (default "
+            f"{default_walkers(n_dim)}) or fewer steps (sampler.steps / sampler.max_steps)")
+
+
+def _integrated_time(x: np.ndarray, c: float = 5.0) -> np.ndarray:
+    """emcee's integrated autocorrelation time of every column of x (n, W, d), vectorised:
+    the normalised autocorrelation function of every walker by FFT, averaged over walkers,
+    summed with Sokal's automatic window (smallest M with M >= c tau(M))."""
+    n = x.shape[0]
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    xc = x - x.mean(axis=0, keepdims=True)
+    f = np.fft.rfft(xc, n=size, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), n=size, axis=0)[:n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acf = acf / acf[0:1]
+        rho = acf.mean(axis=1)  # (n, d)
+        taus = 2.0 * np.cumsum(rho, axis=0) - 1.0
+    window = np.arange(n)[:, None] >= c * taus
+    first = np.where(window.any(axis=0), np.argmax(window, axis=0), n - 1)
+    return taus[first, np.arange(x.shape[2])]
+
+
+def estimate_tau(chain: np.ndarray) -> np.ndarray:
+    """Integrated autocorrelation time of every parameter, steps (emcee's estimator).
+
+    Estimated on the chain thinned to at most :data:`TAU_MAX_ROWS` steps (then multiplied by
+    the thinning), so the cost stays bounded however long the chain grows.  A parameter whose
+    chain never moves gives ``inf``.
+
+    Parameters
+    ----------
+    chain : numpy.ndarray, shape (n_steps, n_walkers, n_parameters)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_parameters,)
+    """
+    thin = max(1, int(np.ceil(len(chain) / TAU_MAX_ROWS)))
+    x = chain[::thin]
+    if len(x) < 2:
+        return np.full(chain.shape[-1], np.inf)
+    tau = _integrated_time(x) * thin
+    tau = np.where(np.isfinite(tau), tau, np.inf)
+    tau[np.ptp(x, axis=(0, 1)) == 0] = np.inf
+    return np.maximum(tau, 1.0)
+
+
+def _not_converged_reason(problem: ExsyProblem, chain: np.ndarray, tau: np.ndarray,
+                          acceptance: float, tau_multiple: float) -> str:
+    names = problem.parameter_names
+    n = len(chain)
+    if acceptance == 0.0 or np.all(np.ptp(chain[n // 2:], axis=(0, 1)) == 0):
+        return ("the chain never moved (no proposal was accepted): the posterior is "
+                "degenerate or its density is not finite near the start; check the volumes "
+                "and sigmas of the table and the priors")
+    bad = [names[k] for k in np.flatnonzero(~np.isfinite(tau))]
+    if bad:
+        return (f"the autocorrelation time of {', '.join(bad[:3])} could not be estimated "
+                "(its chain did not move): the data do not constrain it, or the posterior "
+                "is degenerate")
+    k = int(np.argmax(tau))
+    flat = ""
+    if tau[k] > n / 10:
+        flat = (f"; {names[k]} wanders over a wide range (a flat posterior: the data hardly "
+                "constrain it)")
+    return (f"the chain ({n} steps) is shorter than {tau_multiple:g} autocorrelation times "
+            f"(tau_max = {tau[k]:.0f} steps, parameter {names[k]}){flat}; increase "
+            "sampler.max_steps or sampler.steps")
+
+
+class DifferentialEvolutionSampler:
+    """Ensemble MCMC with differential-evolution moves, vectorised over half the ensemble.
+
+    The ensemble is split at random into two halves every step; each walker of one half
+    proposes ``x + gamma (x_a - x_b)`` with ``x_a``, ``x_b`` two distinct walkers of the other
+    half and ``gamma = 2.38/sqrt(2 d) (1 + 1e-5 N(0, 1))`` (ter Braak, Stat. Comput. 16 (2006)
+    239; Nelson et al., ApJS 210 (2014) 11; the same move as ``emcee.moves.DEMove``), and is
+    accepted with probability ``min(1, p(x')/p(x))``.  The log-posterior is evaluated once per
+    half, on all its walkers at once.
+
+    Parameters
+    ----------
+    log_prob : callable
+        Vectorised log-posterior, (W, d) -> (W,).
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, log_prob: Callable[[np.ndarray], np.ndarray],
+                 rng: np.random.Generator) -> None:
+        self.log_prob = log_prob
+        self.rng = rng
+
+    def run(self, x: np.ndarray, lp: np.ndarray, n_steps: int,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance ``n_steps``.
+
+        Returns
+        -------
+        chain : (n_steps, W, d); log_prob : (n_steps, W); accepted : (W,) moves accepted;
+        x, lp : the final state.
+        """
+        rng = self.rng
+        W, d = x.shape
+        x, lp = x.copy(), lp.copy()
+        g0 = 2.38 / np.sqrt(2.0 * d)
+        chain = np.empty((n_steps, W, d))
+        lps = np.empty((n_steps, W))
+        accepted = np.zeros(W)
+        # every random number of the chunk drawn at once: the random split of each step
+        # (first half = the walkers with the W//2 smallest keys), the pair of partners of
+        # every proposal, the jitter of gamma and the acceptance thresholds
+        split = np.argsort(rng.random((n_steps, W)), axis=1)
+        h = W // 2
+        r_a = rng.random((n_steps, W))
+        r_b = rng.random((n_steps, W))
+        gammas = g0 * (1.0 + 1e-5 * rng.standard_normal((n_steps, W, 1)))
+        log_u = np.log(rng.random((n_steps, W)))
+        for step in range(n_steps):
+            order = split[step]
+            for S, C in ((order[:h], order[h:]), (order[h:], order[:h])):
+                ns, nc = len(S), len(C)
+                a = (r_a[step, :ns] * nc).astype(int)
+                b = (r_b[step, :ns] * (nc - 1)).astype(int)
+                b += b >= a
+                q = x[S] + gammas[step, :ns] * (x[C[a]] - x[C[b]])
+                new = self.log_prob(q)
+                with np.errstate(invalid="ignore"):
+                    ok = (new - lp[S]) > log_u[step, S]
+                take = S[ok]
+                x[take] = q[ok]
+                lp[take] = new[ok]
+                accepted[take] += 1.0
+            chain[step] = x
+            lps[step] = lp
+        return chain, lps, accepted, x, lp
 
 
 def sample_posterior(
@@ -206,8 +381,9 @@ def sample_posterior(
     checkpoint: str | Path | None = None,
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    fingerprint: str | None = None,
 ) -> SamplingOutput:
-    """Sample the posterior of ``problem`` with emcee.
+    """Sample the posterior of ``problem`` (differential-evolution ensemble MCMC).
 
     Parameters
     ----------
@@ -216,107 +392,117 @@ def sample_posterior(
     settings : SamplerSettings, optional
         Seed, walkers, steps and convergence criterion.
     checkpoint : path, optional
-        ``.npz`` file to write the chain to after every chunk.
+        HDF5 file the chain is appended to after every chunk
+        (:class:`exsyfit.fit.checkpoint.Checkpoint`).
     resume : bool
         Continue the chain found in ``checkpoint`` instead of starting afresh.
     progress : callable(done_steps, target_steps), optional
         Called after every chunk.
+    fingerprint : str, optional
+        Checksum of the inputs and the configuration; stored in the checkpoint, and on
+        ``resume`` compared with the stored one.
 
     Returns
     -------
     SamplingOutput
+
+    Raises
+    ------
+    exsyfit.errors.FitError
+        For impossible sampler settings, or a checkpoint written for another model or (by
+        fingerprint) other inputs.
+    exsyfit.errors.ExsyfitError
+        For a truncated or corrupt checkpoint.
     """
+    from exsyfit.fit.checkpoint import Checkpoint
+
     settings = settings or SamplerSettings()
     rng = np.random.default_rng(settings.seed)
     counter = _CountingLogProb(problem)
     n_dim = problem.n_parameters
     n_walkers = settings.walkers or default_walkers(n_dim)
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    target = settings.steps if settings.steps is not None else settings.max_steps
+    _check_size(n_walkers, n_dim, target)
+    store = Checkpoint(checkpoint) if checkpoint is not None else None
 
-    prev_chain = np.empty((0, n_walkers, n_dim))
-    prev_lp = np.empty((0, n_walkers))
-    prev_seconds, prev_evals, accepted_prev = 0.0, 0, np.zeros(n_walkers)
-    if resume and checkpoint is not None and checkpoint.exists():
-        saved = np.load(checkpoint)
-        prev_chain, prev_lp = saved["chain"], saved["log_prob"]
-        if prev_chain.shape[1:] != (n_walkers, n_dim):
+    chain_parts: list[np.ndarray] = []
+    lp_parts: list[np.ndarray] = []
+    prev_seconds, prev_evals, accepted = 0.0, 0, np.zeros(n_walkers)
+    if resume and store is not None and store.path.exists():
+        saved = store.read(n_walkers, problem.parameter_names)
+        if fingerprint is not None and saved.fingerprint not in (None, fingerprint):
             raise FitError(
-                f"{checkpoint}: checkpoint has {prev_chain.shape[1]} walkers x "
-                f"{prev_chain.shape[2]} parameters; the current config needs {n_walkers} x "
-                f"{n_dim}: the model changed since the interrupted run, so start afresh "
-                "(without --resume, with --force)"
-            )
-        map_theta = saved["map_theta"]
-        prev_seconds = float(saved["sampling_seconds"])
-        prev_evals = int(saved["n_log_prob_evaluations"])
-        accepted_prev = saved["accepted"]
-        rng = np.random.default_rng([settings.seed, len(prev_chain)])
-        start = prev_chain[-1]
-        log.info("resuming from %s: %d steps already taken", checkpoint, len(prev_chain))
+                f"{store.path}: the checkpoint was written for other inputs or another "
+                "configuration (their checksums changed since the interrupted run); start "
+                "afresh (without --resume, or with --force)")
+        chain_parts, lp_parts = [saved.chain], [saved.log_prob]
+        map_theta = saved.map_theta
+        prev_seconds, prev_evals = saved.sampling_seconds, saved.n_log_prob_evaluations
+        accepted = saved.accepted.astype(float)
+        rng = np.random.default_rng([settings.seed, len(saved.chain)])
+        log.info("resuming from %s: %d steps already taken", store.path, len(saved.chain))
     else:
         map_theta, cov = find_start(problem, counter)
-        start = initial_walkers(problem, map_theta, cov, n_walkers, rng)
-
-    # differential-evolution proposals: 50 tau in about a quarter of the steps of emcee's
-    # default stretch move on the global two-site problem (benchmarks/bench_run.py)
-    moves = [(emcee.moves.DEMove(), 1.0)]
-    sampler = emcee.EnsembleSampler(n_walkers, n_dim, counter, vectorize=True, moves=moves)
-    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
-    state: emcee.State | np.ndarray = start
+        if store is not None:
+            store.create(n_walkers, problem.parameter_names, map_theta, fingerprint)
+    done = resumed = sum(len(c) for c in chain_parts)
+    if done:
+        x = chain_parts[-1][-1].copy()
+        lp = lp_parts[-1][-1].copy()
+    else:
+        x = initial_walkers(problem, map_theta, cov, n_walkers, rng)
+        lp = counter(x)
+    sampler = DifferentialEvolutionSampler(counter, rng)
 
     chunk = max(50, int(settings.checkpoint_every))
-    target = settings.steps if settings.steps is not None else settings.max_steps
-    done = len(prev_chain)
     tau_old = None
     converged = False
     t0 = time.perf_counter()
-    chain_parts = [prev_chain]
-    lp_parts = [prev_lp]
-    accepted = accepted_prev.astype(float)
     while done < target:
         n = min(chunk, target - done)
-        sampler.reset()
-        state = sampler.run_mcmc(state, n, progress=False)
-        chain_parts.append(sampler.get_chain())
-        lp_parts.append(sampler.get_log_prob())
-        accepted = accepted + sampler.acceptance_fraction * n
+        part, lps, acc, x, lp = sampler.run(x, lp, n)
+        chain_parts.append(part)
+        lp_parts.append(lps)
+        accepted += acc
         done += n
-        seconds = prev_seconds + time.perf_counter() - t0
-        if checkpoint is not None:
-            _atomic_savez(
-                checkpoint, chain=np.concatenate(chain_parts), log_prob=np.concatenate(lp_parts),
-                map_theta=map_theta, sampling_seconds=seconds,
-                n_log_prob_evaluations=prev_evals + counter.count, accepted=accepted,
-            )
+        if store is not None:
+            store.append(part, lps, accepted, prev_seconds + time.perf_counter() - t0,
+                         prev_evals + counter.count)
         if progress is not None:
             progress(done, target)
         if settings.steps is None:
             chain = np.concatenate(chain_parts)
-            tau = _tau(chain[len(chain) // 5:])
+            chain_parts, lp_parts = [chain], [np.concatenate(lp_parts)]
+            tau = estimate_tau(chain[len(chain) // 5:])
             tau_max = float(np.max(tau))
-            stable = tau_old is not None and np.all(np.abs(tau - tau_old) < 0.05 * tau)
+            stable = (tau_old is not None and np.all(np.isfinite(tau))
+                      and np.all(np.abs(tau - tau_old) < 0.05 * tau))
             tau_old = tau
             if done > settings.tau_multiple * tau_max and stable:
                 converged = True
                 break
-    chain = np.concatenate(chain_parts)
-    log_prob = np.concatenate(lp_parts)
-    tau = _tau(chain[len(chain) // 5:])
+    chain = np.concatenate(chain_parts) if chain_parts else np.empty((0, n_walkers, n_dim))
+    log_prob = np.concatenate(lp_parts) if lp_parts else np.empty((0, n_walkers))
+    tau = estimate_tau(chain[len(chain) // 5:])
     tau_max = float(np.max(tau))
     if settings.steps is not None:
-        converged = len(chain) > settings.tau_multiple * tau_max
-    if not converged:
-        warnings.warn(
-            f"the chain ({len(chain)} steps) is shorter than {settings.tau_multiple:g} "
-            f"autocorrelation times (tau_max = {tau_max:.0f} steps): the posterior may not "
-            "have converged; increase sampler.max_steps or sampler.steps",
-            ConvergenceWarning, stacklevel=2,
-        )
-    burn = int(min(max(2 * tau_max, 0.1 * len(chain)), 0.5 * len(chain)))
+        converged = bool(np.isfinite(tau_max) and len(chain) > settings.tau_multiple * tau_max)
+    acceptance = float(np.mean(accepted / max(len(chain), 1)))
+    if converged:
+        reason = (f"the chain ({len(chain)} steps) is longer than {settings.tau_multiple:g} "
+                  f"autocorrelation times (tau_max = {tau_max:.0f} steps)")
+    else:
+        reason = _not_converged_reason(problem, chain, tau, acceptance, settings.tau_multiple)
+        warnings.warn(f"the posterior may not have converged: {reason}", ConvergenceWarning,
+                      stacklevel=2)
+    n = len(chain)
+    burn = (int(min(max(2 * tau_max, 0.1 * n), 0.5 * n)) if np.isfinite(tau_max)
+            else n // 2)
     return SamplingOutput(
         chain=chain, log_prob=log_prob, burn_in=burn, tau=tau, converged=converged,
-        acceptance_fraction=float(np.mean(accepted / max(len(chain), 1))),
+        acceptance_fraction=acceptance,
         sampling_seconds=prev_seconds + time.perf_counter() - t0,
         n_log_prob_evaluations=prev_evals + counter.count, map_theta=map_theta,
-        resumed_from_step=len(prev_chain),
+        resumed_from_step=resumed,
+        convergence_reason=reason, fingerprint=fingerprint,
     )

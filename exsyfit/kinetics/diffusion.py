@@ -74,6 +74,7 @@ import numpy as np
 from scipy.special import erfcx
 
 from exsyfit.errors import ConfigError
+from exsyfit.kinetics.laws import arrhenius_line
 
 __all__ = [
     "uptake_sphere",
@@ -88,6 +89,8 @@ __all__ = [
     "DiffusionDraws",
     "propagate_length_scale",
     "diffusion_mixing_matrix",
+    "slowest_mode_factor",
+    "diffusion_activation_energy",
 ]
 
 Geometry = Literal["sphere", "slab"]
@@ -233,10 +236,40 @@ def _check_geometry(geometry: str) -> None:
         raise ConfigError(f"geometry must be 'sphere' or 'slab'; found {geometry!r}")
 
 
-def _slowest_mode_factor(geometry: str) -> float:
-    """``mu_1`` of the geometry: slowest-mode rate = mu_1 D / L^2."""
+def slowest_mode_factor(geometry: str) -> float:
+    """``mu_1`` of the geometry (Crank): the slowest uptake mode has rate ``mu_1 D / L^2``.
+
+    Parameters
+    ----------
+    geometry : {"sphere", "slab"}
+        Sphere of radius L (``mu_1 = pi^2``) or slab of half-thickness L (``mu_1 = pi^2/4``).
+
+    Returns
+    -------
+    float
+        ``mu_1`` (dimensionless).
+    """
     _check_geometry(geometry)
-    return np.pi**2 if geometry == "sphere" else np.pi**2 / 4.0
+    return float(np.pi**2 if geometry == "sphere" else np.pi**2 / 4.0)
+
+
+def diffusion_activation_energy(temperature_K: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Arrhenius activation energy of D(T) per posterior draw, eV.
+
+    Parameters
+    ----------
+    temperature_K : array_like, shape (..., n_T)
+        Temperatures (one set, or one per draw), K.
+    D : array_like, shape (..., n_T)
+        Diffusion coefficients (any unit), broadcast against ``temperature_K``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        Slope of the unweighted line ln D against 1/T times ``-k_B``, eV
+        (:func:`exsyfit.kinetics.laws.arrhenius_line`).
+    """
+    return arrhenius_line(temperature_K, np.log(np.asarray(D, dtype=float)))[0]
 
 
 def transfer_coefficient_from_rate(k_per_s: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
@@ -277,7 +310,7 @@ def diffusion_coefficient_from_rate(
     numpy.ndarray
         D in m^2/s (multiply by 1e4 for cm^2/s, see :func:`m2_per_s_to_cm2_per_s`).
     """
-    mu = _slowest_mode_factor(geometry)
+    mu = slowest_mode_factor(geometry)
     length = np.asarray(length_m, dtype=float)
     return np.asarray(k_per_s, dtype=float) * length**2 / mu
 
@@ -287,7 +320,7 @@ def rate_from_diffusion_coefficient(
 ) -> np.ndarray:
     """Slowest-mode rate (s^-1) for a diffusion coefficient; inverse of
     :func:`diffusion_coefficient_from_rate`."""
-    mu = _slowest_mode_factor(geometry)
+    mu = slowest_mode_factor(geometry)
     length = np.asarray(length_m, dtype=float)
     return mu * np.asarray(D_m2_per_s, dtype=float) / length**2
 

@@ -35,6 +35,7 @@ __all__ = [
     "mixing_matrix",
     "mixing_matrix_two_site",
     "mixing_matrix_eig",
+    "mixing_matrix_paired",
     "predict_volumes",
 ]
 
@@ -43,6 +44,8 @@ def _expm1_ratio(x: np.ndarray) -> np.ndarray:
     """(1 - exp(-x)) / x, continuous at x = 0 (value 1)."""
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-8
+    if not small.any():
+        return -np.expm1(-x) / x
     safe = np.where(small, 1.0, x)
     return np.where(small, 1.0 - 0.5 * x, -np.expm1(-safe) / safe)
 
@@ -149,21 +152,22 @@ def mixing_matrix_two_site(
     Written with ``Delta = sqrt((a - d)^2 + 4 k_AB k_BA)`` and the stable factor
     ``(1 - exp(-Delta t)) / Delta``, so it stays exact when exchange vanishes.
     """
-    k_ab, k_ba, r1a, r1b, t = np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (k_ab, k_ba, r1a, r1b, t))
-    )
+    k_ab, k_ba, r1a, r1b, t = (np.asarray(v, dtype=float) for v in (k_ab, k_ba, r1a, r1b, t))
     a = r1a + k_ab
     d = r1b + k_ba
     delta = np.sqrt((a - d) ** 2 + 4.0 * k_ab * k_ba)
-    lam_minus = 0.5 * (a + d - delta)
-    e_minus = np.exp(-lam_minus * t)
-    e_diff = np.exp(-delta * t)  # exp(-(lam_plus - lam_minus) t)
-    g = t * _expm1_ratio(delta * t)  # (1 - exp(-delta t)) / delta
-    out = np.empty(t.shape + (2, 2))
-    out[..., 0, 0] = e_minus * (0.5 * (1.0 + e_diff) + 0.5 * (d - a) * g)
-    out[..., 1, 1] = e_minus * (0.5 * (1.0 + e_diff) + 0.5 * (a - d) * g)
-    out[..., 0, 1] = e_minus * k_ba * g
-    out[..., 1, 0] = e_minus * k_ab * g
+    e_minus = np.exp(-0.5 * (a + d - delta) * t)  # exp(-lam_minus t)
+    dt = delta * t
+    e_diff = np.exp(-dt)  # exp(-(lam_plus - lam_minus) t)
+    g = t * _expm1_ratio(dt)  # (1 - exp(-delta t)) / delta
+    half = 0.5 * (1.0 + e_diff)
+    skew = 0.5 * (d - a) * g
+    eg = e_minus * g
+    out = np.empty(np.broadcast_shapes(eg.shape, skew.shape, k_ab.shape, k_ba.shape) + (2, 2))
+    out[..., 0, 0] = e_minus * (half + skew)
+    out[..., 1, 1] = e_minus * (half - skew)
+    out[..., 0, 1] = eg * k_ba
+    out[..., 1, 0] = eg * k_ab
     return out
 
 
@@ -189,8 +193,14 @@ def mixing_matrix_eig(
     """
     L = np.asarray(L, dtype=float)
     t = np.atleast_1d(np.asarray(t, dtype=float))
+    pops = None if populations is None else np.asarray(populations, dtype=float)[..., None, :]
+    return _expm_paired(L[..., None, :, :], t, pops)
+
+
+def _expm_paired(L: np.ndarray, t: np.ndarray, populations: np.ndarray | None) -> np.ndarray:
+    """``expm(-L t)`` with ``t`` broadcast against the batch axes of ``L`` (..., n, n)."""
     if populations is not None:
-        s = np.sqrt(np.asarray(populations, dtype=float))
+        s = np.sqrt(np.clip(populations, 1e-300, None))
         S = L * s[..., None, :] / s[..., :, None]  # D^-1/2 L D^1/2
         S = 0.5 * (S + np.swapaxes(S, -1, -2))
         lam, U = np.linalg.eigh(S)
@@ -199,15 +209,46 @@ def mixing_matrix_eig(
     else:
         lam, X = np.linalg.eig(L)
         Xinv = np.linalg.inv(X)
-    expo = np.exp(-lam[..., None, :] * t[:, None])  # (..., n_t, n)
-    out = np.einsum("...ik,...tk,...kj->...tij", X, expo, Xinv)
-    return np.real(out)
+    expo = np.exp(-lam * np.asarray(t, dtype=float)[..., None])
+    return np.real(np.matmul(X * expo[..., None, :], Xinv))
+
+
+def mixing_matrix_paired(
+    K: np.ndarray, r1: np.ndarray, t: np.ndarray, populations: np.ndarray | None = None
+) -> np.ndarray:
+    """Mixing matrices ``expm(-L t)`` with one mixing time per rate matrix.
+
+    This is the kernel of the likelihood: every (walker, temperature, mixing time) is one
+    batch entry.  Two sites use the closed form, more sites the (symmetrised) eigensolver.
+
+    Parameters
+    ----------
+    K : array_like, shape (..., n, n)
+        Rate matrix, ``K[i, j]`` = rate j -> i, s^-1.
+    r1 : array_like, shape (..., n)
+        Relaxation rates, s^-1.
+    t : array_like, shape (...)
+        Mixing times, s, broadcast against the batch axes of ``K``.
+    populations : array_like, shape (..., n), optional
+        Populations for the symmetric eigensolver (N > 2 only).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n, n)
+    """
+    K = np.asarray(K, dtype=float)
+    r1 = np.asarray(r1, dtype=float)
+    t = np.asarray(t, dtype=float)
+    if K.shape[-1] == 2:
+        return mixing_matrix_two_site(K[..., 1, 0], K[..., 0, 1], r1[..., 0], r1[..., 1], t)
+    pops = None if populations is None else np.asarray(populations, dtype=float)
+    return _expm_paired(relaxation_exchange_matrix(K, r1), t, pops)
 
 
 def mixing_matrix(
     K: np.ndarray, r1: np.ndarray, t: np.ndarray, populations: np.ndarray | None = None
 ) -> np.ndarray:
-    """Mixing matrix for any number of sites; closed form for two.
+    """Mixing matrix for any number of sites on a grid of mixing times; closed form for two.
 
     Parameters
     ----------
@@ -227,12 +268,8 @@ def mixing_matrix(
     K = np.asarray(K, dtype=float)
     r1 = np.asarray(r1, dtype=float)
     t = np.atleast_1d(np.asarray(t, dtype=float))
-    if K.shape[-1] == 2:
-        ex = (...,) + (None,)
-        return mixing_matrix_two_site(
-            K[..., 1, 0][ex], K[..., 0, 1][ex], r1[..., 0][ex], r1[..., 1][ex], t
-        )
-    return mixing_matrix_eig(relaxation_exchange_matrix(K, r1), t, populations)
+    pops = None if populations is None else np.asarray(populations, dtype=float)[..., None, :]
+    return mixing_matrix_paired(K[..., None, :, :], r1[..., None, :], t, pops)
 
 
 def predict_volumes(

@@ -144,7 +144,9 @@ def _matrix_log_batch(
 
     scale = np.max(np.abs(lam), axis=-1)
     complex_eig = np.max(np.abs(lam.imag), axis=-1) > _COMPLEX_TOL * np.maximum(scale, 1e-300)
-    nonpositive_eig = (lam.real <= 0.0).any(axis=-1) & ~complex_eig
+    # a negative eigenvalue within rounding of zero is an unresolved one, not a negative one
+    tiny = _RESOLUTION * scale[..., None]
+    nonpositive_eig = ((lam.real < -tiny) | (lam.real == 0.0)).any(axis=-1) & ~complex_eig
     unresolved_eig = (
         (lam.real < _RESOLUTION * scale[..., None]).any(axis=-1) & ~complex_eig & ~nonpositive_eig
     )
@@ -196,7 +198,7 @@ def _reason(res: _BatchLog, index: tuple, sites: Sequence[str]) -> str:
             )
     elif res.nonpositive_eig[index]:
         for q, value in enumerate(np.real(lam)):
-            if value <= 0.0:
+            if value == 0.0 or value < -_RESOLUTION * np.max(np.abs(lam)):
                 word = "zero" if value == 0.0 else "negative"
                 problems.append(
                     f"eigenvalue {q + 1} of the normalised volume matrix is {word} ({value:.3g})"
