@@ -38,6 +38,8 @@ log = logging.getLogger("exsyfit")
 BASE_COLUMNS = ("config", "status", "outdir", "Ea_eV_median", "Ea_eV_q025", "Ea_eV_q975",
                 "error", "reused", "seconds")
 _STATS = ("median", "q025", "q975")
+#: How long to try to reach a scheduler given by its address.
+CONNECT_TIMEOUT = "20s"
 
 ProgressFactory = Callable[[str, int], Any]
 
@@ -149,18 +151,24 @@ def open_client(workers: int | None = None, scheduler: str | None = None,
             log.warning("--workers %d ignored: the cluster at %s has its own workers", workers,
                         scheduler)
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ExsyfitError(
                 f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())}); "
                 "expected the address of a running Dask scheduler, e.g. tcp://host:8786"
             ) from exc
         with client:
+            n_workers = len(client.scheduler_info().get("workers", {}))
+            log.info("connected to the Dask scheduler at %s (%d workers)", scheduler, n_workers)
+            if n_workers == 0:
+                log.warning("the scheduler at %s has no workers yet; the jobs wait until "
+                            "workers join", scheduler)
             yield client
         return
     n = workers or os.cpu_count() or 1
     if n_tasks is not None and workers is None:
         n = max(1, min(n, n_tasks))
+    log.info("starting a local Dask cluster: %d worker process(es)", n)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:

@@ -1,0 +1,219 @@
+"""Throughput of ``exsyfit batch`` for 1, 2 and N worker processes, and a cluster estimate.
+
+Simulated series (volume tables of the argyrodite/Li2S example, Ea spread over 0.22-0.38 eV,
+one noise seed each) are run as one batch per worker count on an embedded LocalCluster (one
+single-threaded worker process per worker, as ``exsyfit batch`` starts it).  Each job is the
+whole of ``exsyfit run`` (fit, figures, report) with fixed short sampler settings so the
+benchmark ends in minutes on a laptop; one job with the default settings (sampling until
+50 autocorrelation times, the default model variants) is timed alone to scale the estimate.
+
+Reported per worker count: wall time of the batch (workers already started and warm),
+series per minute, speed-up and parallel efficiency against one worker, mean task time, and
+the peak resident memory of each worker process.  Then an estimate of 10 000 series on a
+100-node cluster, from these figures.
+
+Run:  python benchmarks/bench_batch.py [--series 20] [--workers 1,2,4] [--cores-per-node 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CONFIG = """\
+[data]
+volumes = "volumes.csv"
+
+[sites.argyrodite]
+ppm = 1.3
+
+[sites.Li2S]
+ppm = 2.3
+
+[model]
+temperature_model = "arrhenius"
+
+[sampler]
+seed = 1
+{sampler}
+[report]
+{report}
+[plots]
+formats = ["png", "pdf"]
+"""
+SHORT_SAMPLER = "walkers = 24\nsteps = 600\n"
+SHORT_REPORT = "compare_models = false\nrobustness = false\n"
+TEMPERATURES_K = (263.0, 283.0, 303.0, 323.0, 343.0)
+MIXING_TIMES_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def write_series(root: Path, n: int, short: bool = True) -> tuple[list[Path], list[float]]:
+    """``n`` simulated volume tables with their configs; returns (configs, true Ea in eV)."""
+    from exsyfit.simulate.series import example_truth, simulate_volume_table
+
+    base = example_truth("argyrodite_li2s")
+    configs, truths = [], []
+    for i, ea in enumerate(np.linspace(0.22, 0.38, n)):
+        law = dataclasses.replace(base.exchanges[0], Ea_eV=float(ea))
+        truth = dataclasses.replace(base, exchanges=(law,))
+        folder = root / f"sample{i:03d}"
+        folder.mkdir(parents=True)
+        simulate_volume_table(truth, TEMPERATURES_K, MIXING_TIMES_S, sigma=0.002,
+                              seed=100 + i).to_csv(folder / "volumes.csv", index=False)
+        config = folder / f"sample{i:03d}.toml"
+        config.write_text(CONFIG.format(sampler=SHORT_SAMPLER if short else "",
+                                        report=SHORT_REPORT if short else ""))
+        configs.append(config)
+        truths.append(float(ea))
+    return configs, truths
+
+
+def _warm() -> int:
+    """Import what a job needs, on a worker, so that the timing is of the jobs alone."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import exsyfit.fit.sampling  # noqa: F401
+    import exsyfit.output.figures  # noqa: F401
+    import exsyfit.output.report  # noqa: F401
+    import exsyfit.pipeline  # noqa: F401
+
+    return os.getpid()
+
+
+def _rss_MB() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def bench_workers(configs: list[Path], truths: list[float], n_workers: int, out: Path,
+                  ) -> dict[str, float]:
+    """One batch of all configs on ``n_workers`` warm worker processes."""
+    from exsyfit.batch import open_client, run_batch
+
+    t0 = time.perf_counter()
+    with open_client(workers=n_workers) as client:
+        client.run(_warm)
+        startup = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        result = run_batch(configs, out, client=client, force=True)
+        wall = time.perf_counter() - t1
+        rss_now = client.run(_rss_MB)
+    rows = result.rows
+    ok = [r for r in rows if r["status"] == "ok"]
+    if len(ok) != len(rows):
+        errors = {r["error"] for r in rows if r["status"] != "ok"}
+        raise SystemExit(f"{len(rows) - len(ok)} job(s) failed: {errors}")
+    peak: dict[str, float] = {}
+    for r in rows:
+        peak[r["worker"]] = max(peak.get(r["worker"], 0.0), r["peak_memory_MB"] or 0.0)
+    ea = np.array([r["summary"]["Ea_eV"]["median"] for r in rows])
+    return {
+        "workers": n_workers, "startup_s": startup, "wall_s": wall,
+        "series_per_min": 60.0 * len(rows) / wall,
+        "task_s_mean": float(np.mean([r["seconds"] for r in rows])),
+        "peak_MB_max": max(peak.values()), "peak_MB_mean": float(np.mean(list(peak.values()))),
+        "rss_end_MB_mean": float(np.mean(list(rss_now.values()))),
+        "n_worker_processes": len(peak),
+        "Ea_abs_error_median": float(np.median(np.abs(ea - np.array(truths)))),
+        "outdir_MB": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        / 1e6 / len(rows),
+    }
+
+
+def time_default_job(root: Path) -> float:
+    """Wall time of one job with the default sampler settings and model variants, s."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from exsyfit.batch_task import run_config
+
+    (config,), _ = write_series(root, 1, short=False)
+    t0 = time.perf_counter()
+    row = run_config(str(config), str(root / "out"))
+    seconds = time.perf_counter() - t0
+    if row["status"] != "ok":
+        raise SystemExit(f"default-settings job failed: {row['error']}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=20)
+    cpus = os.cpu_count() or 1
+    parser.add_argument("--workers", default=",".join(str(w) for w in sorted({1, 2, cpus})),
+                        help="comma-separated worker counts (default: 1, 2 and one per core)")
+    parser.add_argument("--cores-per-node", type=int, default=32,
+                        help="cores per cluster node for the estimate")
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--target", type=int, default=10_000, help="series in the estimate")
+    parser.add_argument("--no-default-job", action="store_true",
+                        help="skip timing one job with the default sampler settings")
+    args = parser.parse_args(argv)
+    counts = [int(w) for w in args.workers.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="exsyfit-bench-batch-") as tmp:
+        root = Path(tmp)
+        configs, truths = write_series(root / "series", args.series)
+        print(f"{args.series} simulated series: {len(TEMPERATURES_K)} temperatures x "
+              f"{len(MIXING_TIMES_S)} mixing times, 2 sites; each job = exsyfit run with "
+              f"{SHORT_SAMPLER.strip().replace(chr(10), ', ')}, no comparison variants; "
+              f"{cpus} CPU(s) on this machine", flush=True)
+        results = []
+        for n in counts:
+            r = bench_workers(configs, truths, n, root / f"out{n}")
+            results.append(r)
+            print(f"  {n} worker(s): {r['wall_s']:.1f} s done", flush=True)
+        default_s = None if args.no_default_job else time_default_job(root / "default")
+
+    base = results[0]
+    print("\nworkers  wall_s  series/min  speed-up  efficiency  task_s  peak_MB/worker  "
+          "startup_s")
+    for r in results:
+        speedup = base["wall_s"] / r["wall_s"] * (base["workers"] if base["workers"] else 1)
+        eff = speedup / r["workers"]
+        r["efficiency"] = eff
+        print(f"{r['workers']:7d}  {r['wall_s']:6.1f}  {r['series_per_min']:10.1f}  "
+              f"{speedup:8.2f}  {eff:10.2f}  {r['task_s_mean']:6.1f}  "
+              f"{r['peak_MB_mean']:7.0f} (max {r['peak_MB_max']:.0f})  "
+              f"{r['startup_s']:9.1f}")
+    print(f"median |Ea - truth| over the series: {base['Ea_abs_error_median'] * 1000:.1f} meV; "
+          f"results per series on disk: {base['outdir_MB']:.2f} MB")
+
+    # ------------------------------------------------------------------ estimate
+    # one core's time per job: the 1-worker batch (warm worker, nothing else running on it)
+    short_s = base["wall_s"] / args.series
+    best = max(results, key=lambda r: r["series_per_min"])
+    eff = min(1.0, best["efficiency"])
+    per_job = {"short settings": short_s}
+    if default_s is not None:
+        per_job["default settings"] = default_s
+        print(f"one job with the default sampler settings and model variants: "
+              f"{default_s:.1f} s (alone, one process)")
+    cores = args.nodes * args.cores_per_node
+    print(f"\nestimate: {args.target} series on {args.nodes} nodes x {args.cores_per_node} "
+          f"cores ({cores} single-threaded workers), parallel efficiency {eff:.2f} (measured "
+          f"here at {best['workers']} workers):")
+    for label, seconds in per_job.items():
+        core_h = args.target * seconds / eff / 3600.0
+        waves = int(np.ceil(args.target / cores))
+        wall_min = waves * seconds / eff / 60.0
+        print(f"  {label}: {seconds:.1f} s/series -> {core_h:.0f} core-hours, wall about "
+              f"{wall_min:.1f} min ({waves} task(s) per worker)")
+    mem_node_GB = args.cores_per_node * base["peak_MB_max"] / 1000.0
+    print(f"  memory: {base['peak_MB_max']:.0f} MB peak per worker -> {mem_node_GB:.1f} GB per "
+          f"{args.cores_per_node}-core node; disk: {args.target * base['outdir_MB'] / 1000:.1f} "
+          f"GB of results; scheduler: {args.target} tasks (negligible: ~1 ms each)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
