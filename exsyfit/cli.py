@@ -572,6 +572,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
+        print("error: exsyfit: a COMMAND is needed (see the list above)", file=sys.stderr)
         return 2
     _setup_logging(getattr(args, "quiet", False))
     if args.command in ("run", "demo", "integrate", "plot", "report", "show"):
