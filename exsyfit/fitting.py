@@ -132,11 +132,13 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = Non
                                resume=resume, progress=tick, **extra)
     if tick is not None:
         tick(out.chain.shape[0], out.chain.shape[0])
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            log.warning("%s", w.message)
     result = FitResult.from_sampling(problem, out, seed=config.sampler.seed,
                                      length_scale=config.diffusion)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            # the result's own warnings say the same about convergence in summary.json
+            repeated = issubclass(w.category, ConvergenceWarning) and bool(result.warnings)
+            log.warning("%s", w.message, extra={"in_summary": not repeated})
     d = result.diagnostics
     log.info("sampled %d steps x %d walkers in %.1f s (tau_max %.0f, converged: %s)",
              d["n_steps"], d["n_walkers"], d["sampling_seconds"], d["tau_max"],
@@ -200,7 +202,7 @@ def run_fits(tasks: list[Task], workers: int | None) -> dict[str, Any]:
 
 
 def resume_mode(folder: RunFolder, outdir: Path, names: list[str], resume: bool,
-                 force: bool) -> str:
+                force: bool, table_sha256: str) -> str:
     """``fresh``, ``continue`` (the interrupted run of the same inputs) or ``current``.
 
     Raises
@@ -230,7 +232,7 @@ def resume_mode(folder: RunFolder, outdir: Path, names: list[str], resume: bool,
         return "fresh"
     stored = {"config": manifest.get("fingerprint", {}).get("config"),
               "inputs": manifest.get("volume_table_sha256")}
-    wanted = {"config": current["config"], "inputs": current["inputs"]}
+    wanted = {"config": current["config"], "inputs": table_sha256}
     if stored == wanted and all((outdir / f).exists() for f in output_names(names)):
         return "current"
     if force:

@@ -363,7 +363,8 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
     ensure_writable(outdir, output_names(names), force or resume)
     path = volume_table_path(config, outdir)
     folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, [path]))
-    mode = resume_mode(folder, outdir, names, resume, force)
+    table_sha256 = file_sha256(path)
+    mode = resume_mode(folder, outdir, names, resume, force, table_sha256)
     if mode == "current":
         log.info("resume: the results in %s are complete and current; nothing to do", outdir)
         return load_fit(config, outdir)
@@ -378,7 +379,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
         finish_fit(config, volumes, work, results)
     write_summary(work, results, caught.messages)
     folder.commit("fit", skip=[f"{'' if n == 'main' else n + '_'}checkpoint.npz" for n in names],
-                  extra={"volume_table_sha256": file_sha256(path)})
+                  extra={"volume_table_sha256": table_sha256})
     _log_result(results["main"])
     return results
 

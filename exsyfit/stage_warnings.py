@@ -51,7 +51,8 @@ class _Handler(logging.Handler):
         self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
+        if getattr(record, "in_summary", True):  # extra={"in_summary": False}: terminal only
+            self.sink.append(record.getMessage())
 
 
 class WarningCollector:

@@ -143,3 +143,137 @@ def test_three_sites_with_one_exchanging_pair_are_keyed_by_pair():
     assert set(s["Ea_eV"]) == {"A<->B"}
     assert set(s["temperatures"][0]["k_ex_per_s"]) == {"A<->B"}
     assert set(s["temperatures"][0]["k_per_s"]) == {"A->B", "B->A"}
+
+
+# ---------------------------------------------------------------------- warnings, resume, exclude
+SMALL = """\
+[data]
+volumes = "volumes.csv"
+{exclude}
+[sites.A]
+ppm = 1.3
+
+[sites.B]
+ppm = 2.3
+
+[sampler]
+seed = 4
+steps = 300
+
+[report]
+compare_models = {compare}
+matrix_log = false
+"""
+
+
+def _small_job(folder, exclude="", compare="false", seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    c8_volume_table(temperatures_K=(263.0, 303.0, 343.0), seed=seed).to_csv(
+        folder / "volumes.csv", index=False)
+    (folder / "config.toml").write_text(SMALL.format(exclude=exclude, compare=compare))
+    return load_config(folder / "config.toml")
+
+
+def test_summary_holds_every_warning_of_every_stage(tmp_path):
+    """integration.json's warnings (of a table written by 'integrate') reach summary.json."""
+    from exsyfit.pipeline import fit
+
+    config = _small_job(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "volumes.csv").write_bytes((tmp_path / "volumes.csv").read_bytes())
+    (out / "integration.json").write_text(json.dumps(
+        {"method": "box", "warnings": ["263 K: cross peaks A->B and B->A differ beyond the "
+                                       "noise", "263 K: cross peaks A->B and B->A differ "
+                                       "beyond the noise"]}))
+    from dataclasses import replace
+
+    config = replace(config, data=replace(config.data, volumes=None, paths=("x",)))
+    fit(config, out, workers=1)
+    warnings_ = json.loads((out / "summary.json").read_text())["warnings"]
+    # one plain sentence each, without duplicates; the short chain's convergence warning too
+    assert warnings_.count("263 K: cross peaks A->B and B->A differ beyond the noise.") == 1
+    assert any("converge" in w for w in warnings_)
+    assert all(not w[0].islower() and w.endswith(".") for w in warnings_)
+
+
+def test_results_appear_together_with_a_manifest(tmp_path):
+    from exsyfit.pipeline import fit
+    from exsyfit.runfolder import SWITCH_MARKER, WORK_FOLDER, file_sha256
+
+    config = _small_job(tmp_path)
+    out = tmp_path / "out"
+    fit(config, out, workers=1)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["files"]["posterior.nc"] == file_sha256(out / "posterior.nc")
+    assert manifest["volume_table_sha256"] == file_sha256(tmp_path / "volumes.csv")
+    assert not (out / WORK_FOLDER).exists() and not list(out.glob("*checkpoint*"))
+    # a summary from another run beside this posterior is refused, not reported
+    summary = json.loads((out / "summary.json").read_text())
+    summary["seed"] = 99
+    (out / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(Exception, match="differs from the file of the run"):
+        load_fit(config, out)
+    (out / "summary.json").write_text("{}")
+    (out / "run.json").unlink()
+    (out / SWITCH_MARKER).write_text("")
+    with pytest.raises(Exception, match="interrupted while its results were put in place"):
+        load_fit(config, out)
+
+
+def test_resume_only_what_is_current(tmp_path, capsys):
+    from exsyfit.runfolder import RunFolder, job_fingerprint
+
+    _small_job(tmp_path)
+    cfg = str(tmp_path / "config.toml")
+    out = tmp_path / "out"
+    assert main(["fit", cfg, "-o", str(out), "-q", "--workers", "1"]) == 0
+    before = (out / "posterior.nc").read_bytes()
+    # same inputs: the finished results are current and kept
+    assert main(["fit", cfg, "-o", str(out), "--resume", "--workers", "1"]) == 0
+    assert "complete and current" in capsys.readouterr().err
+    assert (out / "posterior.nc").read_bytes() == before
+    # the volume table changed: refused, nothing touched
+    _small_job(tmp_path, seed=1)
+    assert main(["fit", cfg, "-o", str(out), "--resume", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "different version of the input data" in err and err.startswith("error:")
+    assert (out / "posterior.nc").read_bytes() == before
+    # an interrupted fit of other inputs is not continued either
+    RunFolder(out, job_fingerprint(None, {"other": 1}, [])).start()
+    assert main(["fit", cfg, "-o", str(out), "--resume", "-q"]) == 2
+    assert "would mix two posteriors" in capsys.readouterr().err
+    # --force starts afresh
+    assert main(["fit", cfg, "-o", str(out), "--resume", "--force", "-q", "--workers",
+                 "1"]) == 0
+    assert (out / "posterior.nc").read_bytes() != before
+
+
+def test_exclude_drops_spectra_by_name(tmp_path):
+    from exsyfit.errors import ConfigError
+    from exsyfit.pipeline import load_volumes
+
+    config = _small_job(tmp_path, exclude='exclude = ["T303_tm0.01", "T263_tm1"]')
+    table = load_volumes(config, tmp_path / "volumes.csv")
+    full = c8_volume_table(temperatures_K=(263.0, 303.0, 343.0))
+    assert len(table) == len(full) - 8
+    assert not table["experiment"].isin(["T303_tm0.01", "T263_tm1"]).any()
+    config = _small_job(tmp_path, exclude='exclude = ["T999"]')
+    with pytest.raises(ConfigError, match=r"\[data.exclude\]: found 'T999'.*T263_tm0.01"):
+        load_volumes(config, tmp_path / "volumes.csv")
+
+
+def test_parallel_fits_equal_serial_fits(tmp_path):
+    from exsyfit.pipeline import fit
+
+    config = _small_job(tmp_path, compare="true")
+    serial = fit(config, tmp_path / "serial", workers=1)
+    parallel = fit(config, tmp_path / "parallel", workers=2)
+    assert set(serial) == set(parallel) == {"main", "free", "spin_diffusion"}
+    for name in serial:
+        assert (serial[name].theta == parallel[name].theta).all()
+    a = json.loads((tmp_path / "serial" / "summary.json").read_text())
+    b = json.loads((tmp_path / "parallel" / "summary.json").read_text())
+    for s in (a, b):
+        s["diagnostics"].pop("sampling_seconds")
+    assert a["Ea_eV"] == b["Ea_eV"] and a["temperatures"] == b["temperatures"]
