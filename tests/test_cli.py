@@ -182,3 +182,15 @@ def test_run_on_a_simulated_volume_table_recovers_the_truth(tmp_path):
     assert ea["q025"] < 0.30 < ea["q975"]
     assert (tmp_path / "results" / "report.html").exists()
     assert (tmp_path / "results" / "figures" / "arrhenius.png").exists()
+
+
+def test_init_into_a_new_project_folder(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "spectra"), "-q"]) == 0
+    config = tmp_path / "new" / "project" / "config.toml"
+    assert main(["init", str(tmp_path / "spectra"), "-o", str(config), "-q"]) == 0
+    assert main(["check", str(config)]) == 0
+    assert "12 experiments; 3 temperature(s)" in capsys.readouterr().out
+    assert main(["init", str(tmp_path / "spectra"), "-o", str(config.parent)]) == 2
+    assert "is a folder; expected the name of the config file" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "nothing"), "-o", str(tmp_path / "x" / "c.toml")]) == 2
+    assert not (tmp_path / "x").exists()
