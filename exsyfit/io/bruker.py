@@ -56,6 +56,7 @@ from exsyfit.io.bruker_params import (
     _FNMODE_CODES,
     _MC2_CODES,
     _WDW_CODES,
+    _acquisition_facts,
     _Experiment,
     _kind,
     _list_dimension,
@@ -169,6 +170,7 @@ def read_metadata(folder: str | Path, *, procno: int = 1, mixing_time: str | flo
         "mixing_time_s": mix,
         "mixing_time_source": mix_src,
         "mixing_time_error": mix_err,
+        **_acquisition_facts(exp),
     }
 
 
@@ -346,7 +348,8 @@ def _base_metadata(exp: _Experiment) -> dict[str, Any]:
         "temperature_K": _temperature(exp),
         "mas_rate_hz": rate,
         "pulse_program": _text(exp.acqus, "PULPROG"),
-        "extra": {"mas_rate_source": src, "TE_raw": exp.num("TE", None),
+        "extra": {**_acquisition_facts(exp), "mas_rate_source": src,
+                  "TE_raw": exp.num("TE", None),
                   "nucleus_f1": _text(exp.acqu2s, "NUC1") if exp.acqu2s else None,
                   "expno": exp.folder.name, "procno": exp.procno},
     }

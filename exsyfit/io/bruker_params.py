@@ -16,6 +16,7 @@ from typing import Any
 import nmrglue as ng
 
 from exsyfit.errors import DataFormatError
+from exsyfit.io.metadata import acquisition_info
 
 _FNMODE_CODES = {1: "QF", 2: "QSEQ", 3: "TPPI", 4: "States", 5: "States-TPPI",
                  6: "echo-antiecho"}
@@ -244,3 +245,18 @@ def _mixing_times(exp: _Experiment, spec: str | float, rotor_period_s: float | N
         return [v * period for v in vals], "vclist*rotor"
     raise DataFormatError(f"{exp.folder}: mixing_time={spec!r} not understood; expected "
                           "'D8' (any D<n>), 'vdlist', 'vclist*rotor' or a number of seconds")
+
+
+def _acquisition_facts(exp: _Experiment) -> dict[str, Any]:
+    """Field, pulse program, D1, probe head, MAS rate and spinning (:mod:`exsyfit.io.metadata`)."""
+    channels = [(f"BF{n}", _text(exp.acqus, f"NUC{n}"), exp.num(f"BF{n}", None))
+                for n in range(1, 9)]
+    rate, src = _mas_rate(exp)
+    d1 = exp.num("D", None, index=1)
+    facts = acquisition_info(
+        channels=channels, pulse_program=_text(exp.acqus, "PULPROG"),
+        recycle_delay_s=float(d1) if d1 is not None else None,
+        probe=_text(exp.acqus, "PROBHD"), mas_rate_hz=rate, mas_rate_source=src)
+    facts.update(temperature_source="set value, uncalibrated (file TE)",
+                 temperature_calibrated=False)
+    return facts

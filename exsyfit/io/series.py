@@ -71,6 +71,8 @@ _TABLE_COLUMNS = [
     "temperature_sigma_K", "temperature_source", "mixing_time_s", "scans", "receiver_gain",
     "mas_rate_hz", "size", "has_processed", "has_raw",
 ]
+_ACQUISITION_COLUMNS = ["field_T", "pulse_program", "recycle_delay_s", "probe", "spinning",
+                        "spinning_reason"]
 _SPECTROMETER_FILES = ("acqus", "acqu", "acqu2s", "ser", "fid", "procpar", "pdata", "2rr")
 _GLOB_CHARS = set("*?[")
 
@@ -206,6 +208,7 @@ def _rows_for(shown: str, folder: Path, fmt: str, procno: int,
                 "folder": str(folder), "element": k + 1 if len(mixes) > 1 else None,
                 "mixing_time_error": meta.get("mixing_time_error"),
                 "temperature_error": meta.get("temperature_error"),
+                **{k: meta.get(k) for k in _ACQUISITION_COLUMNS},
             })
         return rows
     meta = varian.read_metadata(folder, mixing_time=_varian_mixing(mixing_time))
@@ -228,6 +231,7 @@ def _rows_for(shown: str, folder: Path, fmt: str, procno: int,
             "folder": str(folder), "element": k + 1 if n > 1 else None,
             "mixing_time_error": meta["mixing_time_error"],
             "temperature_error": meta.get("temperature_error"),
+            **{k: meta.get(k) for k in _ACQUISITION_COLUMNS},
         })
     return rows
 
@@ -261,8 +265,10 @@ def experiment_table(
     pandas.DataFrame
         Columns ``experiment, format, nucleus, set_temperature_K, temperature_K,
         temperature_sigma_K, temperature_source, mixing_time_s, scans, receiver_gain,
-        mas_rate_hz, size, has_processed, has_raw`` plus ``folder`` (absolute), ``element``
-        (array element or None) and ``mixing_time_error``.
+        mas_rate_hz, size, has_processed, has_raw``, the acquisition facts ``field_T,
+        pulse_program, recycle_delay_s, probe, spinning, spinning_reason`` (see
+        :mod:`exsyfit.io.metadata`), plus ``folder`` (absolute), ``element`` (array element or
+        None), ``mixing_time_error`` and ``temperature_error``.
 
     Raises
     ------
@@ -281,8 +287,9 @@ def experiment_table(
         rows.extend(_rows_for(shown, folder, fmt, procno, mixing_time))
     table = pd.DataFrame(rows)
     table = calibrate_temperatures(table, temperature_calibration, base_dir)
-    extra = [c for c in table.columns if c not in _TABLE_COLUMNS]
-    return table[_TABLE_COLUMNS + extra]
+    first = _TABLE_COLUMNS + _ACQUISITION_COLUMNS
+    extra = [c for c in table.columns if c not in first]
+    return table[first + extra]
 
 
 # --------------------------------------------------------------------------------------------

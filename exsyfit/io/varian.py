@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from exsyfit.errors import DataFormatError
+from exsyfit.io.metadata import ACQUISITION_KEYS, acquisition_info
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.io.varian_checks import check_procpar, temperature_problem
 
@@ -480,6 +481,7 @@ def read_metadata(
     gain = _num(pp, "gain", p, default=0.0)
     dims = "1D" if ni <= 1 else "2D"
     return {
+        **_acquisition_facts(pp, p, mas),
         "format": "varian",
         "folder": str(p),
         "dimensionality": dims if n_el == 1 else f"arrayed {dims}",
@@ -512,6 +514,28 @@ def read_metadata(
         "has_ser": (p / "fid").is_file(),
         "has_fid": (p / "fid").is_file(),
     }
+
+
+def _optional(pp: dict[str, _Param], name: str, folder: Path) -> float | None:
+    p = pp.get(name)
+    if p is None or not p.values or p.is_string:
+        return None
+    return _num(pp, name, folder)
+
+
+def _acquisition_facts(pp: dict[str, _Param], folder: Path, mas: float | None
+                       ) -> dict[str, Any]:
+    """Field, pulse program, d1, probe, MAS rate and spinning (:mod:`exsyfit.io.metadata`)."""
+    channels = [(label, _text(pp, nuc) or None, _optional(pp, label, folder))
+                for label, nuc in (("sfrq", "tn"), ("dfrq", "dn"), ("dfrq2", "dn2"),
+                                   ("dfrq3", "dn3"))]
+    facts = acquisition_info(
+        channels=channels, pulse_program=_text(pp, "seqfil") or None,
+        recycle_delay_s=_optional(pp, "d1", folder), probe=_text(pp, "probe") or None,
+        mas_rate_hz=mas, mas_rate_source="srate" if mas else None)
+    facts.update(temperature_source="set value, uncalibrated (file temp)",
+                 temperature_calibrated=False)
+    return facts
 
 
 def _per_element(
@@ -668,6 +692,8 @@ def read_experiment(
             pulse_program=meta["pulse_program"],
             intensity_factor=factor,
             metadata={
+                **{k: meta[k] for k in (*ACQUISITION_KEYS, "temperature_source",
+                                        "temperature_calibrated")},
                 "array_element": element + 1,
                 "arrayed": arrayed,
                 "phases_deg": dict(zip(("rp", "lp", "rp1", "lp1"), use_phases, strict=True)),
