@@ -14,7 +14,7 @@ import pytest
 
 from exsyfit import __version__
 from exsyfit.fit.compare import compare_models
-from exsyfit.output.report import NOT_AVAILABLE, _symmetry_check, file_sha256, fmt, write_report
+from exsyfit.output.report import NOT_AVAILABLE, file_sha256, fmt, symmetry_check, write_report
 
 from conftest import c8_volume_table, quick_fit
 
@@ -98,7 +98,7 @@ def md_rows(md: str) -> list[list[str]]:
     out = []
     for line in md.splitlines():
         if line.startswith("| ") and not line.startswith("|---"):
-            cells = [c.strip().replace("\\|", "|") for c in
+            cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in
                      re.split(r"(?<!\\)\|", line.strip())[1:-1]]
             out.append(cells)
     return out
@@ -188,7 +188,10 @@ def test_provenance(written):
         assert rows[f"{dep} version"] not in ("", "not installed")
     assert re.match(r"\d{4}-\d\d-\d\dT", rows["date (UTC)"])
     # figures by relative path, no temporary files left
-    assert "](figures/arrhenius.png)" in md and 'src="figures/arrhenius.png"' in html_text
+    # report.md links the figure files; report.html embeds them (opens offline, e-mailable)
+    assert "](figures/arrhenius.png)" in md and "figures/arrhenius.png" not in html_text.split(
+        "<figcaption>")[0].split("<img")[-1]
+    assert 'src="data:image/png;base64,' in html_text
     assert not list(out.glob(".*.tmp"))
     assert html_text.startswith("<!DOCTYPE html>") and "<style>" in html_text
 
@@ -230,11 +233,11 @@ def test_symmetry_check_flags_asymmetric_cross_peaks(fits):
     tab = res["arrhenius"].problem.table.copy()
     fake = types.SimpleNamespace(problem=types.SimpleNamespace(
         table=tab, spec=types.SimpleNamespace(start="equilibrium")), sites=("A", "B"))
-    _, verdict = _symmetry_check(fake)
+    _, verdict = symmetry_check(fake)
     assert verdict.startswith("consistent")
     sel = (tab.from_site == "A") & (tab.to_site == "B")
     tab.loc[sel, "volume"] *= 1.5
-    table_block, verdict = _symmetry_check(fake)
+    table_block, verdict = symmetry_check(fake)
     assert verdict.startswith("cross peaks are asymmetric")
     rms = float(table_block.rows[0][3])
     assert rms > 5
@@ -253,3 +256,107 @@ def test_file_sha256_of_files_and_folders(tmp_path):
     (d / "pdata" / "2rr").write_bytes(b"\0\2")
     assert file_sha256(d) != first
     assert file_sha256(tmp_path / "nope") == "missing"
+
+
+def _summary_on_disk(out, res, **extra):
+    summary = res.summary_dict()
+    summary.update(extra)
+    (out / "summary.json").write_text(json.dumps(summary, default=float))
+    return summary
+
+
+def test_title_warnings_robustness_from_summary_json(fits, tmp_path):
+    _, res = fits
+    rob = {"variants": [{"name": "box", "what": "box integration instead of line shapes",
+                         "Ea_eV_median": 0.298, "k_ex_per_s_median": [1.7, 9.8, 37.0]},
+                        {"name": "region+30%", "what": "regions 30 % larger",
+                         "Ea_eV_median": 0.306, "k_ex_per_s_median": [1.6, 9.7, 38.1]}],
+           "Ea_eV_systematic": 0.004, "k_ex_systematic_fraction": [0.03, 0.02, 0.04]}
+    _summary_on_disk(tmp_path, res["arrhenius"], robustness=rob, warnings=[
+        "chi2_reduced = 3.1 > 2: the model does not describe the data",
+        "Volume table: <script>alert(1)</script> and [link](http://x) in a note"])
+    cfg = '[data]\nvolumes = "v.csv"\n[report]\ntitle = "Li2S–LLZO exchange, sample #3"\n'
+    paths = write_report(tmp_path, res["arrhenius"], config_text=cfg,
+                         integration={"warnings": ["cross peak A->B asymmetric (mean z = +7.8)"]})
+    md = paths["markdown"].read_text(encoding="utf-8")
+    html_text = paths["html"].read_text(encoding="utf-8")
+    # the config's title, escaped for each format
+    assert md.startswith("# Li2S–LLZO exchange, sample #3\n")
+    assert "<title>Li2S–LLZO exchange, sample #3</title>" in html_text
+    assert write_report(tmp_path, res["arrhenius"], title="Run 2")["html"].read_text(
+    ).count("<title>Run 2</title>") == 1
+    # every warning of every stage at the top, before the first result table
+    top = md.split("## Temperature law")[0]
+    assert "## Warnings (4)" in top
+    assert "Integration: cross peak A-\\>B" not in top  # '>' inside text needs no escape
+    assert "Integration: cross peak A->B asymmetric (mean z = +7.8)" in top
+    assert "\\<script>alert(1)\\</script>" in top and "[link\\](http://x)" in top
+    assert "&lt;script&gt;" in html_text and "<script>" not in html_text
+    # ... and again beside the numbers they concern
+    fit_section = md.split("## Goodness of fit")[1].split("\n## ")[0]
+    assert "chi2_reduced = 3.1 > 2" in fit_section
+    # the systematic beside the statistical interval
+    rows = md_rows(md)
+    ea_row = next(r for r in rows if r[:2] == ["A<->B", "Ea (eV)"])
+    assert ea_row[-1] == "± 0.004"
+    kj_row = next(r for r in rows if r[:2] == ["A<->B", "Ea (kJ/mol)"])
+    assert kj_row[-1] == f"± {fmt(0.004 * 96.485332)}"
+    t_rows = [r for r in rows if r and r[0] == "263"]
+    assert t_rows[0][-1] == "± 3"
+    variants = {r[0]: r for r in rows if r[0] in ("box", "region+30%")}
+    assert variants["box"][2] == "0.298" and variants["region+30%"][3] == "1.6, 9.7, 38.1"
+
+
+def test_goodness_of_fit_per_temperature_and_spectrum(fits, tmp_path):
+    _, res = fits
+    result = res["arrhenius"]
+    summary = result.summary_dict()
+    md = write_report(tmp_path, result)["markdown"].read_text(encoding="utf-8")
+    rows = md_rows(md)
+    from exsyfit.output.residuals import residuals_per_spectrum, standardised_residuals
+
+    z = standardised_residuals(result)["z"].to_numpy()
+    per_t = {r[0]: r for r in rows if len(r) == 6 and r[1] == "16"}
+    for t, entry in enumerate(summary["temperatures"]):
+        row = per_t[fmt(entry["temperature_K"])]
+        if "chi2_reduced" in entry:
+            assert row[2] == fmt(entry["chi2_reduced"])
+        zt = z[result.problem.table["temperature_index"].to_numpy() == t]
+        assert row[4] == fmt(np.mean(zt**2)) and row[5] == fmt(np.max(np.abs(zt)))
+    per = residuals_per_spectrum(result)
+    assert len(per) == len(TEMPS) * len(TMS) and (per["n"] == 4).all()
+    spec_rows = {r[0]: r for r in rows if len(r) == 8}
+    first = per.iloc[0]
+    assert spec_rows[first["experiment"]][5] == fmt(first["rms_z"])
+    # simulated with the model's own noise: chi2 near 1 or below, no |z| beyond 4
+    assert float(per["max_abs_z"].max()) < 4
+    assert "the model describes the data" in md
+
+
+def test_symmetry_numbers_are_those_of_the_integration_check(fits):
+    from exsyfit.integrate.checks import cross_peak_symmetry
+
+    _, res = fits
+    result = res["arrhenius"]
+    table, _ = symmetry_check(result)
+    (test,) = cross_peak_symmetry(result.problem.table, ["A", "B"],
+                                  by=("temperature_index", "mixing_time_s"))
+    assert table.rows[0][2] == f"{test.combined_z:+.2f}" and table.rows[0][3] == fmt(test.rms_z)
+
+
+def test_acquisition_facts_and_uncalibrated_temperature(fits, tmp_path):
+    _, res = fits
+    acq = pd.DataFrame({"experiment": ["e1", "e2"], "nucleus": ["7Li", "7Li"],
+                        "sf_mhz": [155.5, 155.5], "pulse_program": ["noesyph", "noesyph"],
+                        "recycle_delay_s": [5.0, 5.0], "probe": ["4 mm MAS", "4 mm MAS"],
+                        "temperature_source": ["set value, uncalibrated (file TE)"] * 2})
+    md = write_report(tmp_path, res["arrhenius"], acquisition=acq)["markdown"].read_text(
+        encoding="utf-8")
+    rows = {r[0]: r[1] for r in md_rows(md) if len(r) == 2}
+    assert rows["magnetic field / spectrometer frequency"] == \
+        "155.50 MHz (⁷Li), 9.40 T (400 MHz ¹H)"
+    assert rows["pulse sequence"] == "noesyph" and rows["recycle delay (s)"] == "5"
+    assert rows["probe"] == "4 mm MAS"
+    assert rows["sample temperatures used in the fit"].endswith(
+        "(uncalibrated: the spectrometer's set values)")
+    assert "set values (uncalibrated)" in md

@@ -16,6 +16,7 @@ import numpy as np
 from exsyfit.errors import ConfigError
 from exsyfit.output.drawing import interval, legend_above, plain_log_ticks
 from exsyfit.output.labels import model_name, temperature_text, text_name
+from exsyfit.output.residuals import model_median
 from exsyfit.output.style import MARKERS, WIDTHS_IN, PlotStyle, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,10 +56,7 @@ def _buildup_data(result: FitResult, t: int, n_draws: int, log_axis: bool,
         grid = np.linspace(0.0, tm.max() * 1.05, 160)
     pred = result.predict_buildup(t, grid, n_draws=n_draws)  # (S, G, N, N)
     band = interval(pred)
-    flat = result.theta.reshape(-1, result.theta.shape[-1])
-    rng = np.random.default_rng(0)
-    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
-    model_obs = np.median(result.problem.predict(flat[pick])[:, sel], axis=0)
+    model_obs = model_median(result, n_draws)[sel]
     resid = (rows["volume"].to_numpy(float) - model_obs) / rows["sigma"].to_numpy(float)
     return {"rows": rows, "grid": grid, "band": band, "resid": resid}
 

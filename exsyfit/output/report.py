@@ -1,116 +1,86 @@
 """The analysis report: report.md and a self-contained report.html with provenance.
 
-Both files are rendered from one list of blocks (headings, paragraphs, tables, warnings, code,
-images), so they hold the same numbers, and every posterior number is taken from
+Both files are rendered from one list of blocks (:mod:`exsyfit.output.report_render`), so
+they hold the same numbers, and every posterior number is taken from
 :meth:`FitResult.summary_dict` — the content of summary.json — formatted with four significant
-digits.  The report follows what a careful analyst reports for 2D EXSY kinetics:
-acquisition, processing and integration, model equations and priors, which rate is
-reported, posterior summaries with intervals, the cross-peak symmetry check, the Arrhenius
-parameters with their correlation, sampler diagnostics, model comparison and provenance
-(versions, the config as run, SHA-256 checksums of the inputs, seed, date).
+digits.  The report follows what a careful analyst reports for 2D EXSY kinetics: every warning
+of every stage first (and again beside the numbers it concerns), the temperature law with the
+systematic uncertainty of the robustness variants beside the statistical interval, rates,
+populations and T1 per temperature, the goodness of fit (chi²/dof, posterior-predictive p,
+standardised residuals per spectrum), model comparison, sampler diagnostics, acquisition,
+processing and integration, model equations and priors, the cross-peak symmetry check and
+provenance (versions, the config as run, SHA-256 checksums of the inputs, seed, date).
+Figures are embedded in the HTML as data URIs, so the page opens offline and can be sent on
+its own.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
-import hashlib
-import html
-import importlib.metadata
-import math
-import platform
-import sys
+import json
+import re
+import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from exsyfit import __version__
 from exsyfit.files import write_text_atomic
+from exsyfit.kinetics.laws import KJ_PER_MOL_PER_EV
+from exsyfit.output.labels import unicode_name
+from exsyfit.output.report_methods import (
+    NOT_AVAILABLE,
+    NOT_RECORDED,
+    dependency_versions,
+    file_sha256,
+    provenance_blocks,
+    reporting_blocks,
+    symmetry_check,
+)
+from exsyfit.output.report_render import (
+    Block,
+    Heading,
+    Image,
+    Para,
+    Table,
+    Warning_,
+    fmt,
+    to_html,
+    to_markdown,
+)
+from exsyfit.output.residuals import residuals_per_spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
     from exsyfit.fit.results import FitResult
 
-__all__ = ["write_report", "build_report", "file_sha256", "dependency_versions", "fmt"]
+__all__ = ["write_report", "build_report", "file_sha256", "dependency_versions", "fmt",
+           "collect_warnings", "NOT_AVAILABLE", "NOT_RECORDED", "symmetry_check"]
 
-NOT_AVAILABLE = "not available (volume table input)"
-NOT_RECORDED = "not recorded"
+DEFAULT_TITLE = "exsyfit report"
 _FIGURE_CAPTIONS = {
     "arrhenius": "Arrhenius plot: per-temperature posteriors (68 % and 95 % bars) and the "
-                 "global law with its 95 % credible band",
+                 "global law with its 95 % credible band; below, the points minus the law",
     "eyring": "Eyring plot, ln(k/T) against 1000/T",
     "buildup": "Build-up curves: observed volumes (±σ), posterior median and 95 % band of the "
                "model, residuals/σ",
-    "corner": "Posterior of the global parameters (contours at 1 and 2 σ)",
-    "parameters_vs_temperature": "Populations and T1 against temperature",
+    "corner": "Posterior of the global parameters (contours at 1 and 2 σ; titles: median and "
+              "68 % interval)",
+    "parameters_vs_temperature": "Exchange rate, populations and T1 against temperature",
+    "qc": "Integration check: every mixing time with the regions or fitted peaks, and the "
+          "residual of the line-shape fit in noise units",
     "integration": "Integration regions on the spectrum",
 }
-DEPENDENCIES = ("numpy", "scipy", "pandas", "matplotlib", "emcee", "arviz", "nmrglue", "corner",
-                "xarray", "h5netcdf")
-
-
-# --------------------------------------------------------------------------------------------
-# Blocks
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Para:
-    text: str
-
-
-@dataclass(frozen=True)
-class Warning_:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-    language: str = ""
-
-
-@dataclass(frozen=True)
-class Image:
-    path: str
-    caption: str
-    data_uri: str | None = None
-
-
-Block = Heading | Para | Warning_ | Table | Code | Image
-
-
-def fmt(value: Any) -> str:
-    """Format a number with four significant digits (``'nan'`` for non-finite values)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return f"{v:.4g}"
+# where a warning is repeated beside the numbers it concerns (first match wins)
+_TOPICS = (
+    ("diagnostics", re.compile(r"converg|autocorrelation|tau|chain|effective sample|ESS",
+                               re.I)),
+    ("fit", re.compile(r"chi2|chi²|χ²|posterior.predictive|does not describe|residual", re.I)),
+    ("robustness", re.compile(r"robust|systematic|variant", re.I)),
+    ("matrix_log", re.compile(r"matrix.log", re.I)),
+    ("temperatures", re.compile(r"temperature|calibrat", re.I)),
+)
 
 
 def _ci(stats: Mapping[str, float]) -> str:
@@ -122,57 +92,6 @@ def _ci68(stats: Mapping[str, float]) -> str:
     return f"[{fmt(stats['q16'])}, {fmt(stats['q84'])}]"
 
 
-# --------------------------------------------------------------------------------------------
-# Provenance helpers
-# --------------------------------------------------------------------------------------------
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, or of a folder (sorted relative paths and contents of its files).
-
-    Parameters
-    ----------
-    path : path
-        File or folder (e.g. a Bruker experiment folder).
-
-    Returns
-    -------
-    str
-        Hex digest; ``"missing"`` when the path does not exist.
-    """
-    path = Path(path)
-    h = hashlib.sha256()
-    if path.is_file():
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    if path.is_dir():
-        for f in sorted(p for p in path.rglob("*") if p.is_file()):
-            h.update(str(f.relative_to(path).as_posix()).encode() + b"\0")
-            with open(f, "rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        return h.hexdigest()
-    return "missing"
-
-
-def dependency_versions() -> dict[str, str]:
-    """Installed versions of Python, exsyfit and its main dependencies."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform(),
-           "exsyfit": __version__}
-    for name in DEPENDENCIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Sections
-# --------------------------------------------------------------------------------------------
-
 
 def _rates_table(summary: Mapping[str, Any], pairs: Sequence[str]) -> Table:
     entries = summary["temperatures"]
@@ -183,17 +102,25 @@ def _rates_table(summary: Mapping[str, Any], pairs: Sequence[str]) -> Table:
     else:
         headers += [f"k_ex {p} (s^-1)" for p in pairs]
     headers += [f"k {d} (s^-1)" for d in directions]
+    fractions = {p: _systematic_for(summary, "k_ex_systematic_fraction", p) for p in pairs}
+    fractions = {p: f for p, f in fractions.items()
+                 if isinstance(f, list | tuple) and len(f) == len(entries)}
+    headers += [f"k_ex {p} systematic (%)" if len(pairs) > 1 else "k_ex systematic (%)"
+                for p in fractions]
     rows = []
-    for e in entries:
+    for t, e in enumerate(entries):
         row = [fmt(e["temperature_K"])]
         if len(pairs) == 1:
             row.append(_ci(e["k_ex_per_s"]))
         else:
             row += [_ci(e["k_ex_per_s"][p]) for p in pairs]
         row += [_ci(e["k_per_s"][d]) for d in directions]
+        row += [f"± {fmt(100 * float(f[t]))}" for f in fractions.values()]
         rows.append(tuple(row))
-    return Table(tuple(headers), tuple(rows),
-                 "Exchange rates: posterior median [95 % credible interval].")
+    caption = "Exchange rates: posterior median [95 % credible interval]."
+    if fractions:
+        caption += " Systematic: half the range of the robustness variants, % of k_ex."
+    return Table(tuple(headers), tuple(rows), caption)
 
 
 def _sites_table(summary: Mapping[str, Any], sites: Sequence[str]) -> Table:
@@ -240,17 +167,30 @@ def _law_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[Block]:
     keys = [("Ea_eV", "Ea (eV)"), ("Ea_kJ_per_mol", "Ea (kJ/mol)"),
             ("ln_A_per_s", "ln A (A in s^-1)"), ("dH_kJ_per_mol", "ΔH‡ (kJ/mol)"),
             ("dS_J_per_mol_K", "ΔS‡ (J/(mol K))"), ("k_sd_per_s", "k_sd spin diffusion (s^-1)")]
+    has_sys = isinstance(summary.get("robustness"), Mapping)
     for pair in pairs:
+        ea_sys = _stat(_systematic_for(summary, "Ea_eV_systematic", pair))
         for key, label in keys:
             if key in summary:
                 s = _pick(summary[key], pair)
-                rows.append((pair, label, fmt(s["median"]), _ci68(s),
-                             f"[{fmt(s['q025'])}, {fmt(s['q975'])}]"))
+                row = (pair, label, fmt(s["median"]), _ci68(s),
+                       f"[{fmt(s['q025'])}, {fmt(s['q975'])}]")
+                if has_sys:
+                    sys_txt = {"Ea_eV": ea_sys, "Ea_kJ_per_mol": None if ea_sys is None
+                               else ea_sys * KJ_PER_MOL_PER_EV}.get(key)
+                    row += (f"± {fmt(sys_txt)}" if sys_txt is not None else "",)
+                rows.append(row)
         if "Ea_lnA_correlation" in summary:
             c = _pick(summary["Ea_lnA_correlation"], pair)
-            rows.append((pair, "correlation(Ea, ln A)", fmt(c), "", ""))
-    out.append(Table(("pair", "quantity", "median", "68 % interval", "95 % interval"),
-                     tuple(rows), "Global temperature law (posterior)."))
+            rows.append((pair, "correlation(Ea, ln A)", fmt(c), "", "")
+                        + (("",) if has_sys else ()))
+    heads = ("pair", "quantity", "median", "68 % interval", "95 % interval")
+    caption = "Global temperature law (posterior)."
+    if has_sys:
+        heads += ("systematic",)
+        caption += (" Systematic: half the range of the medians of the robustness variants "
+                    "(analysis choices), to be quoted beside the statistical interval.")
+    out.append(Table(heads, tuple(rows), caption))
     return out
 
 
@@ -281,222 +221,8 @@ def _diagnostics_blocks(result: FitResult, summary: Mapping[str, Any]) -> list[B
         out.append(Table(("parameter", "tau (steps)"),
                          tuple((k, fmt(v)) for k, v in tau.items()),
                          "Integrated autocorrelation time of each sampled parameter."))
-    for w in summary.get("warnings", []):
-        out.append(Warning_(str(w)))
     return out
 
-
-def _symmetry_check(result: FitResult) -> tuple[Table | None, str]:
-    """V_ij - V_ji of every cross-peak pair, in units of its standard deviation."""
-    if result.problem.spec.start != "equilibrium":
-        return None, ("Cross-peak symmetry is not expected for a non-equilibrium start "
-                      f"(model.start = '{result.problem.spec.start}'); not checked.")
-    tab = result.problem.table
-    key = ["temperature_index", "mixing_time_s"]
-    sites = result.sites
-    rows = []
-    all_z = []
-    for a in range(len(sites)):
-        for b in range(a + 1, len(sites)):
-            ab = tab[(tab["from_site"] == sites[a]) & (tab["to_site"] == sites[b])]
-            ba = tab[(tab["from_site"] == sites[b]) & (tab["to_site"] == sites[a])]
-            m = ab.groupby(key)[["volume", "sigma"]].mean().merge(
-                ba.groupby(key)[["volume", "sigma"]].mean(), left_index=True,
-                right_index=True, suffixes=("_ab", "_ba"), how="inner")
-            if m.empty:
-                continue
-            z = ((m["volume_ab"] - m["volume_ba"])
-                 / np.sqrt(m["sigma_ab"] ** 2 + m["sigma_ba"] ** 2)).to_numpy(float)
-            all_z.append(z)
-            rows.append((f"{sites[a]}→{sites[b]} vs {sites[b]}→{sites[a]}", fmt(len(z)),
-                         fmt(float(np.mean(z))), fmt(float(np.sqrt(np.mean(z**2)))),
-                         fmt(float(np.max(np.abs(z))))))
-    if not rows:
-        return None, "No pair of cross peaks was measured; symmetry not checked."
-    z = np.concatenate(all_z)
-    verdict = ("consistent with V_AB = V_BA (rms below 2 sigma)"
-               if np.sqrt(np.mean(z**2)) < 2 else
-               "cross peaks are asymmetric beyond the noise: check integration, sidebands, "
-               "a non-equilibrium start (cross polarisation, short recycle delay) or a third "
-               "site")
-    table = Table(("cross-peak pair", "spectra", "mean z", "rms z", "max |z|"), tuple(rows),
-                  "Symmetry check: z = (V_ij − V_ji)/sqrt(σ_ij² + σ_ji²); for an equilibrium "
-                  "start V_ij = V_ji whatever the T1 values.")
-    return table, verdict
-
-
-def _model_text(result: FitResult) -> str:
-    spec = result.problem.spec
-    lines = [
-        "Longitudinal Bloch–McConnell model: d(ΔM)/dt = −L ΔM with "
-        "L[i,i] = R1_i + Σ_m K[m,i], L[i,j] = −K[i,j]; mixing matrix A(t_m) = expm(−L t_m); "
-        "peak volume V[i,j] = c_T · A[i,j](t_m) · M_j(0) (i = detected F2 site, j = started F1 "
-        "site); one intensity scale c_T per temperature.",
-        "Detailed balance p_i K[j,i] = p_j K[i,j] is built in: each pair carries k_ex = "
-        "k_ij + k_ji, with k_i→j = k_ex p_j/(p_i + p_j).",
-    ]
-    if spec.transport != "first-order":
-        lines.append(f"Transport: diffusion-limited uptake into '{spec.transport}' particles; "
-                     "k_ex is the rate of the slowest uptake mode (pi² D/L² sphere, pi² D/(4L²) "
-                     "slab, s^-1); D requires the particle length scale.")
-    if spec.temperature_model == "arrhenius":
-        lines.append("Arrhenius law: k_ex(T) = A exp(−Ea/(k_B T)), Ea in eV.")
-    elif spec.temperature_model == "eyring":
-        lines.append("Eyring law: k_ex(T) = (k_B T/h) exp(ΔS‡/R) exp(−ΔH‡/(R T)).")
-    else:
-        lines.append("Free model: an independent k_ex at each temperature.")
-    if spec.spin_diffusion:
-        lines.append("A temperature-independent spin-diffusion rate k_sd is added to k_ex.")
-    if spec.fractional_error:
-        lines.append("Likelihood: Gaussian, variance σ² + (f V_model)² with a fitted f.")
-    else:
-        lines.append("Likelihood: independent Gaussian errors σ (the table's sigma column) "
-                     "on the volumes; the intensity scale of each temperature is integrated "
-                     "out analytically with a flat prior.")
-    return " ".join(lines)
-
-
-def _priors_rows(result: FitResult) -> list[tuple[str, str]]:
-    spec = result.problem.spec
-    pri = spec.priors
-    rows = [("exchange rates", f"log-uniform on k_ex in [{fmt(pri.k_ex_per_s[0])}, "
-                               f"{fmt(pri.k_ex_per_s[1])}] s^-1")]
-    if spec.temperature_model == "arrhenius":
-        rows.append(("Ea", f"uniform in [{fmt(pri.Ea_eV[0])}, {fmt(pri.Ea_eV[1])}] eV"))
-    if spec.temperature_model == "eyring":
-        rows.append(("ΔH‡", f"uniform in [{fmt(pri.dH_kJ_per_mol[0])}, "
-                            f"{fmt(pri.dH_kJ_per_mol[1])}] kJ/mol"))
-    if spec.spin_diffusion:
-        rows.append(("k_sd", f"uniform in [{fmt(pri.spin_diffusion_per_s[0])}, "
-                             f"{fmt(pri.spin_diffusion_per_s[1])}] s^-1"))
-    def t1_text(t1: Any) -> str:
-        if t1 is None:
-            return (f"uniform in R1 = 1/T1 (T1 in [{fmt(pri.T1_s[0])}, {fmt(pri.T1_s[1])}] s)")
-        if isinstance(t1, float):
-            return f"fixed at {fmt(t1)} s"
-        return f"normal({fmt(t1.mean)}, {fmt(t1.sd)}) s"
-
-    for site in spec.sites:
-        p = site.population
-        p_txt = ("uniform on the simplex" if p is None else f"fixed at {fmt(p)}"
-                 if isinstance(p, float) else f"normal({fmt(p.mean)}, {fmt(p.sd)})")
-        t1_txt = t1_text(site.T1_s)
-        by_t = getattr(site, "T1_s_by_temperature", {})
-        if by_t:
-            t1_txt += "; at " + ", ".join(f"{T:g} K: {t1_text(v)}" for T, v in by_t.items())
-        rows.append((f"site {site.name}",
-                     f"population {p_txt} ({spec.populations}); T1 {t1_txt} ({spec.T1})"))
-    return rows
-
-
-def _as_mapping(obj: Any) -> dict[str, Any]:
-    if obj is None:
-        return {}
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    out = {}
-    for name in ("method", "choices", "warnings"):
-        if hasattr(obj, name):
-            out[name] = getattr(obj, name)
-    table = getattr(obj, "table", None)
-    if isinstance(table, pd.DataFrame):
-        for col in ("half_width_f1_ppm", "half_width_f2_ppm", "baseline",
-                    "n_sideband_regions", "noise_direction"):
-            if col in table:
-                vals = pd.unique(table[col].dropna())
-                out[col] = ", ".join(fmt(v) for v in vals[:8]) + (" …" if len(vals) > 8 else "")
-    return out
-
-
-def _acquisition_summary(acq: Any) -> tuple[dict[str, str], pd.DataFrame | None]:
-    """Key -> value text, and the full experiment table when one was given."""
-    if acq is None:
-        return {}, None
-    if isinstance(acq, pd.DataFrame):
-        out = {}
-        for col in acq.columns:
-            vals = pd.unique(acq[col].dropna())
-            if 0 < len(vals) <= 6:
-                out[str(col)] = ", ".join(fmt(v) for v in vals)
-            elif len(vals) > 6:
-                num = pd.to_numeric(pd.Series(vals), errors="coerce")
-                out[str(col)] = (f"{fmt(num.min())}–{fmt(num.max())} ({len(vals)} values)"
-                                 if num.notna().all() else f"{len(vals)} different values")
-        return out, acq
-    return {str(k): (", ".join(fmt(x) for x in v) if isinstance(v, list | tuple) else fmt(v))
-            for k, v in dict(acq).items()}, None
-
-
-_CHECKLIST = (
-    ("nucleus", ("nucleus",)),
-    ("magnetic field / spectrometer frequency", ("field_T", "B0_T", "sf_mhz", "sfo1_mhz",
-                                                 "spectrometer_frequency_mhz", "field")),
-    ("MAS rate (Hz)", ("mas_rate_hz", "mas_rate", "spinning_rate_hz")),
-    ("rotor size", ("rotor", "rotor_mm", "rotor_size_mm")),
-    ("pulse sequence", ("pulse_program", "pulse_sequence")),
-    ("number of scans", ("scans", "ns")),
-    ("recycle delay (s)", ("recycle_delay_s", "d1_s")),
-    ("set temperature (K)", ("set_temperature_K", "temperature_set_K")),
-    ("temperature calibration (method, uncertainty)", ("temperature_calibration",
-                                                       "temperature_source", "calibration")),
-)
-
-
-def _reporting_blocks(result: FitResult, integration: Any, acquisition: Any) -> list[Block]:
-    out: list[Block] = [Heading(2, "What was measured and how it was analysed")]
-    acq, acq_table = _acquisition_summary(acquisition)
-    integ = _as_mapping(integration)
-    rows: list[tuple[str, str]] = []
-    missing_acq = NOT_RECORDED if acquisition is not None else NOT_AVAILABLE
-    missing_int = NOT_RECORDED if integration is not None else NOT_AVAILABLE
-    for label, keys in _CHECKLIST:
-        value = next((acq[k] for k in keys if k in acq), None)
-        rows.append((label, value if value is not None else missing_acq))
-    T = result.temperatures_K
-    sig = result.problem.temperature_sigma_K
-    t_txt = ", ".join(fmt(t) for t in T) + " K"
-    if np.any(np.asarray(sig) > 0):
-        t_txt += f" (1-sigma uncertainty {', '.join(fmt(s) for s in sig)} K, propagated)"
-    rows.append(("sample temperatures used in the fit", t_txt))
-    tm = np.unique(result.problem.table["mixing_time_s"].to_numpy(float))
-    rows.append(("mixing times (s)", ", ".join(fmt(t) for t in tm)))
-    rows.append(("integration method", fmt(integ["method"]) if "method" in integ
-                 else missing_int))
-    region = [f"{k} = {integ[k]}" for k in ("half_width_f1_ppm", "half_width_f2_ppm",
-                                            "half_width_ppm", "baseline") if k in integ]
-    rows.append(("integration regions / baseline", "; ".join(region) if region
-                 else missing_int))
-    sb = [f"{k} = {integ[k]}" for k in ("sidebands", "n_sideband_regions", "mas_rate_hz",
-                                        "f1_rotor_synchronised") if k in integ]
-    rows.append(("spinning-sideband handling", "; ".join(sb) if sb else missing_int))
-    rows.append(("starting magnetisation", result.problem.spec.start))
-    rows.append(("reported rate", "k_ex = k_AB + k_BA of each pair (s^-1), with both "
-                 "directional rates k_X→Y (per spin on X, s^-1) and the populations p(T)"))
-    out.append(Table(("item", "value"), tuple(rows)))
-    shown = {k for _, keys in _CHECKLIST for k in keys}
-    extra = [(k, v) for k, v in acq.items() if k not in shown]
-    if extra:
-        out.append(Table(("acquisition parameter", "value(s)"), tuple(extra)))
-    if acq_table is not None:
-        head = acq_table.head(60)
-        out.append(Table(tuple(str(c) for c in head.columns),
-                         tuple(tuple(fmt(v) for v in r) for r in head.itertuples(index=False)),
-                         "Experiments" + (" (first 60)" if len(acq_table) > 60 else "") + "."))
-    other = [(k, fmt(v) if not isinstance(v, Mapping | list) else str(v))
-             for k, v in integ.items() if k not in ("method", "warnings")]
-    if other:
-        out.append(Table(("integration setting", "value"), tuple(other)))
-    for w in integ.get("warnings", []) or []:
-        out.append(Warning_(f"Integration: {w}"))
-    out.append(Heading(3, "Model"))
-    out.append(Para(_model_text(result)))
-    out.append(Table(("parameter", "prior"), tuple(_priors_rows(result)), "Priors."))
-    table, verdict = _symmetry_check(result)
-    out.append(Heading(3, "Cross-peak symmetry"))
-    if table is not None:
-        out.append(table)
-    out.append(Para(verdict))
-    return out
 
 
 def _comparison_blocks(comparison: Any, linearities: Sequence[Mapping[str, Any]]
@@ -572,27 +298,6 @@ def _matrix_log_blocks(result: FitResult, summary: Mapping[str, Any],
     return out
 
 
-def _provenance_blocks(result: FitResult, config_text: str | None,
-                       config_path: str | Path | None, input_files: Sequence[str | Path],
-                       ) -> list[Block]:
-    out: list[Block] = [Heading(2, "Provenance")]
-    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-    versions = dependency_versions()
-    rows = [("date (UTC)", now), ("seed", fmt(result.seed))]
-    rows += [(f"{k} version" if k not in ("platform",) else k, v) for k, v in versions.items()]
-    out.append(Table(("item", "value"), tuple(rows)))
-    files = list(input_files)
-    if config_path is not None:
-        files = [config_path] + [f for f in files if Path(f) != Path(config_path)]
-    if files:
-        out.append(Table(("input", "SHA-256"), tuple((str(f), file_sha256(f)) for f in files),
-                         "Checksums of the inputs (folders: over sorted file names and "
-                         "contents)."))
-    if config_text is None and config_path is not None and Path(config_path).is_file():
-        config_text = Path(config_path).read_text(encoding="utf-8")
-    out.append(Heading(3, "Configuration as run"))
-    out.append(Code(config_text, "toml") if config_text else Para("not given"))
-    return out
 
 
 def _figure_blocks(outdir: Path, figures: Sequence[str | Path], embed: bool) -> list[Block]:
@@ -619,30 +324,232 @@ def _figure_blocks(outdir: Path, figures: Sequence[str | Path], embed: bool) -> 
     return out
 
 
+def _merged_summary(result: FitResult, outdir: Path,
+                    robustness: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fit's summary dict completed by what summary.json in ``outdir`` adds.
+
+    Keys written by other stages (``robustness``, ``warnings``, goodness-of-fit entries in
+    ``diagnostics`` and per temperature) are taken from the file when the fit does not hold
+    them; the fit's own numbers are never replaced.
+    """
+    summary = result.summary_dict()
+    path = outdir / "summary.json"
+    try:
+        on_disk = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        on_disk = {}
+    if not isinstance(on_disk, Mapping) or on_disk.get("sites", summary["sites"]) != \
+            summary["sites"]:
+        on_disk = {}
+    for key, value in on_disk.items():
+        summary.setdefault(key, value)
+    summary["warnings"] = list(dict.fromkeys(
+        [str(w) for w in summary.get("warnings", [])]
+        + [str(w) for w in on_disk.get("warnings", []) or []]))
+    disk_d = on_disk.get("diagnostics")
+    if isinstance(disk_d, Mapping):
+        for key, value in disk_d.items():
+            summary["diagnostics"].setdefault(key, value)
+    disk_t = on_disk.get("temperatures")
+    if isinstance(disk_t, list) and len(disk_t) == len(summary["temperatures"]):
+        for mine, theirs in zip(summary["temperatures"], disk_t, strict=True):
+            if isinstance(theirs, Mapping):
+                for key, value in theirs.items():
+                    mine.setdefault(key, value)
+    if robustness is not None:
+        summary["robustness"] = dict(robustness)
+    return summary
+
+
+def collect_warnings(summary: Mapping[str, Any], integration: Any = None,
+                     extra: Sequence[str] = ()) -> list[str]:
+    """Every warning of every stage, once each, in the order the stages ran.
+
+    Parameters
+    ----------
+    summary : mapping
+        summary.json content (its ``warnings``).
+    integration : mapping or IntegrationResult, optional
+        Integration warnings (prefixed ``Integration:``).
+    extra : sequence of str
+        Further warnings.
+    """
+    if isinstance(integration, Mapping):
+        integ = integration.get("warnings", []) or []
+    else:
+        integ = getattr(integration, "warnings", []) or []
+    out = [f"Integration: {w}" for w in integ]
+    out += [str(w) for w in summary.get("warnings", []) or []]
+    out += [str(w) for w in extra]
+    seen: dict[str, None] = {}
+    for w in out:
+        bare = w.removeprefix("Integration: ")
+        if w not in seen and bare not in seen and f"Integration: {w}" not in seen:
+            seen[w] = None
+    return list(seen)
+
+
+def _topic(warning: str) -> str:
+    return next((name for name, rx in _TOPICS if rx.search(warning)), "")
+
+
+def _warnings_for(warnings: Sequence[str], topic: str) -> list[Block]:
+    return [Warning_(w) for w in warnings if _topic(w) == topic]
+
+
+def _stat(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+def _goodness_blocks(result: FitResult, summary: Mapping[str, Any],
+                     warnings: Sequence[str]) -> list[Block]:
+    """chi²/dof and posterior-predictive p overall and per temperature; residuals per spectrum."""
+    out: list[Block] = [Heading(2, "Goodness of fit")]
+    d = summary["diagnostics"]
+    per = residuals_per_spectrum(result)
+    chi2 = _stat(d.get("chi2_reduced"))
+    ppp = _stat(d.get("posterior_predictive_p"))
+    n_par = len(result.problem.parameter_names)
+    n_vol = len(result.problem.table)
+    if chi2 is None:
+        dof = max(n_vol - n_par, 1)
+        chi2 = float(np.sum(per["chi2_per_volume"] * per["n"])) / dof
+    text = (f"chi²_reduced = {fmt(chi2)} ({n_vol} volumes, {n_par} parameters; volumes "
+            "against the posterior-median prediction with the table's sigma)")
+    if ppp is not None:
+        text += f"; posterior-predictive p = {fmt(ppp)}"
+    verdict = ("the model describes the data within their uncertainties" if chi2 <= 2 and
+               (ppp is None or ppp >= 0.01) else
+               "the model does NOT describe the data within their uncertainties (chi²_reduced "
+               "> 2 or p < 0.01): the sigma of the volumes is too small, or the model misses "
+               "something (a site, a non-equilibrium start, spin diffusion, an integration "
+               "artefact); the intervals above are too narrow")
+    out.append(Para(f"{text}: {verdict}."))
+    out += _warnings_for(warnings, "fit")
+    rows = []
+    temps = summary["temperatures"]
+    for t, entry in enumerate(temps):
+        sel = per["temperature_K"].sub(float(result.temperatures_K[t])).abs() < 1e-9
+        z_t = per[sel]
+        chi_t = _stat(entry.get("chi2_reduced"))
+        p_t = _stat(entry.get("posterior_predictive_p"))
+        n_t = int(z_t["n"].sum())
+        per_vol = float(np.sum(z_t["chi2_per_volume"] * z_t["n"]) / max(n_t, 1))
+        rows.append((fmt(entry["temperature_K"]), fmt(n_t),
+                     fmt(chi_t) if chi_t is not None else "—",
+                     fmt(p_t) if p_t is not None else "—", fmt(per_vol),
+                     fmt(float(z_t["max_abs_z"].max())) if len(z_t) else "—"))
+    out.append(Table(("T (K)", "volumes", "chi²_reduced", "posterior-predictive p",
+                      "chi²/n", "max |z|"), tuple(rows),
+                     "Per temperature: chi²_reduced and p as in summary.json (— when the fit "
+                     "did not record them); chi²/n and max |z| from the standardised residuals "
+                     "z = (volume − posterior-median model)/sigma."))
+    first = ["experiment"] if "experiment" in per else []
+    cols = first + ["temperature_K", "mixing_time_s", "n", "chi2_per_volume", "rms_z",
+                    "max_abs_z", "worst_peak"]
+    heads = {"experiment": "spectrum", "temperature_K": "T (K)", "mixing_time_s": "t_m (s)",
+             "n": "volumes", "chi2_per_volume": "chi²/n", "rms_z": "rms z",
+             "max_abs_z": "max |z|", "worst_peak": "peak of max |z|"}
+    body = tuple(tuple(fmt(r[c]) if c != "worst_peak" else str(r[c]) for c in cols)
+                 for _, r in per.head(200).iterrows())
+    out.append(Table(tuple(heads[c] for c in cols), body,
+                     "Standardised residuals per spectrum (about 1 for rms z when the model and "
+                     "the sigma are right; |z| > 3 is rare by chance)."))
+    return out
+
+
+def _systematic_for(summary: Mapping[str, Any], key: str, pair: str) -> Any:
+    rob = summary.get("robustness")
+    if not isinstance(rob, Mapping):
+        return None
+    return _pick(rob.get(key), pair)
+
+
+def _robustness_blocks(summary: Mapping[str, Any], warnings: Sequence[str]) -> list[Block]:
+    rob = summary.get("robustness")
+    if not isinstance(rob, Mapping):
+        return []
+    out: list[Block] = [Heading(2, "Robustness: systematic uncertainty")]
+    variants = [v for v in rob.get("variants", []) or [] if isinstance(v, Mapping)]
+    ea_sys = rob.get("Ea_eV_systematic")
+    out.append(Para(
+        f"The result was re-derived under {len(variants)} alternative defensible analysis "
+        "choices. The systematic uncertainty is half the range of the variants' medians"
+        + (f": Ea ± {fmt(ea_sys)} eV" if isinstance(ea_sys, int | float) else "")
+        + ". Quote it beside the statistical interval (e.g. Ea = median [95 % interval] ± "
+        "systematic)."))
+    temps = [fmt(e["temperature_K"]) for e in summary["temperatures"]]
+    rows = []
+    for v in variants:
+        ks = v.get("k_ex_per_s_median")
+        if isinstance(ks, Mapping):
+            ks = next(iter(ks.values()), None)
+        k_txt = ", ".join(fmt(k) for k in ks) if isinstance(ks, list | tuple) else fmt(ks)
+        ea = v.get("Ea_eV_median")
+        ea_txt = (", ".join(f"{p}: {fmt(x)}" for p, x in ea.items())
+                  if isinstance(ea, Mapping) else fmt(ea))
+        rows.append((str(v.get("name", "")), str(v.get("what", "")), ea_txt, k_txt))
+    if rows:
+        out.append(Table(("variant", "what changes", "Ea median (eV)",
+                          f"k_ex median (s^-1) at {', '.join(temps)} K"), tuple(rows)))
+    out += _warnings_for(warnings, "robustness")
+    return out
+
+
+def _title(title: str | None, config_text: str | None) -> str:
+    """The given title, else ``[report] title`` of the config as run, else the default."""
+    if title:
+        return str(title)
+    if config_text:
+        try:
+            cfg_title = tomllib.loads(config_text).get("report", {}).get("title")
+        except (tomllib.TOMLDecodeError, AttributeError):
+            cfg_title = None
+        if isinstance(cfg_title, str) and cfg_title.strip():
+            return cfg_title.strip()
+    return DEFAULT_TITLE
+
+
 def build_report(result: FitResult, *, free: FitResult | None = None, comparison: Any = None,
                  config_text: str | None = None, config_path: str | Path | None = None,
                  input_files: Sequence[str | Path] = (), figures: Sequence[str | Path] = (),
                  integration: Any = None, acquisition: Any = None,
-                 outdir: str | Path = ".", embed_images: bool = False,
-                 matrix_log: pd.DataFrame | None = None) -> list[Block]:
+                 outdir: str | Path = ".", embed_images: bool = True,
+                 matrix_log: pd.DataFrame | None = None, title: str | None = None,
+                 robustness: Mapping[str, Any] | None = None,
+                 warnings: Sequence[str] = ()) -> list[Block]:
     """The report as a list of blocks (see :func:`write_report` for the arguments)."""
-    summary = result.summary_dict()
+    if config_text is None and config_path is not None and Path(config_path).is_file():
+        config_text = Path(config_path).read_text(encoding="utf-8")
+    summary = _merged_summary(result, Path(outdir), robustness)
+    all_warnings = collect_warnings(summary, integration, warnings)
     sites = list(summary["sites"])
     pairs = list(summary.get("pairs", result.pairs))
-    blocks: list[Block] = [Heading(1, "exsyfit report")]
+    blocks: list[Block] = [Heading(1, _title(title, config_text))]
     blocks.append(Para(
-        f"Sites: {', '.join(sites)}; exchanging pairs: {', '.join(pairs)}; temperature model: "
-        f"{summary['temperature_model']}; transport: {summary.get('transport', 'first-order')}; "
+        f"Sites: {', '.join(unicode_name(s) for s in sites)}; exchanging pairs: "
+        f"{', '.join(pairs)}; temperature model: {summary['temperature_model']}; transport: "
+        f"{summary.get('transport', 'first-order')}; "
         f"{summary.get('n_volumes', len(result.problem.y))} peak volumes at "
         f"{len(summary['temperatures'])} temperatures. All posterior numbers are those of "
         "summary.json (median and central credible intervals), rounded to four significant "
         "digits."))
-    if not summary["diagnostics"].get("converged", False):
+    if all_warnings:
+        blocks.append(Heading(2, f"Warnings ({len(all_warnings)})"))
+        blocks += [Warning_(w) for w in all_warnings]
+    elif not summary["diagnostics"].get("converged", False):
         blocks.append(Warning_("The sampler did not converge; see Sampler diagnostics."))
     blocks += _law_blocks(result, summary)
     blocks.append(Heading(2, "Per-temperature results"))
     blocks.append(_rates_table(summary, pairs))
     blocks.append(_sites_table(summary, sites))
+    blocks += _warnings_for(all_warnings, "temperatures")
+    blocks += _goodness_blocks(result, summary, all_warnings)
+    blocks += _robustness_blocks(summary, all_warnings)
     linearity = []
     lin_src = free if free is not None else (result if result.temperature_model == "free"
                                              else None)
@@ -652,90 +559,13 @@ def build_report(result: FitResult, *, free: FitResult | None = None, comparison
         linearity = [arrhenius_linearity(lin_src, pair=p) for p in lin_src.pairs]
     blocks += _comparison_blocks(comparison, linearity)
     blocks += _matrix_log_blocks(result, summary, matrix_log)
+    blocks += _warnings_for(all_warnings, "matrix_log") if matrix_log is not None else []
     blocks += _diagnostics_blocks(result, summary)
-    blocks += _reporting_blocks(result, integration, acquisition)
+    blocks += _warnings_for(all_warnings, "diagnostics")
+    blocks += reporting_blocks(result, integration, acquisition)
     blocks += _figure_blocks(Path(outdir), figures, embed_images)
-    blocks += _provenance_blocks(result, config_text, config_path, input_files)
+    blocks += provenance_blocks(result, config_text, config_path, input_files)
     return blocks
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------------
-
-
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(blocks: Sequence[Block]) -> str:
-    """Render blocks as GitHub-flavoured Markdown."""
-    out: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            out.append("#" * b.level + " " + b.text)
-        elif isinstance(b, Para):
-            out.append(b.text)
-        elif isinstance(b, Warning_):
-            out.append(f"> **Warning:** {b.text}")
-        elif isinstance(b, Table):
-            lines = ["| " + " | ".join(_md_cell(h) for h in b.headers) + " |",
-                     "|" + "|".join("---" for _ in b.headers) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in b.rows]
-            if b.caption:
-                lines.append("")
-                lines.append(f"*{b.caption}*")
-            out.append("\n".join(lines))
-        elif isinstance(b, Code):
-            out.append(f"```{b.language}\n{b.text.rstrip()}\n```")
-        elif isinstance(b, Image):
-            out.append(f"![{Path(b.path).stem}]({b.path})\n\n*{b.caption}*")
-    return "\n\n".join(out) + "\n"
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:60em;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1,h2,h3{line-height:1.2} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f2f2f2} caption{caption-side:bottom;text-align:left;font-style:italic;
-color:#555;padding-top:.3em}
-.warning{background:#fff3cd;border-left:5px solid #d55e00;padding:.6em 1em;margin:1em 0}
-pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.88em}
-figure{margin:1.2em 0} figure img{max-width:100%;height:auto}
-figcaption{font-style:italic;color:#555}
-""".strip()
-
-
-def to_html(blocks: Sequence[Block], title: str = "exsyfit report") -> str:
-    """Render blocks as a self-contained HTML page (inline CSS; images by path or inlined)."""
-    esc = html.escape
-    body: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            body.append(f"<h{b.level}>{esc(b.text)}</h{b.level}>")
-        elif isinstance(b, Para):
-            body.append(f"<p>{esc(b.text)}</p>")
-        elif isinstance(b, Warning_):
-            body.append(f'<div class="warning"><strong>Warning:</strong> {esc(b.text)}</div>')
-        elif isinstance(b, Table):
-            cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
-            head = "".join(f"<th>{esc(h)}</th>" for h in b.headers)
-            rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>"
-                           for r in b.rows)
-            body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
-                        "</table>")
-        elif isinstance(b, Code):
-            body.append(f"<pre><code>{esc(b.text)}</code></pre>")
-        elif isinstance(b, Image):
-            src = b.data_uri or b.path
-            body.append(f'<figure><img src="{esc(src)}" alt="{esc(b.caption)}">'
-                        f"<figcaption>{esc(b.caption)}</figcaption></figure>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<meta name=\"generator\" content=\"exsyfit {esc(__version__)}\">\n"
-            f"<title>{esc(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
 
 
 def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | None = None,
@@ -743,14 +573,18 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
                  config_path: str | Path | None = None,
                  input_files: Sequence[str | Path] = (), figures: Sequence[str | Path] = (),
                  integration: Any = None, acquisition: Any = None,
-                 embed_images: bool = False,
-                 matrix_log: pd.DataFrame | None = None) -> dict[str, Path]:
+                 embed_images: bool = True,
+                 matrix_log: pd.DataFrame | None = None, title: str | None = None,
+                 robustness: Mapping[str, Any] | None = None,
+                 warnings: Sequence[str] = ()) -> dict[str, Path]:
     """Write report.md and report.html into ``outdir`` (atomically).
 
     Parameters
     ----------
     outdir : path
-        Output folder (created if needed); figure paths are written relative to it.
+        Output folder (created if needed); figure paths are written relative to it.  A
+        summary.json there completes the fit's summary (robustness, warnings of every stage,
+        goodness of fit).
     result : FitResult
         The main fit; its numbers are those of summary.json.
     free : FitResult, optional
@@ -768,13 +602,23 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
     integration : mapping or IntegrationResult, optional
         Integration method, region sizes, baseline, sideband handling and warnings.
     acquisition : mapping or pandas.DataFrame, optional
-        Acquisition parameters (nucleus, field, MAS rate, scans, recycle delay, temperature
-        calibration, ...), or a table with one row per experiment.  Missing items are
-        reported as "not available (volume table input)".
+        Acquisition parameters (nucleus, field, MAS rate, scans, recycle delay, probe, pulse
+        program, phases, temperature calibration, ...), or a table with one row per
+        experiment (experiments.csv).  Missing items are reported as "not recorded" (or "not
+        available (volume table input)" without any acquisition information).
     embed_images : bool
-        Inline the PNGs in the HTML (base64) so it can be moved on its own.
+        Inline the PNGs in the HTML (base64 data URIs, the default) so it opens offline and
+        can be moved or e-mailed on its own; report.md links the files.
     matrix_log : pandas.DataFrame, optional
         Output of :func:`exsyfit.kinetics.matrixlog.matrix_log_table`, shown beside the global fit.
+    title : str, optional
+        Title of the report; default the ``[report] title`` of the config, else
+        "exsyfit report".
+    robustness : mapping, optional
+        The ``robustness`` entry of summary.json (variants and systematic uncertainties);
+        read from ``outdir/summary.json`` when not given.
+    warnings : sequence of str
+        Further warnings to show at the top.
 
     Returns
     -------
@@ -786,9 +630,11 @@ def write_report(outdir: str | Path, result: FitResult, *, free: FitResult | Non
     blocks = build_report(result, free=free, comparison=comparison, config_text=config_text,
                           config_path=config_path, input_files=input_files, figures=figures,
                           integration=integration, acquisition=acquisition, outdir=outdir,
-                          embed_images=embed_images, matrix_log=matrix_log)
+                          embed_images=embed_images, matrix_log=matrix_log, title=title,
+                          robustness=robustness, warnings=warnings)
     paths = {"markdown": outdir / "report.md", "html": outdir / "report.html"}
     md_blocks = [Image(b.path, b.caption) if isinstance(b, Image) else b for b in blocks]
+    title_text = blocks[0].text if isinstance(blocks[0], Heading) else DEFAULT_TITLE
     write_text_atomic(paths["markdown"], to_markdown(md_blocks))
-    write_text_atomic(paths["html"], to_html(blocks))
+    write_text_atomic(paths["html"], to_html(blocks, title=title_text))
     return paths
