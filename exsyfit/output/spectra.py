@@ -1,10 +1,11 @@
 """Drawing 2D spectra: noise-scaled contour levels, ppm axes, phases and titles.
 
 Contours start at a chosen multiple of the noise (the median over blocks of the spectrum of the
-robust MAD estimate :func:`exsyfit.processing.noise.robust_sigma`, which peaks do not move) and rise geometrically to the largest point, so that noise never fills a
-panel and weak cross peaks above the level are still drawn.  Positive contours are solid,
-negative ones dashed in a second colour.  ppm axes decrease to the right and upwards (the NMR
-convention), with F2 horizontal and F1 vertical.
+robust MAD estimate :func:`exsyfit.processing.noise.robust_sigma`, which peaks do not move) and
+rise geometrically to the largest point, so that noise never fills a panel and weak cross peaks
+above the level are still drawn.  Positive contours are solid, negative ones dashed in a second
+colour.  ppm axes decrease to the right and upwards (the NMR convention), with F2 horizontal
+and F1 vertical.
 """
 
 from __future__ import annotations
