@@ -38,8 +38,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["ACQUISITION_KEYS", "XI_PERCENT", "GAMMA_1H_MHZ_PER_T", "field_from_channels",
-           "decide_spinning", "acquisition_info"]
+__all__ = ["ACQUISITION_KEYS", "XI_PERCENT", "GAMMA_1H_MHZ_PER_T", "nucleus_name",
+           "field_from_channels", "decide_spinning", "acquisition_info"]
 
 ACQUISITION_KEYS = ("field_T", "field_source", "proton_frequency_MHz", "pulse_program",
                     "recycle_delay_s", "probe", "mas_rate_hz", "mas_rate_source", "spinning",
@@ -62,8 +62,8 @@ _SOLUTION_PROBES = re.compile(
 _STATIC_WORDS = re.compile(r"static|wide-?line|\bwl\b|solenoid", re.I)
 
 
-def _nucleus(name: str | None) -> str | None:
-    """``"7Li"`` from ``"7Li"``, ``"Li7"``, ``"<7Li>"``; None for "off" or empty."""
+def nucleus_name(name: str | None) -> str | None:
+    """``"7Li"`` from ``"7Li"``, ``"Li7"``, ``"<7Li>"``, ``"LI7"``; None for "off" or empty."""
     if not name:
         return None
     s = str(name).strip().strip("<>").strip()
@@ -82,7 +82,7 @@ def field_from_channels(channels: Sequence[tuple[str, str | None, float | None]]
     A 1H channel gives B0 directly; otherwise the first channel whose nucleus has a
     tabulated frequency ratio.  Returns ``(None, None)`` when neither is available.
     """
-    usable = [(label, _nucleus(nuc), f) for label, nuc, f in channels
+    usable = [(label, nucleus_name(nuc), f) for label, nuc, f in channels
               if f is not None and f > 0]
     for label, nuc, f in usable:
         if nuc == "1H":

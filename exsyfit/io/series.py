@@ -35,6 +35,7 @@ grouping), ``set_temperature_K``, ``temperature_source`` and ``temperature_calib
 from __future__ import annotations
 
 import glob
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -46,13 +47,15 @@ import numpy as np
 import pandas as pd
 
 from exsyfit.errors import ConfigError, DataFormatError, SeriesError
-from exsyfit.io import varian
+from exsyfit.io import nmrpipe, sparky, varian
+from exsyfit.io.fileformats import FOREIGN_FORMATS
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.io.temperature import (
     DEFAULT_TOLERANCE_K,
     calibrate_temperatures,
     group_temperatures,
     is_calibrated,
+    per_experiment_rows,
 )
 
 __all__ = [
@@ -89,7 +92,11 @@ def _bruker():
 
 
 def detect_format(folder: str | os.PathLike) -> str | None:
-    """``"bruker"``, ``"varian"`` or None for a folder that is neither."""
+    """``"bruker"``, ``"varian"`` (folders), ``"nmrpipe"``, ``"sparky"`` (files) or None."""
+    if nmrpipe.is_nmrpipe_spectrum(folder):
+        return "nmrpipe"
+    if sparky.is_sparky_spectrum(folder):
+        return "sparky"
     if _bruker().is_bruker_experiment(folder):
         return "bruker"
     if varian.is_varian_experiment(folder):
@@ -97,7 +104,13 @@ def detect_format(folder: str | os.PathLike) -> str | None:
     return None
 
 
+def _is_spectrum_file(path: Path) -> bool:
+    return nmrpipe.is_nmrpipe_spectrum(path) or sparky.is_sparky_spectrum(path)
+
+
 def _looks_like_experiment(path: Path) -> bool:
+    if path.is_file():
+        return _is_spectrum_file(path)
     return path.is_dir() and any((path / f).exists() for f in _SPECTROMETER_FILES)
 
 
@@ -142,10 +155,12 @@ def expand_paths(paths: Sequence[str], base_dir: str | os.PathLike) -> list[tupl
             folder = Path(m)
             if is_glob and not _looks_like_experiment(folder):
                 continue  # a stray file (README, notes.txt) or an unrelated folder
-            if not is_glob and not folder.is_dir():
+            if not is_glob and not folder.is_dir() and not _is_spectrum_file(folder):
                 raise SeriesError(
-                    f"[data] paths: {pattern!r} is a file; expected an experiment folder "
-                    "(Bruker <expno> with acqus, or Varian <name>.fid with procpar and fid)")
+                    f"[data] paths: {pattern!r} is a file but not an NMRPipe or Sparky "
+                    "spectrum; expected an experiment folder (Bruker <expno> with acqus, or "
+                    "Varian <name>.fid with procpar and fid) or a processed spectrum file "
+                    f"({', '.join(nmrpipe.SUFFIXES + sparky.SUFFIXES)})")
             key = folder.resolve()
             if key in seen:
                 continue
@@ -182,8 +197,34 @@ def _varian_mixing(mixing_time: str | float) -> str | float:
     return mixing_time
 
 
+def _foreign_row(shown: str, path: Path, fmt: str, mixing_time: Any) -> dict[str, Any]:
+    """The one table row of an NMRPipe or Sparky spectrum file."""
+    reader = nmrpipe if fmt == "nmrpipe" else sparky
+    meta = reader.read_metadata(path)
+    if meta["ndim"] != 2:
+        raise SeriesError(f"{shown}: holds a {meta['ndim']}D spectrum ({meta['size']}); an "
+                          "EXSY series needs 2D spectra")
+    given = isinstance(mixing_time, int | float) and not isinstance(mixing_time, bool)
+    name = "NMRPipe" if fmt == "nmrpipe" else "Sparky"
+    return {
+        "experiment": shown, "format": fmt, "nucleus": meta["nucleus"],
+        "set_temperature_K": meta["temperature_K"],
+        "mixing_time_s": float(mixing_time) if given else None, "scans": None,
+        "receiver_gain": None, "mas_rate_hz": None, "size": meta["size"],
+        "has_processed": True, "has_raw": False, "folder": str(path), "element": None,
+        "mixing_time_error": None if given else (
+            f"{name} files record no mixing time; give it per experiment, [data] "
+            f"mixing_time = {{ \"{shown}\" = <seconds>, ... }}"),
+        "temperature_error": None, **{k: None for k in _ACQUISITION_COLUMNS},
+    }
+
+
 def _rows_for(shown: str, folder: Path, fmt: str, procno: int,
-              mixing_time: str | float) -> list[dict[str, Any]]:
+              mixing_time: Any) -> list[dict[str, Any]]:
+    if fmt in FOREIGN_FORMATS:
+        return [_foreign_row(shown, folder, fmt, mixing_time)]
+    if isinstance(mixing_time, Mapping):
+        mixing_time = "auto"  # vendor value unless the table names the experiment
     if fmt == "bruker":
         meta = _bruker().read_metadata(folder, procno=procno,
                                        mixing_time=_bruker_mixing(mixing_time))
@@ -286,10 +327,28 @@ def experiment_table(
                 "acqus (+ acqu2s, ser or pdata/<procno>/2rr) or procpar + fid")
         rows.extend(_rows_for(shown, folder, fmt, procno, mixing_time))
     table = pd.DataFrame(rows)
+    if isinstance(mixing_time, Mapping):
+        table = _mixing_from_config(table, mixing_time, base_dir)
     table = calibrate_temperatures(table, temperature_calibration, base_dir)
     first = _TABLE_COLUMNS + _ACQUISITION_COLUMNS
     extra = [c for c in table.columns if c not in first]
     return table[first + extra]
+
+
+def _mixing_from_config(table: pd.DataFrame, values: Mapping[str, Any],
+                        base_dir: str | os.PathLike) -> pd.DataFrame:
+    """Mixing times given per experiment in the config (``[data] mixing_time`` table)."""
+    for key, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                or not 0 <= v <= 3600:
+            raise ConfigError(f"[data] mixing_time {key!r} = {v!r}: expected seconds from 0 "
+                              "to 3600")
+    rows = per_experiment_rows(table, values, base_dir, "[data] mixing_time")
+    table = table.copy()
+    for i, value in rows.items():
+        table.iloc[i, table.columns.get_loc("mixing_time_s")] = float(value)
+        table.iloc[i, table.columns.get_loc("mixing_time_error")] = None
+    return table
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,7 +519,15 @@ def read_series(
     table["temperature_group"] = groups
     table["temperature_group_K"] = group_k
     _check_table(table, replicates_allowed)
-    if (table["format"] == "varian").any() and prefer == "processed" \
+    foreign = table["format"].isin(FOREIGN_FORMATS)
+    if foreign.any() and table["format"].nunique() > 1:
+        kinds = sorted(set(table["format"]))
+        raise SeriesError(f"the series mixes {', '.join(kinds)} spectra; spectra processed by "
+                          "another program (NMRPipe, Sparky) carry their own intensity scale, "
+                          "so a series must come from one program")
+    if foreign.all():
+        source, notes = "processed", []
+    elif (table["format"] == "varian").any() and prefer == "processed" \
             and (table["format"] == "bruker").any():
         source, notes = _choose_source(table.assign(has_processed=False), "processed", procno)
     else:
@@ -510,6 +577,10 @@ def _with_temperature(sp: Spectrum2D, row: Any) -> Spectrum2D:
 
 def _read_folder(folder: str, fmt: str, source: str, options: Any, procno: int,
                  normalise: bool, mixing_time: str | float) -> list[Spectrum2D]:
+    if fmt in FOREIGN_FORMATS:
+        return (nmrpipe if fmt == "nmrpipe" else sparky).read_experiment(folder)
+    if isinstance(mixing_time, Mapping):
+        mixing_time = "auto"  # the table's per-experiment values are applied after reading
     if fmt == "bruker":
         return _bruker().read_experiment(folder, prefer=source, procno=procno, options=options,
                                          normalise=normalise,
@@ -556,7 +627,8 @@ def _read_all(table: pd.DataFrame, source: str, options: Any, procno: int, norma
         k = counters.get(row.folder, 0)
         counters[row.folder] = k + 1
         sp = by_folder[row.folder][k]
-        out.append(replace(sp, source=str(row.experiment)))
+        out.append(replace(sp, source=str(row.experiment),
+                           mixing_time_s=float(row.mixing_time_s)))
     return out
 
 

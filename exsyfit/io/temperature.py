@@ -56,6 +56,7 @@ __all__ = [
     "calibrate_temperatures",
     "is_calibrated",
     "group_temperatures",
+    "per_experiment_rows",
 ]
 
 #: Default tolerance of :func:`group_temperatures`, K (``[data] temperature_tolerance_K``).
@@ -173,18 +174,7 @@ def calibrate_temperatures(
     sigma = cal.get("sigma_K", 0.0)
     per = cal.get("per_experiment", {})
     table = table.copy()
-    keys = _per_experiment_index(table, Path(base_dir))
-    used: dict[int, float] = {}
-    for key, value in per.items():
-        rows = keys.get(key) or keys.get(_norm_key(key, Path(base_dir)))
-        if not rows:
-            names = sorted({str(e) for e in table["experiment"]})
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where} per_experiment: {key!r} is not an experiment of the "
-                              f"series{hint}; experiments: {', '.join(names)}")
-        for r in rows:
-            used[r] = value
+    used = per_experiment_rows(table, per, base_dir, f"{where} per_experiment")
     temps, sources, sigmas = [], [], []
     identity = slope == 1.0 and offset == 0.0
     for i, row in enumerate(table.itertuples(index=False)):
@@ -209,6 +199,47 @@ def calibrate_temperatures(
     table["temperature_sigma_K"] = sigmas
     table["temperature_source"] = sources
     return table
+
+
+def per_experiment_rows(table: pd.DataFrame, values: Mapping[str, float],
+                        base_dir: str | os.PathLike, where: str) -> dict[int, float]:
+    """Row positions of ``table`` named by the keys of a per-experiment config table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Needs ``experiment``, ``folder`` and ``element`` columns.
+    values : mapping
+        Experiment (as written in ``[data] paths`` after expansion, a folder or file path
+        relative to ``base_dir``, or an arrayed element ``"path[k]"``) -> value.
+    base_dir : path-like
+        The config file's folder.
+    where : str
+        Config location used in error messages.
+
+    Returns
+    -------
+    dict
+        Row position -> value.
+
+    Raises
+    ------
+    ConfigError
+        A key that names no experiment of the series (with the nearest experiment).
+    """
+    keys = _per_experiment_index(table, Path(base_dir))
+    used: dict[int, float] = {}
+    for key, value in values.items():
+        rows = keys.get(key) or keys.get(_norm_key(key, Path(base_dir)))
+        if not rows:
+            names = sorted({str(e) for e in table["experiment"]})
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"{where}: {key!r} is not an experiment of the series{hint}; "
+                              f"experiments: {', '.join(names)}")
+        for r in rows:
+            used[r] = value
+    return used
 
 
 def _norm_key(key: str, base: Path) -> str:
