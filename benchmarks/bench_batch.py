@@ -46,12 +46,12 @@ seed = 1
 [report]
 {report}
 [plots]
-formats = ["png", "pdf"]
-"""
+{plots}"""
 SHORT_SAMPLER = "walkers = 24\nsteps = 600\n"
 SHORT_REPORT = "compare_models = false\nrobustness = false\n"
-TEMPERATURES_K = (263.0, 283.0, 303.0, 323.0, 343.0)
-MIXING_TIMES_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+SHORT_PLOTS = 'formats = ["png"]\ndpi = 100\n'
+TEMPERATURES_K = (263.0, 293.0, 318.0, 343.0)
+MIXING_TIMES_S = (0.005, 0.02, 0.05, 0.2, 0.5, 1.0)
 
 
 def write_series(root: Path, n: int, short: bool = True) -> tuple[list[Path], list[float]]:
@@ -69,7 +69,8 @@ def write_series(root: Path, n: int, short: bool = True) -> tuple[list[Path], li
                               seed=100 + i).to_csv(folder / "volumes.csv", index=False)
         config = folder / f"sample{i:03d}.toml"
         config.write_text(CONFIG.format(sampler=SHORT_SAMPLER if short else "",
-                                        report=SHORT_REPORT if short else ""))
+                                        report=SHORT_REPORT if short else "",
+                                        plots=SHORT_PLOTS if short else ""))
         configs.append(config)
         truths.append(float(ea))
     return configs, truths
@@ -86,6 +87,14 @@ def _warm() -> int:
     import exsyfit.pipeline  # noqa: F401
 
     return os.getpid()
+
+
+def _load() -> float:
+    """One-minute load average (other programs share the cores), or NaN."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not on Unix
+        return float("nan")
 
 
 def _rss_MB() -> float:
@@ -116,7 +125,12 @@ def bench_workers(configs: list[Path], truths: list[float], n_workers: int, out:
     for r in rows:
         peak[r["worker"]] = max(peak.get(r["worker"], 0.0), r["peak_memory_MB"] or 0.0)
     ea = np.array([r["summary"]["Ea_eV"]["median"] for r in rows])
+    stages: dict[str, list[float]] = {}
+    for r in rows:
+        for stage, sec in (r.get("stage_seconds") or {}).items():
+            stages.setdefault(stage, []).append(float(sec))
     return {
+        "stages": {k: float(np.mean(v)) for k, v in stages.items()},
         "workers": n_workers, "startup_s": startup, "wall_s": wall,
         "series_per_min": 60.0 * len(rows) / wall,
         "task_s_mean": float(np.mean([r["seconds"] for r in rows])),
@@ -166,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.series} simulated series: {len(TEMPERATURES_K)} temperatures x "
               f"{len(MIXING_TIMES_S)} mixing times, 2 sites; each job = exsyfit run with "
               f"{SHORT_SAMPLER.strip().replace(chr(10), ', ')}, no comparison variants; "
-              f"{cpus} CPU(s) on this machine", flush=True)
+              f"{cpus} CPU(s) on this machine, load average {_load():.1f} before the "
+              "start", flush=True)
         results = []
         for n in counts:
             r = bench_workers(configs, truths, n, root / f"out{n}")
             results.append(r)
-            print(f"  {n} worker(s): {r['wall_s']:.1f} s done", flush=True)
+            print(f"  {n} worker(s): {r['wall_s']:.1f} s done (load average now "
+                  f"{_load():.1f})", flush=True)
         default_s = None if args.no_default_job else time_default_job(root / "default")
 
     base = results[0]
@@ -185,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{speedup:8.2f}  {eff:10.2f}  {r['task_s_mean']:6.1f}  "
               f"{r['peak_MB_mean']:7.0f} (max {r['peak_MB_max']:.0f})  "
               f"{r['startup_s']:9.1f}")
+    if base["stages"]:
+        print(f"per job at {base['workers']} worker(s), mean wall per stage: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in base["stages"].items())
+              + f"; whole task {base['task_s_mean']:.1f} s")
     print(f"median |Ea - truth| over the series: {base['Ea_abs_error_median'] * 1000:.1f} meV; "
           f"results per series on disk: {base['outdir_MB']:.2f} MB")
 

@@ -184,7 +184,9 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
         outdir.mkdir(parents=True, exist_ok=True)
         if owned or fresh:
             _write_fingerprint(outdir, current, complete=False)
-        run(config, outdir, force=force or owned or fresh)
+        done = run(config, outdir, force=force or owned or fresh)
+        if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
+            row["stage_seconds"] = dict(done["seconds"])
         _write_fingerprint(outdir, current, complete=True)
     summary = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
     row["summary"] = summary
@@ -211,7 +213,8 @@ def run_config(config: str, outdir: str, force: bool = False) -> dict[str, Any]:
         ``error_kind`` ('input' for bad input, 'unexpected' for a bug, '' when ok),
         ``reused`` (results were current and kept), ``summary`` (the summary.json dict when
         ok), ``seconds`` (wall time of the task, s), ``peak_memory_MB`` (peak resident memory
-        of the worker process so far, MB) and ``worker`` (host:pid).
+        of the worker process so far, MB), ``worker`` (host:pid) and, when the job ran,
+        ``stage_seconds`` (wall time per stage of the job, s, as ``run`` reports it).
     """
     start = time.perf_counter()
     row: dict[str, Any] = {"status": "error", "error": "", "error_kind": "", "reused": False,
