@@ -119,13 +119,16 @@ def _text(value: Any) -> str:
     return value
 
 
-def _mixing_time(value: Any) -> str | float:
+def _mixing_time(value: Any) -> str | float | dict[str, float]:
     if isinstance(value, str) and value.strip():
         return value
     if _is_number(value) and 0 < value <= 3600:
         return float(value)
-    raise ValueError("'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME' or seconds "
-                     "in (0, 3600]")
+    if isinstance(value, Mapping) and value and all(
+            _is_number(v) and 0 <= v <= 3600 for v in value.values()):
+        return {str(k): float(v) for k, v in value.items()}
+    raise ValueError("'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME', seconds "
+                     "in (0, 3600], or a table experiment -> seconds (NMRPipe, Sparky)")
 
 
 def _names(value: Any) -> tuple[str, ...]:
@@ -169,7 +172,8 @@ class DataConfig:
     mixing_time: str | float = option(
         "auto", kind="any", parse=_mixing_time, help="where the mixing time is read: 'auto' "
         "(Bruker D8, Varian mixN/mix), 'D<n>', 'vdlist', 'vclist*rotor', 'param:NAME' "
-        "(Varian) or a number in seconds")
+        "(Varian), a number in seconds, or a table experiment -> seconds (files without a "
+        "mixing time: NMRPipe, Sparky)")
     temperature_tolerance_K: float = option(2.0, low=0, high=100, low_open=True,
                                             help="spectra closer than this share a "
                                             "temperature, K")

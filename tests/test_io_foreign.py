@@ -153,3 +153,18 @@ def test_series_refuses_to_mix_programs(pipe_series):
     with pytest.raises(SeriesError, match="mixes bruker, nmrpipe spectra"):
         read_series(["a_10ms.ft2", "10"], pipe_series, mixing_time={"a_10ms.ft2": 0.2},
                     temperature_calibration={"per_experiment": {"a_10ms.ft2": 300.0}})
+
+
+def test_config_table_of_mixing_times(pipe_series):
+    from exsyfit.config import config_from_dict
+
+    names = ["a_10ms.ft2", "a_200ms.ft2", "b_10ms.ft2", "b_200ms.ft2"]
+    mix = dict(zip(names, [0.01, 0.2] * 2, strict=True))
+    temps = dict(zip(names, [300.0, 300.0, 320.0, 320.0], strict=True))
+    raw = {"data": {"paths": ["*.ft2"], "mixing_time": mix},
+           "temperature": {"per_experiment": temps},
+           "sites": {"A": {"ppm": 1.3}, "B": {"ppm": 2.3}},
+           "model": {"temperature_model": "arrhenius", "exchange": ["A<->B"]}}
+    s = read_series(config_from_dict(raw, pipe_series / "config.toml"))
+    assert [sp.mixing_time_s for sp in s.spectra] == [0.01, 0.2, 0.01, 0.2]
+    assert list(s.temperatures_K) == [300.0, 300.0, 320.0, 320.0]
