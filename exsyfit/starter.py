@@ -8,17 +8,19 @@ What it does
    series (1D data, unreadable headers, another nucleus) are left out and listed.
 2. The spectrum with the shortest mixing time at the lowest temperature is read: its diagonal
    peaks are the sites, with the least exchange blurring them.
-3. :func:`pick_diagonal_peaks`: peak picking on the diagonal profile ``data[i, j]`` with
-   ``ppm_f1[i] = ppm_f2[j]`` (:func:`scipy.signal.find_peaks`), with a prominence threshold set
-   by the noise (robust standard deviation of the whole spectrum).  A diagonal peak whose
-   partners at +-1 or +-2 MAS rates (along the diagonal, or along F2 in its own row, or along
-   F1 in its own column) are stronger than itself is a spinning sideband and is dropped.  The
-   strongest remaining peaks become sites ``A``, ``B``, ``C`` ... (``A`` the strongest).
-4. :func:`starter_config_text` writes the TOML: a header comment with what was found, ``[data]
+3. Whether the experiment spins at the magic angle is decided from the probe head, the pulse
+   program and the recorded rate, and, when these cannot tell, from spinning sidebands in the
+   spectrum (:mod:`exsyfit.spinning`); the decision and its reason are written into the
+   config.  Only MAS experiments get sideband and rotor-synchronisation advice.
+4. :func:`exsyfit.peakpick.pick_diagonal_peaks`: genuine 2D peaks on the diagonal above the
+   stated S/N become sites ``A``, ``B``, ``C`` ... (``A`` the strongest); truncation wiggles
+   (at (k + 1/4)/AQ1 from a stronger peak, AQ1 from TD1 and SW1), t1 ridges, phase lobes and
+   (under MAS) spinning sidebands are rejected and listed with the reason.
+5. :func:`starter_config_text` writes the TOML: a header comment with what was found, ``[data]
    paths`` relative to the config file, the sites, the temperature model (``arrhenius`` with
-   two or more temperatures, else ``free``), ``[integration] sidebands = true`` when the MAS
-   rate is known and F2 sidebands were seen, ``[sampler] seed = 1`` and commented-out optional
-   keys.  :func:`write_starter_config` checks that the text loads with
+   two or more temperatures, else ``free``), ``[integration] sidebands = true`` under MAS when
+   F2 sidebands were seen, ``[sampler] seed = 1`` and commented-out optional keys.
+   :func:`write_starter_config` checks that the text loads with
    :func:`exsyfit.config.load_config` before it replaces anything.
 
 The data folder is only read; the config is never written inside it.
@@ -29,7 +31,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,21 +38,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import map_coordinates
-from scipy.signal import find_peaks
 
 from exsyfit.errors import DataFormatError, ExsyfitError, OutputExistsError, SeriesError
+from exsyfit.files import atomic_path
 from exsyfit.io.series import detect_format, experiment_table, group_temperatures
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.peakpick import DiagonalPeaks, pick_diagonal_peaks
+from exsyfit.spinning import Spinning, decide_spinning, read_acquisition
 
 __all__ = [
-    "ProposedSite",
-    "DiagonalPeaks",
     "Experiments",
-    "robust_noise",
-    "diagonal_profile",
-    "pick_diagonal_peaks",
     "find_experiments",
+    "acquisition_time_f1",
+    "propose_sites",
     "read_reference_spectrum",
     "starter_config_text",
     "write_starter_config",
@@ -62,315 +61,6 @@ ASSUMED_TEMPERATURE_K = 298.15
 
 _LOOKED_FOR = ("Bruker expno folders (acqus with ser, fid or pdata/) and Varian .fid folders "
                "(procpar with fid)")
-
-
-# --------------------------------------------------------------------------------------------
-# peak picking
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProposedSite:
-    """A diagonal peak proposed as a site.
-
-    Attributes
-    ----------
-    name : str
-        ``"A"``, ``"B"``, ... in order of decreasing height.
-    ppm : float
-        Proposed chemical shift, ppm: the F1 and F2 peak positions averaged with weights
-        1/digital-resolution^2.
-    ppm_f1, ppm_f2 : float
-        Peak position in each dimension (parabolic interpolation of the local maximum), ppm.
-    height : float
-        Intensity at the peak maximum (spectrum intensity units).
-    relative_height : float
-        ``height`` over the height of the strongest site.
-    snr : float
-        ``height`` over the noise standard deviation.
-    f2_sideband_ratio : float or None
-        Largest intensity found at +-1 MAS rate along F2 in the peak's row, over ``height``
-        (None when the MAS rate is unknown or both positions lie outside the F2 window).
-    f2_sidebands_seen : bool
-        A local maximum standing ``min_snr`` noise standard deviations out of its surroundings
-        lies at +-1 MAS rate in the peak's row.
-    """
-
-    name: str
-    ppm: float
-    ppm_f1: float
-    ppm_f2: float
-    height: float
-    relative_height: float
-    snr: float
-    f2_sideband_ratio: float | None = None
-    f2_sidebands_seen: bool = False
-
-
-@dataclass(frozen=True)
-class DiagonalPeaks:
-    """Result of :func:`pick_diagonal_peaks`.
-
-    Attributes
-    ----------
-    sites : tuple of ProposedSite
-        Genuine peaks, strongest first.
-    sidebands_ppm : tuple of float
-        Diagonal peaks rejected as spinning sidebands, ppm.
-    weaker_ppm : tuple of float
-        Genuine peaks above the threshold left out because ``max_sites`` were kept, ppm.
-    noise : float
-        Robust noise standard deviation of the spectrum (intensity units).
-    threshold : float
-        Minimum prominence a diagonal peak needed (intensity units).
-    mas_rate_ppm : float or None
-        MAS rate in ppm of the observed nucleus (None: unknown).
-    f2_sidebands_seen : bool
-        True when an F2 sideband (a local maximum with a prominence of ``min_snr`` noise
-        standard deviations at +-1 MAS rate in the row of a site) was found.
-    """
-
-    sites: tuple[ProposedSite, ...]
-    sidebands_ppm: tuple[float, ...]
-    weaker_ppm: tuple[float, ...]
-    noise: float
-    threshold: float
-    mas_rate_ppm: float | None
-    f2_sidebands_seen: bool
-
-
-def robust_noise(data: np.ndarray) -> float:
-    """Noise standard deviation from the median absolute deviation of every point.
-
-    Peaks cover a small part of a 2D spectrum, so the median absolute deviation of all points
-    (times 1.4826, exact for Gaussian noise) is set by the noise, not by the peaks.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        Spectrum intensities.
-
-    Returns
-    -------
-    float
-        Standard deviation (intensity units); the smallest positive value for noise-free data.
-    """
-    x = np.asarray(data, dtype=float).ravel()
-    x = x[np.isfinite(x)]
-    mad = float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
-    sigma = 1.4826 * mad
-    if sigma > 0:
-        return sigma
-    scale = float(np.max(np.abs(x))) if x.size else 1.0
-    return max(scale, 1.0) * np.finfo(float).eps
-
-
-def _fractional_index(ppm: np.ndarray | float, axis: np.ndarray) -> np.ndarray:
-    """Fractional index of ``ppm`` on a uniform, decreasing ppm axis."""
-    step = (axis[-1] - axis[0]) / (len(axis) - 1)
-    return (np.asarray(ppm, dtype=float) - axis[0]) / step
-
-
-def diagonal_profile(spectrum: Spectrum2D, step_ppm: float | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Intensity along the diagonal ``F1 = F2`` (bilinear interpolation between points).
-
-    Parameters
-    ----------
-    spectrum : Spectrum2D
-    step_ppm : float, optional
-        Sampling step, ppm; default half the finer digital resolution of the two dimensions.
-
-    Returns
-    -------
-    ppm : numpy.ndarray
-        Chemical shifts along the diagonal, decreasing, within both windows.
-    values : numpy.ndarray
-        Intensity at (ppm, ppm).
-
-    Raises
-    ------
-    DataFormatError
-        When the F1 and F2 windows do not overlap (no diagonal).
-    """
-    f1, f2 = spectrum.ppm_f1, spectrum.ppm_f2
-    hi = min(float(np.max(f1)), float(np.max(f2)))
-    lo = max(float(np.min(f1)), float(np.min(f2)))
-    if not hi > lo or len(f1) < 2 or len(f2) < 2:
-        raise DataFormatError(
-            f"{spectrum.source}: the F1 window ({f1.max():.3g} .. {f1.min():.3g} ppm) and the "
-            f"F2 window ({f2.max():.3g} .. {f2.min():.3g} ppm) do not overlap; an exchange "
-            "spectrum needs a diagonal")
-    step = step_ppm or 0.5 * min(spectrum.ppm_step_f1, spectrum.ppm_step_f2)
-    n = int(math.floor((hi - lo) / step)) + 1
-    ppm = hi - step * np.arange(n)
-    coords = np.vstack([_fractional_index(ppm, f1), _fractional_index(ppm, f2)])
-    values = map_coordinates(np.asarray(spectrum.data, dtype=float), coords, order=1,
-                             mode="nearest")
-    return ppm, values
-
-
-def _parabolic(values: np.ndarray, k: int) -> float:
-    """Offset (in points, within +-0.5) of the vertex of the parabola through k-1, k, k+1."""
-    if k <= 0 or k >= len(values) - 1:
-        return 0.0
-    a, b, c = values[k - 1], values[k], values[k + 1]
-    denom = a - 2 * b + c
-    if denom >= 0:
-        return 0.0
-    return float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
-
-
-def _refine(data: np.ndarray, ppm_f1: np.ndarray, ppm_f2: np.ndarray, ppm: float,
-            reach: int = 2) -> tuple[float, float, float]:
-    """Local 2D maximum near (ppm, ppm) with parabolic interpolation: (ppm_f1, ppm_f2, height)."""
-    i0 = int(np.clip(round(float(_fractional_index(ppm, ppm_f1))), 0, len(ppm_f1) - 1))
-    j0 = int(np.clip(round(float(_fractional_index(ppm, ppm_f2))), 0, len(ppm_f2) - 1))
-    i_lo, i_hi = max(i0 - reach, 0), min(i0 + reach + 1, len(ppm_f1))
-    j_lo, j_hi = max(j0 - reach, 0), min(j0 + reach + 1, len(ppm_f2))
-    block = data[i_lo:i_hi, j_lo:j_hi]
-    di, dj = np.unravel_index(int(np.argmax(block)), block.shape)
-    i, j = i_lo + int(di), j_lo + int(dj)
-    step1 = (ppm_f1[-1] - ppm_f1[0]) / (len(ppm_f1) - 1)
-    step2 = (ppm_f2[-1] - ppm_f2[0]) / (len(ppm_f2) - 1)
-    p1 = ppm_f1[i] + _parabolic(data[:, j], i) * step1
-    p2 = ppm_f2[j] + _parabolic(data[i, :], j) * step2
-    return float(p1), float(p2), float(data[i, j])
-
-
-def _max_near(values: np.ndarray, axis: np.ndarray, ppm: float, tol: float) -> float | None:
-    """Largest value within ``tol`` ppm of ``ppm`` on ``axis`` (None if outside the window)."""
-    lo, hi = float(np.min(axis)), float(np.max(axis))
-    if not (lo - tol <= ppm <= hi + tol):
-        return None
-    mask = np.abs(axis - ppm) <= tol
-    if not mask.any():
-        return None
-    return float(np.max(values[mask]))
-
-
-def _is_sideband(data: np.ndarray, spectrum: Spectrum2D, diag_ppm: np.ndarray,
-                 diag: np.ndarray, ppm: float, height: float, rate_ppm: float,
-                 tol: float) -> bool:
-    """True when a partner at +-1 or +-2 MAS rates is stronger than the peak itself."""
-    f1, f2 = spectrum.ppm_f1, spectrum.ppm_f2
-    i = int(np.clip(round(float(_fractional_index(ppm, f1))), 0, len(f1) - 1))
-    j = int(np.clip(round(float(_fractional_index(ppm, f2))), 0, len(f2) - 1))
-    row, column = data[i, :], data[:, j]
-    for order in (1, 2):
-        for sign in (1.0, -1.0):
-            partner = ppm + sign * order * rate_ppm
-            for values, axis in ((diag, diag_ppm), (row, f2), (column, f1)):
-                found = _max_near(values, axis, partner, tol)
-                if found is not None and found > height:
-                    return True
-    return False
-
-
-def _f2_sideband_ratio(data: np.ndarray, spectrum: Spectrum2D, site_f1: float,
-                       site_f2: float, height: float, rate_ppm: float, tol: float,
-                       threshold: float) -> tuple[float | None, bool]:
-    """(largest +-1 MAS sideband in the site's row / height, whether one is a real peak)."""
-    f1, f2 = spectrum.ppm_f1, spectrum.ppm_f2
-    i = int(np.clip(round(float(_fractional_index(site_f1, f1))), 0, len(f1) - 1))
-    row = data[i, :]
-    best: float | None = None
-    seen = False
-    peaks, _ = find_peaks(row, prominence=threshold)
-    for sign in (1.0, -1.0):
-        target = site_f2 + sign * rate_ppm
-        value = _max_near(row, f2, target, tol)
-        if value is None:
-            continue
-        best = value if best is None else max(best, value)
-        mask = np.abs(f2 - target) <= tol
-        if np.any(mask[peaks]) and value > threshold:
-            seen = True
-    return (None if best is None else best / height), seen
-
-
-def pick_diagonal_peaks(
-    spectrum: Spectrum2D,
-    *,
-    max_sites: int = 6,
-    min_snr: float = 8.0,
-    min_relative: float = 0.02,
-    mas_rate_hz: float | None = None,
-) -> DiagonalPeaks:
-    """Propose sites from the diagonal peaks of one 2D exchange spectrum.
-
-    Parameters
-    ----------
-    spectrum : Spectrum2D
-        Preferably the shortest mixing time (least exchange).
-    max_sites : int
-        Keep at most this many genuine peaks (the strongest), >= 2.
-    min_snr : float
-        A peak must stand out of its surroundings (prominence) by this many noise standard
-        deviations.
-    min_relative : float
-        ... and by this fraction of the strongest diagonal peak (keeps truncation wiggles
-        beside very strong peaks out).
-    mas_rate_hz : float, optional
-        MAS rate, Hz; default the spectrum's own.  Without one no sideband test is made.
-
-    Returns
-    -------
-    DiagonalPeaks
-        Sites named ``A``, ``B``, ... by decreasing height.
-
-    Raises
-    ------
-    DataFormatError
-        No diagonal (the F1 and F2 windows do not overlap).
-    """
-    if max_sites < 2:
-        raise ValueError(f"max_sites = {max_sites}: expected at least 2")
-    data = np.asarray(spectrum.data, dtype=float)
-    noise = robust_noise(data)
-    diag_ppm, diag = diagonal_profile(spectrum)
-    threshold = max(min_snr * noise, min_relative * float(np.max(diag)))
-    found, _ = find_peaks(diag, prominence=threshold)
-    rate = mas_rate_hz if mas_rate_hz is not None else spectrum.mas_rate_hz
-    sf = spectrum.sf_mhz
-    rate_ppm = rate / sf if (rate and sf and math.isfinite(sf) and sf > 0) else None
-    tol = 1.5 * max(spectrum.ppm_step_f1, spectrum.ppm_step_f2)
-
-    genuine: list[tuple[float, float, float]] = []
-    sidebands: list[float] = []
-    for k in found:
-        p1, p2, height = _refine(data, spectrum.ppm_f1, spectrum.ppm_f2, float(diag_ppm[k]))
-        if rate_ppm and _is_sideband(data, spectrum, diag_ppm, diag, float(diag_ppm[k]),
-                                     height, rate_ppm, tol):
-            sidebands.append(float(diag_ppm[k]))
-            continue
-        genuine.append((p1, p2, height))
-    genuine.sort(key=lambda g: -g[2])
-    kept, weaker = genuine[:max_sites], genuine[max_sites:]
-    w1, w2 = spectrum.ppm_step_f1 ** -2, spectrum.ppm_step_f2 ** -2
-    top = kept[0][2] if kept else 1.0
-    sites = []
-    seen_any = False
-    for n, (p1, p2, height) in enumerate(kept):
-        ratio, seen = (None, False)
-        if rate_ppm:
-            ratio, seen = _f2_sideband_ratio(data, spectrum, p1, p2, height, rate_ppm, tol,
-                                             min_snr * noise)
-        seen_any = seen_any or seen
-        sites.append(ProposedSite(
-            name=_site_name(n), ppm=float((w1 * p1 + w2 * p2) / (w1 + w2)), ppm_f1=p1,
-            ppm_f2=p2, height=height, relative_height=height / top, snr=height / noise,
-            f2_sideband_ratio=ratio, f2_sidebands_seen=seen))
-    return DiagonalPeaks(sites=tuple(sites), sidebands_ppm=tuple(sidebands),
-                         weaker_ppm=tuple(float(w2 * g[1] + w1 * g[0]) / (w1 + w2)
-                                          for g in weaker),
-                         noise=noise, threshold=threshold, mas_rate_ppm=rate_ppm,
-                         f2_sidebands_seen=seen_any)
-
-
-def _site_name(n: int) -> str:
-    letters = string.ascii_uppercase
-    return letters[n] if n < len(letters) else f"S{n + 1}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,7 +280,7 @@ def _shown(ref: pd.Series, data_folder: Path) -> str:
 
 
 def _header(data_folder: Path, exps: Experiments, ref: pd.Series, peaks: DiagonalPeaks,
-            spectrum: Spectrum2D) -> list[str]:
+            spectrum: Spectrum2D, spinning: Spinning) -> list[str]:
     table = exps.table
     temps = sorted(set(np.round(table["temperature_group_K"].astype(float), 1)))
     mixes = sorted(set(table["mixing_time_s"].dropna().astype(float)))
@@ -609,7 +299,10 @@ def _header(data_folder: Path, exps: Experiments, ref: pd.Series, peaks: Diagona
         f"{', '.join(formats)}; nucleus {', '.join(sorted(set(table['nucleus'])))}",
         f"#   temperatures (K, sample = set temperature until calibrated): {_fmt_list(temps)}",
         f"#   mixing times (s): {_fmt_list(mixes) or 'none found in the headers'}",
-        "#   MAS rate: " + (f"{_fmt_list(rates)} Hz" if rates else "not recorded"),
+        "#   MAS rate recorded: " + (f"{_fmt_list(rates)} Hz" if rates else "none"),
+        "#   Spinning: " + (spinning.reason if spinning.mas else
+                            f"not MAS (static or solution): {spinning.reason}; no sideband or "
+                            "rotor-synchronisation settings are proposed"),
     ]
     if exps.no_temperature:
         lines.append(f"#   WARNING: {len(exps.no_temperature)} experiment(s) hold no temperature "
@@ -625,21 +318,23 @@ def _header(data_folder: Path, exps: Experiments, ref: pd.Series, peaks: Diagona
         "#",
         f"# Diagonal peaks picked on {_shown(ref, data_folder)} "
         f"({float(ref['temperature_K']):g} K, mixing time {float(ref['mixing_time_s']):g} s;",
-        f"#   noise sd {peaks.noise:.3g}, prominence threshold {peaks.threshold:.3g}):",
+        f"#   noise sd {peaks.noise:.3g}, prominence threshold {peaks.threshold:.3g}; a site is a",
+        f"#   2D peak on the diagonal with S/N >= {peaks.min_snr:g}"
+        + (f"; t1 acquisition time AQ1 = {1e3 * peaks.aq1_s:.3g} ms, truncation wiggles every "
+           f"{1 / (peaks.aq1_s * spectrum.sf_mhz):.3g} ppm in F1" if peaks.aq1_s else "") + "):",
     ]
     for s in peaks.sites:
         sb = f", F2 sidebands at +-MAS rate ({s.f2_sideband_ratio:.0%} of its height)" \
             if s.f2_sidebands_seen and s.f2_sideband_ratio is not None else ""
         lines.append(f"#   {s.name:<3} {s.ppm:7.2f} ppm (F1 {s.ppm_f1:.2f}, F2 {s.ppm_f2:.2f})  "
                      f"relative height {s.relative_height:.2f}, S/N {s.snr:.0f}{sb}")
-    if peaks.sidebands_ppm:
-        lines.append("#   ignored as spinning sidebands: "
-                     + ", ".join(f"{p:.2f} ppm" for p in peaks.sidebands_ppm))
+    for r in peaks.rejected:
+        lines.append(f"#   not a site: {r.ppm:.2f} ppm, {r.reason}")
     if peaks.weaker_ppm:
         lines.append("#   weaker peaks not used: "
                      + ", ".join(f"{p:.2f} ppm" for p in peaks.weaker_ppm))
     f1_width_hz = len(spectrum.ppm_f1) * spectrum.ppm_step_f1 * spectrum.sf_mhz
-    rate = spectrum.mas_rate_hz
+    rate = spinning.rate_hz if spinning.mas else None
     if rate and math.isfinite(f1_width_hz):
         synced = abs(f1_width_hz - rate) <= 0.02 * rate
         lines.append(f"#   F1 window {f1_width_hz:.0f} Hz "
@@ -731,21 +426,23 @@ def _model_section(exps: Experiments, pairs: list[str]) -> list[str]:
     ]
 
 
-def _integration_section(peaks: DiagonalPeaks, spectrum: Spectrum2D) -> list[str]:
+def _integration_section(peaks: DiagonalPeaks, spectrum: Spectrum2D,
+                         spinning: Spinning) -> list[str]:
     lines = ["[integration]",
              '# method = "auto"             # "auto", "box", "ellipse" or "lineshape" '
-             "(overlapping peaks)"]
+             "(overlapping peaks)",
+             "# search_ppm = 0.5            # how far a site's peak may lie from its ppm; "
+             "default one FWHM"]
+    if not spinning.mas:
+        lines.append("")
+        return lines
     if peaks.mas_rate_ppm and peaks.f2_sidebands_seen:
         lines.append("sidebands = true               # add the F2 spinning sidebands seen at "
                      f"+-{peaks.mas_rate_ppm:.2f} ppm (MAS rate) to their centrebands")
-    elif peaks.mas_rate_ppm:
+    else:
         lines.append("# sidebands = true             # no sidebands were seen; set this if "
                      "some appear at +-MAS rate in F2")
-    else:
-        lines.append("# sidebands = true             # the headers give no MAS rate; set "
-                     "mas_rate_hz too")
-        lines.append("# mas_rate_hz = 10000.0")
-    rate = spectrum.mas_rate_hz
+    rate = spinning.rate_hz
     f1_width_hz = len(spectrum.ppm_f1) * spectrum.ppm_step_f1 * spectrum.sf_mhz
     if rate and math.isfinite(f1_width_hz) and abs(f1_width_hz - rate) > 0.02 * rate:
         lines.append("# f1_rotor_synchronised = false   # the F1 window is not the MAS rate: "
@@ -754,8 +451,60 @@ def _integration_section(peaks: DiagonalPeaks, spectrum: Spectrum2D) -> list[str
     return lines
 
 
+def acquisition_time_f1(ref: pd.Series, spectrum: Spectrum2D) -> float | None:
+    """t1 acquisition time AQ1 of the reference experiment, s (None when unknown).
+
+    AQ1 = number of t1 increments / SW1, with SW1 (Hz) the width of the F1 axis.  Bruker TD1
+    counts real points, two per increment, except for QF (``FnMODE`` 1, one per increment);
+    Varian ``ni`` counts increments.
+    """
+    td = ref.get("td")
+    if not isinstance(td, (tuple, list)) or len(td) < 2:
+        return None
+    sw1 = len(spectrum.ppm_f1) * spectrum.ppm_step_f1 * spectrum.sf_mhz
+    if not (math.isfinite(sw1) and sw1 > 0):
+        return None
+    if ref.get("format") == "varian":
+        increments = float(td[1])
+    else:
+        qf = str(ref.get("fnmode")).strip().upper() in ("QF", "1")
+        increments = float(td[1]) if qf else 0.5 * float(td[1])
+    return increments / sw1 if increments > 0 else None
+
+
+def propose_sites(spectrum: Spectrum2D, ref: pd.Series) -> tuple[DiagonalPeaks, Spinning]:
+    """Decide MAS or not, then pick the sites of the reference spectrum.
+
+    Parameters
+    ----------
+    spectrum : Spectrum2D
+        The reference spectrum (shortest mixing time, lowest temperature).
+    ref : pandas.Series
+        Its experiment-table row (folder, format, MAS rate, pulse program, TD).
+
+    Returns
+    -------
+    DiagonalPeaks
+        With the sideband test made only under MAS.
+    Spinning
+        The decision and its reason.
+    """
+    rate = spectrum.mas_rate_hz
+    acq = read_acquisition(ref["folder"], str(ref["format"]),
+                           rate_hz=float(rate) if rate else None,
+                           pulse_program=spectrum.pulse_program)
+    aq1 = acquisition_time_f1(ref, spectrum)
+    spinning = decide_spinning(acq)
+    if spinning.mas is None:  # the files cannot tell: look for sidebands at the recorded rate
+        trial = pick_diagonal_peaks(spectrum, mas_rate_hz=spinning.rate_hz, aq1_s=aq1)
+        spinning = decide_spinning(acq, sidebands_seen=trial.f2_sidebands_seen)
+    peaks = pick_diagonal_peaks(spectrum, mas_rate_hz=spinning.rate_hz if spinning.mas else None,
+                                aq1_s=aq1)
+    return peaks, spinning
+
+
 def starter_config_text(data_folder: Path, exps: Experiments, ref: pd.Series,
-                        spectrum: Spectrum2D, peaks: DiagonalPeaks) -> str:
+                        spectrum: Spectrum2D, peaks: DiagonalPeaks, spinning: Spinning) -> str:
     """The commented TOML of a starter configuration.
 
     Parameters
@@ -769,7 +518,9 @@ def starter_config_text(data_folder: Path, exps: Experiments, ref: pd.Series,
     spectrum : Spectrum2D
         That spectrum.
     peaks : DiagonalPeaks
-        From :func:`pick_diagonal_peaks`; at least two sites.
+        From :func:`propose_sites`; at least two sites.
+    spinning : Spinning
+        From :func:`propose_sites`.
 
     Returns
     -------
@@ -777,11 +528,11 @@ def starter_config_text(data_folder: Path, exps: Experiments, ref: pd.Series,
         The file text (loads with :func:`exsyfit.config.load_config`).
     """
     sites_lines, pairs = _sites_section(peaks)
-    lines = _header(data_folder, exps, ref, peaks, spectrum)
+    lines = _header(data_folder, exps, ref, peaks, spectrum, spinning)
     lines += _data_section(exps)
     lines += sites_lines
     lines += _model_section(exps, pairs)
-    lines += _integration_section(peaks, spectrum)
+    lines += _integration_section(peaks, spectrum, spinning)
     lines += [
         "[sampler]",
         "seed = 1",
@@ -840,7 +591,7 @@ def write_starter_config(data_folder: Path, output: Path, *, force: bool = False
         raise OutputExistsError(f"{output}: exists; use --force to replace it, or -o to write "
                                 "another file")
     spectrum, ref = read_reference_spectrum(exps)
-    peaks = pick_diagonal_peaks(spectrum)
+    peaks, spinning = propose_sites(spectrum, ref)
     if len(peaks.sites) < 2:
         found = ", ".join(f"{s.ppm:.2f} ppm" for s in peaks.sites) or "none"
         raise SeriesError(
@@ -848,7 +599,7 @@ def write_starter_config(data_folder: Path, output: Path, *, force: bool = False
             f"({found}; threshold {peaks.threshold:.3g}, noise sd {peaks.noise:.3g}); an "
             "exchange analysis needs two or more sites. Write the config by hand (see "
             "'exsyfit info config') with a [sites.<name>] ppm for each site")
-    text = starter_config_text(data_folder, exps, ref, spectrum, peaks)
+    text = starter_config_text(data_folder, exps, ref, spectrum, peaks, spinning)
     base.mkdir(parents=True, exist_ok=True)
     return _write_checked(text, output)
 
@@ -857,11 +608,7 @@ def _write_checked(text: str, output: Path) -> Path:
     """Write ``text`` beside ``output``, check it loads, then move it into place."""
     from exsyfit.config import load_config
 
-    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8")
         load_config(tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return output

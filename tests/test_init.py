@@ -15,13 +15,13 @@ from exsyfit.config import load_config
 from exsyfit.errors import ExsyfitError, OutputExistsError, SeriesError
 from exsyfit.io.series import experiment_table
 from exsyfit.io.spectrum import Spectrum2D
+from exsyfit.peakpick import diagonal_profile, pick_diagonal_peaks, spectrum_noise
 from exsyfit.processing.lineshapes import peak_2d
+from exsyfit.spinning import Acquisition, decide_spinning
 from exsyfit.starter import (
-    diagonal_profile,
     find_experiments,
-    pick_diagonal_peaks,
+    propose_sites,
     read_reference_spectrum,
-    robust_noise,
     write_starter_config,
 )
 
@@ -60,7 +60,10 @@ def test_picks_the_two_bundled_sites_and_not_the_sidebands():
     spectrum, row = read_reference_spectrum(exps)
     assert float(row["mixing_time_s"]) == pytest.approx(0.005)
     assert float(row["temperature_K"]) == pytest.approx(263.0)
-    peaks = pick_diagonal_peaks(spectrum)
+    peaks, spinning = propose_sites(spectrum, row)
+    # MASR with no probe head recorded and a pulse program used both ways: the sidebands at
+    # +-MASR in the spectrum decide
+    assert spinning.mas is True and "sidebands" in spinning.reason
     assert [s.name for s in peaks.sites] == ["A", "B"]
     a, b = peaks.sites
     assert a.ppm == pytest.approx(ARGYRODITE_PPM, abs=0.1)
@@ -83,7 +86,8 @@ def test_picks_the_sites_of_the_varian_and_raw_series(folder, fmt):
     exps = find_experiments(folder, REPO)
     spectrum, row = read_reference_spectrum(exps)
     assert row["format"] == fmt and float(row["mixing_time_s"]) == pytest.approx(0.01)
-    peaks = pick_diagonal_peaks(spectrum)
+    peaks, spinning = propose_sites(spectrum, row)
+    assert spinning.mas is True
     assert [s.ppm for s in peaks.sites] == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
     assert peaks.f2_sidebands_seen
 
@@ -123,7 +127,7 @@ def _synthetic(mas_rate_hz: float | None, noise: float = 1e-4, seed: int = 0) ->
 
 
 def test_diagonal_sidebands_are_rejected_but_a_weaker_genuine_site_is_kept():
-    peaks = pick_diagonal_peaks(_synthetic(5000.0))
+    peaks = pick_diagonal_peaks(_synthetic(5000.0), mas_rate_hz=5000.0)
     assert [s.name for s in peaks.sites] == ["A", "B", "C"]
     assert [s.ppm for s in peaks.sites] == pytest.approx([1.3, 2.3, -8.0], abs=0.05)
     assert sorted(peaks.sidebands_ppm) == pytest.approx(
@@ -133,7 +137,8 @@ def test_diagonal_sidebands_are_rejected_but_a_weaker_genuine_site_is_kept():
 
 
 def test_without_a_mas_rate_the_sidebands_look_like_sites():
-    """The contrast case: the MAS rate is what tells sidebands from sites."""
+    """The contrast case: the MAS rate is what tells sidebands from sites (they are genuine
+    2D peaks on the diagonal)."""
     peaks = pick_diagonal_peaks(_synthetic(None))
     assert len(peaks.sites) == 5 and peaks.sidebands_ppm == ()
     assert peaks.mas_rate_ppm is None and not peaks.f2_sidebands_seen
@@ -145,21 +150,21 @@ def test_without_a_mas_rate_the_sidebands_look_like_sites():
 def test_noise_threshold_and_max_sites():
     # C peaks at 0.01 x 1.72 (unit-volume pseudo-Voigt, FWHM 0.6 ppm): about 4 noise sd
     spec = _synthetic(5000.0, noise=4e-3)
-    peaks = pick_diagonal_peaks(spec)
+    peaks = pick_diagonal_peaks(spec, mas_rate_hz=5000.0)
     assert [s.ppm for s in peaks.sites] == pytest.approx([1.3, 2.3], abs=0.05)
     assert peaks.threshold == pytest.approx(8 * peaks.noise, rel=1e-12)
     assert peaks.noise == pytest.approx(4e-3, rel=0.05)
-    two = pick_diagonal_peaks(_synthetic(5000.0), max_sites=2)
+    two = pick_diagonal_peaks(_synthetic(5000.0), max_sites=2, mas_rate_hz=5000.0)
     assert len(two.sites) == 2 and two.weaker_ppm == pytest.approx((-8.0,), abs=0.05)
     with pytest.raises(ValueError, match="max_sites"):
         pick_diagonal_peaks(spec, max_sites=1)
 
 
-def test_robust_noise_of_gaussian_noise_with_peaks():
+def test_spectrum_noise_of_gaussian_noise_with_peaks():
     rng = np.random.default_rng(3)
     data = 0.5 * rng.standard_normal((256, 256))
     data[100:110, 100:110] += 1e3  # 0.15 % of the points hold strong signal
-    assert robust_noise(data) == pytest.approx(0.5, rel=0.03)
+    assert spectrum_noise(data) == pytest.approx(0.5, rel=0.03)
 
 
 def test_diagonal_profile_reads_the_diagonal():
@@ -355,3 +360,104 @@ def test_cli_init_refusals_exit_2(tmp_path):
 
     proc = run_cli("init", str(VARIAN), "-o", "cfg.toml", "--force", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------------------------ artefacts
+def _truncated(lw2_hz: float = 400.0, ridge: float = 0.0, seed: int = 0, n_inc: int = 24):
+    """Site A (0 ppm) and B (12 ppm, 10 %): 24 t1 increments over 40 ppm at 100 MHz (AQ1 = 6 ms),
+    no window, a line of 5 Hz in t1, so A's F1 line is a sinc with side lobes; F2 Lorentzian
+    ``lw2_hz`` wide (after line broadening).  ``ridge``: t1 noise in A's columns, relative to A.
+    """
+    sf, sw_ppm = 100.0, 40.0
+    sw_hz = sw_ppm * sf
+    t = np.arange(n_inc) / sw_hz
+    f1 = np.linspace(sw_ppm / 2, -sw_ppm / 2, 256, endpoint=False)
+    f2 = np.linspace(sw_ppm / 2, -sw_ppm / 2, 512, endpoint=False)
+    rng = np.random.default_rng(seed)
+    data = np.zeros((f1.size, f2.size))
+    for ppm, amp in ((0.0, 1.0), (12.0, 0.1)):
+        fid = amp * np.exp(2j * np.pi * ppm * sf * t - np.pi * 5.0 * t)
+        fid[0] *= 0.5
+        line1 = (fid[None, :] * np.exp(-2j * np.pi * f1[:, None] * sf * t[None, :])).sum(1).real
+        x = (f2 - ppm) * sf / (0.5 * lw2_hz)
+        data += np.outer(line1 / sw_hz, 1.0 / (1.0 + x**2))
+    top = data.max()
+    if ridge:
+        x = f2 * sf / (0.5 * lw2_hz)
+        data += ridge * top * np.outer(rng.standard_normal(f1.size), 1.0 / (1.0 + x**2))
+    data += 1e-3 * top * rng.standard_normal(data.shape)
+    return Spectrum2D(data=data, ppm_f1=f1, ppm_f2=f2, sf_mhz=sf, source="truncated"), \
+        n_inc / sw_hz
+
+
+def test_truncation_wiggles_are_not_sites():
+    spectrum, aq1 = _truncated()
+    peaks = pick_diagonal_peaks(spectrum, aq1_s=aq1)
+    assert [s.ppm for s in peaks.sites] == pytest.approx([0.0, 12.0], abs=0.05)
+    # the positive side lobes of A's sinc, at (k + 1/4)/AQ1 = 2.08 and 3.75 ppm each side
+    lobes = sorted(r.ppm for r in peaks.rejected if r.kind == "truncation")
+    assert lobes == pytest.approx([-3.75, -2.08, 2.08, 3.75], abs=0.1)
+    assert all("AQ1 = 6 ms" in r.reason for r in peaks.rejected)
+    # without AQ1 the same candidates are still rejected, as F1 artefacts of A
+    blind = pick_diagonal_peaks(spectrum)
+    assert len(blind.sites) == 2 and {r.kind for r in blind.rejected} == {"ridge"}
+
+
+def test_t1_ridge_is_not_a_site():
+    """t1 noise in A's columns (5 % of A) makes diagonal maxima near A; none is a site."""
+    spectrum, aq1 = _truncated(lw2_hz=300.0, ridge=0.05, seed=1, n_inc=256)
+    peaks = pick_diagonal_peaks(spectrum, aq1_s=aq1)
+    assert [s.ppm for s in peaks.sites] == pytest.approx([0.0, 12.0], abs=0.05)
+    assert len(peaks.rejected) >= 4
+    assert all("(site A)" in r.reason for r in peaks.rejected)
+    assert sum("t1 ridge" in r.reason for r in peaks.rejected) >= 4
+
+
+# ------------------------------------------------------------------------------ spinning
+def _with_probe(tmp_path: Path, probe: str) -> Path:
+    """The bundled MAS series with a probe head written into every acqus."""
+    data = tmp_path / "series"
+    shutil.copytree(BUNDLED, data)
+    for acqus in data.glob("*/acqus"):
+        text = acqus.read_text()
+        acqus.write_text(text.replace("##$PULPROG=", f"##$PROBHD= <{probe}>\n##$PULPROG=", 1))
+    return data
+
+
+def test_stale_masr_on_a_solution_probe_gets_no_mas_advice(tmp_path):
+    data = _with_probe(tmp_path, "5 mm PABBO BB/19F-1H/D Z-GRD Z108618/0001")
+    out = write_starter_config(data, tmp_path / "cfg.toml")
+    text = out.read_text()
+    assert "Spinning: not MAS (static or solution): the recorded rate 5000 Hz is " \
+           "stale: probe head '5 mm PABBO" in text
+    assert "sidebands" not in text.split("[integration]")[1]
+    assert "rotor-synchronised" not in text and "f1_rotor_synchronised" not in text
+    config = load_config(out)
+    assert [s.ppm for s in config.sites] == pytest.approx([ARGYRODITE_PPM, LI2S_PPM], abs=0.1)
+    assert config.integration.sidebands is False
+
+
+def test_mas_probe_decides_mas(tmp_path):
+    data = _with_probe(tmp_path, "4 mm MAS BB/1H H8906/0003")
+    text = write_starter_config(data, tmp_path / "cfg.toml").read_text()
+    assert "Spinning: MAS at 5000 Hz (probe head '4 mm MAS" in text
+    assert "\nsidebands = true" in text
+
+
+@pytest.mark.parametrize(
+    ("acq", "sidebands", "mas", "words"),
+    [
+        (Acquisition(None, "", "noesyph"), None, False, "no spinning rate"),
+        (Acquisition(20.0, "", "noesyph"), None, False, "solution sample spinning"),
+        (Acquisition(5000.0, "5 mm TXI 1H/13C/15N", "noesyph"), None, False, "stale"),
+        (Acquisition(5000.0, "", "noesygpph"), None, False, "pulsed field gradients"),
+        (Acquisition(5000.0, "", "noesyph"), None, None, "rate 5000 Hz recorded"),
+        (Acquisition(5000.0, "", "noesyph"), True, True, "sidebands"),
+        (Acquisition(5000.0, "", "noesyph"), False, False, "treated as not spinning"),
+        (Acquisition(12500.0, "3.2 mm MAS DVT", "cp"), None, True, "probe head"),
+    ],
+)
+def test_spinning_decision(acq, sidebands, mas, words):
+    got = decide_spinning(acq, sidebands_seen=sidebands)
+    assert got.mas is mas and words in got.reason
+    assert (got.rate_hz is not None) == (mas is not False)
