@@ -129,7 +129,7 @@ def ppm_axes(ax: Axes, spectrum: Spectrum2D, view: View | None = None) -> None:
 
 
 def phase_text(metadata: Mapping[str, Any]) -> str:
-    """The processing phases of a spectrum, e.g. ``F2 PHC0 12.0°, PHC1 −3.5°; F1 ...``.
+    """The processing phases of a spectrum, e.g. ``F2 12.0/−3.5°, F1 90.0/0.0° (0th/1st order)``.
 
     Reads ``phases_deg`` or ``phases``: a sequence ``(p0_f2, p1_f2, p0_f1, p1_f1)`` in
     degrees or a mapping of names to degrees.  Empty when the spectrum records none.
@@ -147,6 +147,6 @@ def phase_text(metadata: Mapping[str, Any]) -> str:
             p = [float(v) for v in ph]
         except (TypeError, ValueError):
             return ""
-        return (f"F2 PHC0 {p[0]:.1f}°, PHC1 {p[1]:.1f}°; "
-                f"F1 PHC0 {p[2]:.1f}°, PHC1 {p[3]:.1f}°").replace("-", "−")
+        return (f"F2 {p[0]:.1f}/{p[1]:.1f}°, F1 {p[2]:.1f}/{p[3]:.1f}° (0th/1st order)"
+                ).replace("-", "−")
     return ""

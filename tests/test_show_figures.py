@@ -1,0 +1,83 @@
+"""Figures of every spectrum of a series before fitting: contours, sites, regions, slices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from test_qcplot import _series  # noqa: E402
+
+from exsyfit.integrate.options import IntegrationOptions  # noqa: E402
+from exsyfit.integrate.series import integrate_series  # noqa: E402
+from exsyfit.output.show import plot_series_overview  # noqa: E402
+from exsyfit.output.spectra import noise_sigma  # noqa: E402
+
+SITES = {"Li2S": 2.0, "LLZO": -2.0}
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    out = _series(pos_b=-2.0)
+    hot = [replace(s, temperature_K=320.0, source=s.source + "_hot",
+                   metadata={"phases_deg": (12.0, -3.5, 90.0, 0.0)}) for s in out]
+    return out + hot
+
+
+def test_one_figure_per_temperature_every_mixing_time(spectra):
+    figs = plot_series_overview(spectra[::-1], SITES, level_sigma=5.0)
+    assert [f.get_label() for f in figs] == ["show_300K", "show_320K"]
+    cold = figs[0]
+    rows = np.array(cold.axes).reshape(3, 3)
+    # sorted by mixing time, each row: contours, F2 slices, F1 slices
+    assert [r[0].get_title(loc="left").split(",")[0] for r in rows] == [
+        r"$t_\mathrm{m}$ = 0.01 s", r"$t_\mathrm{m}$ = 0.2 s", r"$t_\mathrm{m}$ = 1 s"]
+    assert "phases not recorded" in rows[0][0].get_title(loc="left")
+    hot_title = np.array(figs[1].axes).reshape(3, 3)[0][0].get_title(loc="left")
+    assert "phases F2 12.0/−3.5°, F1 90.0/0.0° (0th/1st order)" in hot_title
+    # the lowest contour is 5 noise sigmas (noise 0.05; the estimate is blockwise MAD)
+    spec = sorted(spectra[:3], key=lambda s: s.mixing_time_s)[0]
+    lowest = min(c.levels.min() for c in rows[0][0].collections if hasattr(c, "levels")
+                 and c.levels.min() > 0)
+    assert lowest == pytest.approx(5 * noise_sigma(spec), rel=1e-12)
+    assert noise_sigma(spec) == pytest.approx(0.05, rel=0.2)
+    # F2 slice of site Li2S = the row of the spectrum at F1 = 2 ppm
+    row = int(np.argmin(np.abs(spec.ppm_f1 - 2.0)))
+    line = rows[0][1].get_lines()[0]
+    keep = (spec.ppm_f2 >= -3.5) & (spec.ppm_f2 <= 3.5)
+    np.testing.assert_allclose(line.get_ydata(), spec.data[row, keep])
+    assert line.get_label() == "Li$_{2}$S (F1 = 2 ppm)"
+    for fig in figs:
+        plt.close(fig)
+
+
+def test_regions_from_integration_and_pages(spectra):
+    res = integrate_series(spectra[:3], {"A": 2.0, "B": -2.0},
+                           options=IntegrationOptions(method="box"))
+    figs = plot_series_overview(spectra[:3], SITES, regions=res, rows_per_page=2)
+    assert [f.get_label() for f in figs] == ["show_300K_p1", "show_300K_p2"]
+    ax = figs[0].axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(boxes) == 4
+    centres = sorted((round(b.get_x() + b.get_width() / 2, 3),
+                      round(b.get_y() + b.get_height() / 2, 3)) for b in boxes)
+    assert centres == [(-2.0, -2.0), (-2.0, 2.0), (2.0, -2.0), (2.0, 2.0)]
+    assert len(figs[1].axes) == 3  # the third mixing time alone on page 2
+    # without an integration: boxes of a given half width around every peak position
+    (fig,) = plot_series_overview(spectra[:1], SITES, half_width_ppm=0.5)
+    widths = {round(p.get_width(), 6) for p in fig.axes[0].patches}
+    assert widths == {1.0}
+    for f in [*figs, fig]:
+        plt.close(f)
+
+
+def test_no_sites_is_an_error(spectra):
+    with pytest.raises(ValueError, match="no sites"):
+        plot_series_overview(spectra, {})
+    assert plot_series_overview([], SITES) == []
