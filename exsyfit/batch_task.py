@@ -188,6 +188,7 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
         if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
             row["stage_seconds"] = dict(done["seconds"])
         _write_fingerprint(outdir, current, complete=True)
+        (outdir / TRACEBACK_FILE).unlink(missing_ok=True)  # of an earlier failure
     summary = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
     row["summary"] = summary
     row["status"] = "ok"

@@ -225,6 +225,17 @@ def test_an_unexpected_failure_gives_exit_status_1(cluster, project, monkeypatch
     assert "error: " in capsys.readouterr().err
 
 
+def test_the_embedded_local_cluster_runs_the_jobs(tmp_path: Path) -> None:
+    """Without --scheduler the batch starts its own worker processes."""
+    config = tmp_path / "typo.toml"
+    config.write_text('[data]\nvolumes = "v.csv"\n[sites.A]\nppm = 1.0\n[sites.B]\nppm = 2.0\n'
+                      '[sampler]\nsteps = "many"\n')
+    assert main(["batch", str(config), "-o", str(tmp_path / "out"), "--workers", "1",
+                 "-q"]) == 2
+    row = pd.read_csv(tmp_path / "out" / "batch.csv").iloc[0]
+    assert row["status"] == "error" and "sampler.steps" in row["error"]
+
+
 def test_bad_arguments_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(batch, "CONNECT_TIMEOUT", "1s")
     config = tmp_path / "a.toml"
