@@ -462,9 +462,10 @@ def _parse_data(raw: Mapping[str, Any], base: Path, c: Problems) -> DataConfig:
     d = _section(raw, "data", c)
     data = parse_table(DataConfig, d, "data", problems=c)
     if not data.paths and data.volumes is None:
-        if "paths" in d and "volumes" not in d:
-            c.add("data.paths", d["paths"], "at least one folder path or glob (or "
-                  "data.volumes, a CSV table)")
+        if "paths" in d:
+            if d["paths"] == []:  # other bad values are named by the table check
+                c.add("data.paths", d["paths"], "at least one folder path or glob (or "
+                      "data.volumes, a CSV table)")
         elif "volumes" not in d:
             c.add("data", "neither paths nor volumes",
                   "data.paths (spectrometer folders) or data.volumes (a CSV table)")

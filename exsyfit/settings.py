@@ -273,7 +273,7 @@ def parse_table(cls: type[T], table: Any, where: str, *,
     checks : mapping, optional
         Parsers for fields without a rule (key -> callable raising ``ValueError``).
     problems : Problems, optional
-        Collect problems here instead of raising; the defaults are used for bad keys.
+        Collect problems here instead of raising; bad values are replaced by the defaults.
     paths : mapping, optional
         Key path to show for a key (for tables flattened from sub-tables).
 
@@ -283,7 +283,6 @@ def parse_table(cls: type[T], table: Any, where: str, *,
         Listing every unknown key and every bad value (when ``problems`` is not given).
     """
     own = problems if problems is not None else Problems()
-    start = len(own.items)
     if not isinstance(table, Mapping):
         own.add(where, table, "a table of settings")
         table = {}
@@ -310,9 +309,7 @@ def parse_table(cls: type[T], table: Any, where: str, *,
             own.add(path, value, expected)
     if problems is None:
         own.raise_if_any()
-    elif len(own.items) > start:
-        return cls()
-    return cls(**values)
+    return cls(**values)  # with problems collected: the valid values, defaults for the rest
 
 
 def _default_of(f: dataclasses.Field) -> Any:
