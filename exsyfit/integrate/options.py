@@ -22,7 +22,9 @@ class IntegrationOptions:
     Parameters
     ----------
     method : {"auto", "box", "ellipse", "lineshape"}
-        Volume estimator; see the module docstring.
+        Volume estimator: "box" or "ellipse" sums the points of a region around each peak,
+        "lineshape" fits pseudo-Voigt lines to all peaks together, "auto" uses box integration
+        unless overlapping peaks would bias it (see ``auto_bias_sigma``), else lineshape.
     half_width_ppm : float, mapping or None
         Half width (ppm) of box/ellipse regions.  A number applies to every site and both
         dimensions; a mapping ``{site: w}`` or ``{site: [w_f1, w_f2]}`` sets it per site (the
@@ -49,7 +51,7 @@ class IntegrationOptions:
         below it regions shifted along F2 are added (and a warning is given).
     noise_pooling : bool
         Measure the noise level per spectrum and column but average the correlation factor over
-        the spectra of a temperature (see :func:`exsyfit.processing.noise.empty_region_covariance`).
+        the spectra of a temperature.
     eta : "fit" or float
         Lorentzian fraction of the pseudo-Voigt lines: fitted per site and dimension, or fixed.
     window_fwhm : float
