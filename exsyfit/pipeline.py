@@ -303,25 +303,41 @@ def show(config: Config, outdir: Path, *, force: bool = False,
          progress: ProgressFactory | None = None) -> list[Path]:
     """Figures of every spectrum of the series, before anything is integrated or fitted.
 
-    Contours, the integration regions, the site positions, 1D slices through every peak and
-    the phases used, one figure per spectrum, in OUTDIR/show/.
+    One figure per temperature (and page) in OUTDIR/show/: contours from 5 noise sigmas, the
+    site positions, F2 and F1 slices through every site with the noise band, and the phases
+    each spectrum records (:func:`exsyfit.output.show.plot_series_overview`).  Integration
+    regions are drawn when ``[integration] half_width_ppm`` fixes them; by default they follow
+    the line widths fitted during integration and appear in the QC figures of ``integrate``.
 
     Returns
     -------
     list of pathlib.Path
         The figure files written.
     """
+    import matplotlib.pyplot as plt
+
     from exsyfit.output.show import plot_series_overview
+    from exsyfit.output.style import save_figure
 
     folder = outdir / "show"
     if folder.exists() and any(folder.iterdir()) and not force:
         raise OutputExistsError(f"{folder}: exists and is not empty; use --force to overwrite, "
                                 "or -o to choose another output folder")
     series = read_spectra(config, progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    return list(plot_series_overview(
-        series, {s.name: s.ppm for s in config.sites}, folder, options=config.integration,
-        style=config.plots))
+    given = config.integration.half_width_ppm
+    half_width = float(given) if isinstance(given, int | float) else None
+    if half_width is None:
+        log.info("integration regions are sized from the line widths fitted by 'integrate'; "
+                 "drawn here only with a numeric [integration] half_width_ppm")
+    written: list[Path] = []
+    for fig in plot_series_overview(series.spectra, {s.name: s.ppm for s in config.sites},
+                                    half_width_ppm=half_width, style=config.plots,
+                                    temperature_tolerance_K=config.data.temperature_tolerance_K):
+        written += save_figure(fig, folder / fig.get_label(), config.plots)
+        plt.close(fig)
+    log.info("%d figure file(s) of %d spectra written to %s", len(written),
+             len(series.spectra), folder)
+    return written
 
 
 # ---------------------------------------------------------------------- fit
