@@ -653,6 +653,8 @@ def load_config(path: str | Path) -> Config:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; expected a TOML config file (e.g. "
                           f"{path / 'config.toml'})")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: is not a regular file; expected a TOML config file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
