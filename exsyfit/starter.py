@@ -8,10 +8,10 @@ What it does
    series (1D data, unreadable headers, another nucleus) are left out and listed.
 2. The spectrum with the shortest mixing time at the lowest temperature is read: its diagonal
    peaks are the sites, with the least exchange blurring them.
-3. Whether the experiment spins at the magic angle is decided from the probe head, the pulse
-   program and the recorded rate, and, when these cannot tell, from spinning sidebands in the
-   spectrum (:mod:`exsyfit.spinning`); the decision and its reason are written into the
-   config.  Only MAS experiments get sideband and rotor-synchronisation advice.
+3. Whether the experiment spins at the magic angle: the readers' decision from the probe
+   head, the pulse program and the recorded rate, and, when they have only the rate, spinning
+   sidebands in the spectrum (:mod:`exsyfit.spinning`); the decision and its reason are
+   written into the config.  Only MAS experiments get sideband and rotor-synchronisation advice.
 4. :func:`exsyfit.peakpick.pick_diagonal_peaks`: genuine 2D peaks on the diagonal above the
    stated S/N become sites ``A``, ``B``, ``C`` ... (``A`` the strongest); truncation wiggles
    (at (k + 1/4)/AQ1 from a stronger peak, AQ1 from TD1 and SW1), t1 ridges, phase lobes and
@@ -44,7 +44,7 @@ from exsyfit.files import atomic_path
 from exsyfit.io.series import detect_format, experiment_table, group_temperatures
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.peakpick import DiagonalPeaks, pick_diagonal_peaks
-from exsyfit.spinning import Spinning, decide_spinning, read_acquisition
+from exsyfit.spinning import Spinning, acquisition_of, decide_spinning
 
 __all__ = [
     "Experiments",
@@ -489,10 +489,7 @@ def propose_sites(spectrum: Spectrum2D, ref: pd.Series) -> tuple[DiagonalPeaks, 
     Spinning
         The decision and its reason.
     """
-    rate = spectrum.mas_rate_hz
-    acq = read_acquisition(ref["folder"], str(ref["format"]),
-                           rate_hz=float(rate) if rate else None,
-                           pulse_program=spectrum.pulse_program)
+    acq = acquisition_of(ref)
     aq1 = acquisition_time_f1(ref, spectrum)
     spinning = decide_spinning(acq)
     if spinning.mas is None:  # the files cannot tell: look for sidebands at the recorded rate

@@ -428,8 +428,8 @@ def test_stale_masr_on_a_solution_probe_gets_no_mas_advice(tmp_path):
     data = _with_probe(tmp_path, "5 mm PABBO BB/19F-1H/D Z-GRD Z108618/0001")
     out = write_starter_config(data, tmp_path / "cfg.toml")
     text = out.read_text()
-    assert "Spinning: not MAS (static or solution): the recorded rate 5000 Hz is " \
-           "stale: probe head '5 mm PABBO" in text
+    assert "Spinning: not MAS (static or solution): MASR = 5000 Hz is stale: probe head " \
+           "'5 mm PABBO" in text
     assert "sidebands" not in text.split("[integration]")[1]
     assert "rotor-synchronised" not in text and "f1_rotor_synchronised" not in text
     config = load_config(out)
@@ -440,21 +440,27 @@ def test_stale_masr_on_a_solution_probe_gets_no_mas_advice(tmp_path):
 def test_mas_probe_decides_mas(tmp_path):
     data = _with_probe(tmp_path, "4 mm MAS BB/1H H8906/0003")
     text = write_starter_config(data, tmp_path / "cfg.toml").read_text()
-    assert "Spinning: MAS at 5000 Hz (probe head '4 mm MAS" in text
+    assert "Spinning: MAS at 5000 Hz (MASR = 5000 Hz, probe head '4 mm MAS" in text
     assert "\nsidebands = true" in text
+
+
+def _acq(rate, probe, program, spinning="MAS", reason="MASR = 5000 Hz"):
+    return Acquisition(rate, probe, program, spinning, reason)
 
 
 @pytest.mark.parametrize(
     ("acq", "sidebands", "mas", "words"),
     [
-        (Acquisition(None, "", "noesyph"), None, False, "no spinning rate"),
-        (Acquisition(20.0, "", "noesyph"), None, False, "solution sample spinning"),
-        (Acquisition(5000.0, "5 mm TXI 1H/13C/15N", "noesyph"), None, False, "stale"),
-        (Acquisition(5000.0, "", "noesygpph"), None, False, "pulsed field gradients"),
-        (Acquisition(5000.0, "", "noesyph"), None, None, "rate 5000 Hz recorded"),
-        (Acquisition(5000.0, "", "noesyph"), True, True, "sidebands"),
-        (Acquisition(5000.0, "", "noesyph"), False, False, "treated as not spinning"),
-        (Acquisition(12500.0, "3.2 mm MAS DVT", "cp"), None, True, "probe head"),
+        (_acq(None, "", "noesyph", "static or solution", "no MAS rate recorded"), None, False,
+         "no MAS rate"),
+        (_acq(5000.0, "5 mm TXI", "noesyph", "static or solution", "MASR = 5000 Hz is stale"),
+         True, False, "stale"),
+        (_acq(20.0, "", "noesyph", reason="MASR = 20 Hz"), None, False, "solution sample"),
+        (_acq(5000.0, "", "noesygpph"), None, False, "pulsed field gradients"),
+        (_acq(5000.0, "", "noesyph"), None, None, "MASR = 5000 Hz, pulse program 'noesyph'"),
+        (_acq(5000.0, "", "noesyph"), True, True, "sidebands"),
+        (_acq(5000.0, "", "noesyph"), False, False, "treated as not spinning"),
+        (_acq(12500.0, "3.2 mm MAS DVT", "cp"), False, True, "MAS at 12500 Hz"),
     ],
 )
 def test_spinning_decision(acq, sidebands, mas, words):
