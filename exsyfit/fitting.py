@@ -27,6 +27,8 @@ from exsyfit.runfolder import MANIFEST, RunFolder, describe_change, read_manifes
 log = logging.getLogger("exsyfit")
 
 FIT_OUTPUTS = ("summary.json", "summary.csv", "posterior.nc")
+#: Checkpoint of each model in the work folder (``<variant>_`` prefix for comparison models).
+CHECKPOINT = "checkpoint.h5"
 
 
 ProgressFactory = Callable[[str, int], Any]
@@ -150,7 +152,7 @@ def fit_and_save(config: Config, volumes: pd.DataFrame, work: Path, stem: str, r
                   label: str, fingerprint: str | None,
                   progress: ProgressFactory | None = None) -> FitResult:
     """One model of a job: sample (continuing its checkpoint), write its files, return it."""
-    checkpoint = work / f"{stem}checkpoint.npz"
+    checkpoint = work / f"{stem}{CHECKPOINT}"
     result = fit_one(config, volumes, checkpoint, resume=resume, progress=progress,
                      label=label, fingerprint=fingerprint)
     result.save(work, stem=stem)
@@ -170,7 +172,7 @@ def model_tasks(config: Config, volumes: pd.DataFrame, work: Path, names: list[s
         stem = "" if name == "main" else f"{name}_"
         cfg = config if name == "main" else variant_config(config, name)
         finished = work / f"{stem}posterior.nc"
-        if resume and finished.exists() and not (work / f"{stem}checkpoint.npz").exists():
+        if resume and finished.exists() and not (work / f"{stem}{CHECKPOINT}").exists():
             log.info("resume: the %s model had finished before the interruption; kept",
                      "main" if name == "main" else name)
             done[name] = load_result(finished, problem_from_config(volumes, cfg),

@@ -394,7 +394,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
         results = {n: results[n] for n in names}
         finish_fit(config, volumes, work, results)
     write_summary(work, results, caught.messages)
-    folder.commit("fit", skip=[f"{'' if n == 'main' else n + '_'}checkpoint.npz" for n in names],
+    folder.commit("fit", skip=["*checkpoint*"],
                   extra={"volume_table_sha256": table_sha256})
     _log_result(results["main"])
     return results
@@ -632,8 +632,8 @@ def run(config: Config, outdir: Path, *, force: bool = False,
         seconds["report"] = time.perf_counter() - t3
     if late.messages:  # e.g. a model comparison that could not be made
         write_summary(work, results, late.messages, extra)
-    folder.commit("run", extra={"volume_table_sha256": file_sha256(table_path)
-                                if table_path.exists() else None})
+    table_sha256 = file_sha256(table_path) if table_path.exists() else None
+    folder.commit("run", skip=["*checkpoint*"], extra={"volume_table_sha256": table_sha256})
     _log_result(results["main"])
     seconds["total"] = time.perf_counter() - t0
     moved = {k: outdir / Path(p).relative_to(work) for k, p in paths.items()}

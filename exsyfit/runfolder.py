@@ -21,6 +21,7 @@ whether an interrupted or finished run belongs to the current inputs (see
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -184,7 +185,8 @@ class RunFolder:
         stage : str
             The stage that produced the results (``fit``, ``run``), recorded in run.json.
         skip : iterable of str
-            Names in the work folder that are not results (checkpoints, ...): deleted.
+            Names (or glob patterns) in the work folder that are not results (checkpoints,
+            ...): deleted with the work folder.
         extra : dict, optional
             More entries of run.json (e.g. ``volume_table_sha256``).
 
@@ -193,8 +195,9 @@ class RunFolder:
         list of pathlib.Path
             The result paths in OUTDIR.
         """
-        skip = set(skip) | {FINGERPRINT_FILE}
-        entries = sorted(p for p in self.path.iterdir() if p.name not in skip)
+        skip = [*skip, FINGERPRINT_FILE]
+        entries = sorted(p for p in self.path.iterdir()
+                         if not any(fnmatch.fnmatch(p.name, pattern) for pattern in skip))
         files = {}
         for entry in entries:
             for f in ([entry] if entry.is_file() else sorted(entry.rglob("*"))):

@@ -159,6 +159,7 @@ ppm = 2.3
 [sampler]
 seed = 4
 steps = 300
+checkpoint_every = 100
 
 [report]
 compare_models = {compare}
@@ -277,3 +278,31 @@ def test_parallel_fits_equal_serial_fits(tmp_path):
     for s in (a, b):
         s["diagnostics"].pop("sampling_seconds")
     assert a["Ea_eV"] == b["Ea_eV"] and a["temperatures"] == b["temperatures"]
+
+
+def test_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
+    from exsyfit.pipeline import fit
+    from exsyfit.runfolder import WORK_FOLDER
+
+    config = _small_job(tmp_path)
+    out = tmp_path / "out"
+
+    class Stop:  # a progress bar that stops the fit after its first chunk (like Ctrl-C)
+        def __init__(self, *_):
+            self.n = self.total = 0
+
+        def refresh(self):
+            if 0 < self.n < self.total:
+                raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, out, workers=1, progress=Stop)
+    assert list((out / WORK_FOLDER).glob("*checkpoint*"))  # kept for --resume
+    assert not (out / "summary.json").exists()  # nothing half-done is visible
+    results = fit(config, out, workers=1, resume=True)
+    assert 0 < results["main"].diagnostics["resumed_from_step"] < 300
+    assert results["main"].diagnostics["n_steps"] == 300
+    assert (out / "summary.json").exists() and not (out / WORK_FOLDER).exists()
