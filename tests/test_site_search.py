@@ -99,3 +99,8 @@ def test_symmetry_from_a_table_averages_repeats():
     # repeats average to 5.5 with variance 1/2; z = (5.5 - 4.5) / sqrt(1/2 + 1/2) = 1
     assert test.z == pytest.approx([1.0, 1.0])
     assert test.combined_z == pytest.approx(2 / np.sqrt(2))
+
+
+def test_two_sites_at_one_shift_are_named():
+    with pytest.raises(ConfigError, match=r"sites.A.ppm = 6 and sites.B.ppm = 6 .* 0 ppm apart"):
+        integrate_series(_series(), {"A": 6.0, "B": 6.0})

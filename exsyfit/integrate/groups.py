@@ -171,6 +171,12 @@ def prepare_group(
             )
     seps = np.abs(nominal[:, None] - nominal[None, :]) + np.diag(np.full(len(names), np.inf))
     steps = max(abs(ppm_f1[1] - ppm_f1[0]), abs(ppm_f2[1] - ppm_f2[0]))
+    a, b = np.unravel_index(int(np.argmin(seps)), seps.shape)
+    if seps[a, b] < steps:
+        raise ConfigError(
+            f"sites.{names[a]}.ppm = {nominal[a]:g} and sites.{names[b]}.ppm = {nominal[b]:g} "
+            f"({label}) are {seps[a, b]:.3g} ppm apart, less than one point of the spectrum "
+            f"({steps:.3g} ppm); expected distinct shifts, one per resolved diagonal peak")
     if opts.position_tolerance_ppm is not None:
         tol = np.full(len(names), opts.position_tolerance_ppm)
     else:
