@@ -211,10 +211,3 @@ class IntegrationResult:
                     "search_f1_ppm": found.search_f1_ppm, "search_f2_ppm": found.search_f2_ppm,
                 })
         return out
-
-    def group_of(self, index: int) -> tuple[GroupIntegration, int]:
-        """The group holding input spectrum ``index`` and its position within the group."""
-        for g in self.groups:
-            if index in g.indices:
-                return g, g.indices.index(index)
-        raise KeyError(index)
