@@ -2,12 +2,17 @@
 
 Steps
 -----
-1. :func:`expand_paths`: every entry of ``[data] paths`` is a folder or a glob, relative to the
-   config file's folder.  Stray files (and folders holding no spectrometer file at all) that a
-   glob picks up are skipped; a pattern that matches no experiment is an error.
-2. :func:`experiment_table`: the vendor of each folder is detected (Bruker ``acqus``, Varian
-   ``procpar`` + ``fid``) and only headers are read: nucleus, set temperature, mixing time,
-   scans, gain, MAS rate, size, whether processed/raw data exist.  Temperature calibration is
+1. :func:`expand_paths`: every entry of ``[data] paths`` is a folder, a spectrum file or a
+   glob, relative to the config file's folder.  Stray files (and folders holding no
+   spectrometer file at all) that a glob picks up are skipped; a pattern that matches no
+   experiment is an error.
+2. :func:`experiment_table`: the format of each entry is detected (:func:`detect_format`:
+   Bruker ``acqus``, Varian ``procpar`` + ``fid``, NMRPipe ``.ft2``/``.ft``/``.DAT``/``.pipe``,
+   Sparky ``.ucsf``) and only headers are read: nucleus, set temperature, mixing time, scans,
+   gain, MAS rate, size, whether processed/raw data exist, and the acquisition facts of
+   :mod:`exsyfit.io.metadata`.  ``mixing_time`` may be a table ``{experiment: seconds}``
+   (needed for NMRPipe and Sparky files, which record none; it overrides the header value of
+   the experiments it names).  Temperature calibration is
    applied here (``temperature_K`` = sample temperature).  This is what ``exsyfit check``
    prints.  An arrayed Varian experiment gives one row per array element
    (``experiment`` = ``"path[k]"``, k from 1).
@@ -21,6 +26,8 @@ lack it (or the series holds Varian data, which are always processed here) **all
 are processed from their raw data with the same options instead, and ``Series.read_as`` /
 ``Series.notes`` say so; if some experiment has no raw data either, the series is refused.
 Processed and raw intensities are on different scales, so a series is never mixed.
+NMRPipe and Sparky spectra carry the intensity scale of the program that wrote them: a series
+must come from one program (and is used as stored, without scans/gain normalisation).
 
 Temperature
 -----------
