@@ -22,6 +22,7 @@ import numpy as np
 
 from exsyfit.errors import DataFormatError
 from exsyfit.io.bruker_checks import MAX_POINTS
+from exsyfit.io.metadata import ACQUISITION_KEYS
 from exsyfit.io.spectrum import Spectrum2D
 
 __all__ = ["check_file_size", "spectrum_from_arrays", "FOREIGN_FORMATS"]
@@ -46,8 +47,14 @@ def check_file_size(path: Path, header_bytes: int) -> None:
 
 def spectrum_from_arrays(path: Path, data: np.ndarray, ppm_f1: np.ndarray,
                          ppm_f2: np.ndarray, *, nucleus: str, sf_mhz: float, fmt: str,
-                         temperature_K: float | None, metadata: dict[str, Any]) -> Spectrum2D:
-    """Check a 2D array and its ppm axes and build the spectrum (mixing time unknown)."""
+                         temperature_K: float | None, metadata: dict[str, Any],
+                         temperature_key: str = "") -> Spectrum2D:
+    """Check a 2D array and its ppm axes and build the spectrum (mixing time unknown).
+
+    ``metadata`` gets the keys of :data:`exsyfit.io.metadata.ACQUISITION_KEYS` (None: these
+    files do not record them) and the temperature source (``temperature_key`` names the
+    header field the temperature came from).
+    """
     if data.ndim != 2:
         raise DataFormatError(f"{path}: holds a {data.ndim}D spectrum of shape {data.shape}; "
                               "expected a 2D spectrum")
@@ -80,6 +87,8 @@ def spectrum_from_arrays(path: Path, data: np.ndarray, ppm_f1: np.ndarray,
         data=np.ascontiguousarray(data), ppm_f1=axes[0].copy(), ppm_f2=axes[1].copy(),
         nucleus=nucleus, sf_mhz=float(sf_mhz), mixing_time_s=None,
         temperature_K=temperature_K, source=str(path), format=fmt, intensity_factor=1.0,
-        metadata={"temperature_source": "set value, uncalibrated (file)"
+        metadata={**dict.fromkeys(ACQUISITION_KEYS),
+                  "spinning_reason": f"not recorded in {fmt} files",
+                  "temperature_source": f"set value, uncalibrated (file {temperature_key})"
                   if temperature_K is not None else None,
                   "temperature_calibrated": False, **metadata})

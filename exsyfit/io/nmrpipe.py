@@ -149,7 +149,7 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
         data, ppm = data.T, ppm[::-1]
     spec = spectrum_from_arrays(
         p, data, ppm[0], ppm[1], nucleus=_label(dic), sf_mhz=_value(dic, "FDF2OBS", p),
-        fmt="nmrpipe", temperature_K=_temperature(dic),
+        fmt="nmrpipe", temperature_K=_temperature(dic), temperature_key="FDTEMPERATURE",
         metadata={"sf_mhz_f1": _value(dic, "FDF1OBS", p),
                   "nucleus_f1": nucleus_name(str(dic.get("FDF1LABEL", ""))),
                   "transposed": order[0] != 2})

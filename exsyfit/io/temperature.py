@@ -69,7 +69,8 @@ _UNCALIBRATED = "set value, uncalibrated"
 
 
 def _set_value_source(fmt: str) -> str:
-    where = {"bruker": "file TE", "varian": "file temp"}.get(fmt.split("-")[0], "file")
+    where = {"bruker": "file TE", "varian": "file temp",
+             "nmrpipe": "file FDTEMPERATURE"}.get(fmt.split("-")[0], "file")
     return f"{_UNCALIBRATED} ({where})"
 
 
