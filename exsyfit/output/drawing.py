@@ -86,9 +86,13 @@ def plain_log_ticks(ax: Axes, axis: str = "y", headroom: bool = True) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
-def legend_above(ax: Axes, ncol: int | None = None, **kwargs: Any) -> Any:
-    """A legend in a row above the axes, where it cannot cover data."""
-    handles, labels = ax.get_legend_handles_labels()
+def legend_above(ax: Axes, ncol: int | None = None, source: Axes | None = None,
+                 **kwargs: Any) -> Any:
+    """A legend in a row above the axes, where it cannot cover data.
+
+    ``source`` takes the entries from other axes (e.g. markers drawn in another panel).
+    """
+    handles, labels = (source or ax).get_legend_handles_labels()
     if not handles:
         return None
     n = len(handles) if ncol is None else ncol

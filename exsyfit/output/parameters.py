@@ -111,7 +111,7 @@ def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = No
             ax_t.set_xlabel(r"$T$ (K)")
             ax_t.set_xlim(T.min() - 1.5 * pad, T.max() + 1.5 * pad)
             ax_t.xaxis.get_major_formatter().set_useOffset(False)
-            legend_above(ax_k if len(result.pairs) > 1 else ax_p, title=None)
             if len(result.pairs) > 1:
-                legend_above(ax_p)
+                legend_above(ax_k)
+            legend_above(ax_p, source=ax_t)
     return fig
