@@ -17,7 +17,7 @@ from exsyfit.io.series import experiment_table
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.peakpick import diagonal_profile, pick_diagonal_peaks, spectrum_noise
 from exsyfit.processing.lineshapes import peak_2d
-from exsyfit.spinning import Acquisition, decide_spinning
+from exsyfit.spinning import Acquisition, acquisition_of, decide_spinning
 from exsyfit.starter import (
     find_experiments,
     propose_sites,
@@ -467,3 +467,21 @@ def test_spinning_decision(acq, sidebands, mas, words):
     got = decide_spinning(acq, sidebands_seen=sidebands)
     assert got.mas is mas and words in got.reason
     assert (got.rate_hz is not None) == (mas is not False)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "mas", "words"),
+    [
+        # a real solution 15N TROSY whose acqus keeps MASR = 4200 from an earlier MAS run
+        ("nmrtools-15n-trosy-2d", False, "MASR = 4200 Hz is stale"),
+        # a real 27Al{31P} D-HMQC under MAS at 5 kHz on a 4 mm MAS probe
+        ("lcs-27al-31p-dhmqc-2d/1", True, "MAS at 5000 Hz"),
+    ],
+)
+def test_spinning_of_real_experiments(dataset, mas, words):
+    folder = SHARED_REAL / dataset
+    if not folder.is_dir():
+        pytest.skip(f"../shared/data/real/{dataset} absent")
+    row = experiment_table([str(folder)], folder.parent).iloc[0]
+    got = decide_spinning(acquisition_of(row), sidebands_seen=False)
+    assert got.mas is mas and words in got.reason
