@@ -359,11 +359,12 @@ class ExsyProblem:
         if self.spec.start == "given":
             m = np.array([s.start_magnetisation for s in spec.sites], dtype=float)
             self._start_given = m / m.sum()
-        self._w = 1.0 / self.sigma**2
-        self._yw = self.y * self._w
-        self._loglik_const = (
-            -0.5 * np.sum(self.y**2 * self._w) - np.sum(np.log(self.sigma))
-            - 0.5 * len(self.y) * _LOG_2PI + 0.5 * self.n_temperatures * _LOG_2PI)
+        with np.errstate(all="ignore"):  # extreme sigmas give a non-finite posterior
+            self._w = 1.0 / self.sigma**2
+            self._yw = self.y * self._w
+            self._loglik_const = (
+                -0.5 * np.sum(self.y**2 * self._w) - np.sum(np.log(self.sigma))
+                - 0.5 * len(self.y) * _LOG_2PI + 0.5 * self.n_temperatures * _LOG_2PI)
         self._prior_terms = bool(self._gauss_p or self._gauss_t1 or self.sample_temperatures)
         self._slowest = (slowest_mode_factor(spec.transport)
                          if spec.transport != "first-order" else 1.0)
@@ -505,14 +506,14 @@ class ExsyProblem:
         over the volumes of that temperature).  Returns the mean, or a draw when ``rng`` is
         given.
         """
-        w = 1.0 / self.sigma**2
-        a = (unscaled**2 * w) @ self._group_matrix
-        b = (unscaled * (self.y * w)) @ self._group_matrix
-        a = np.where(a > 0, a, np.inf)
-        mean = b / a
-        if rng is None:
-            return mean
-        return mean + rng.standard_normal(mean.shape) / np.sqrt(a)
+        with np.errstate(all="ignore"):
+            a = (unscaled**2 * self._w) @ self._group_matrix
+            b = (unscaled * self._yw) @ self._group_matrix
+            a = np.where(a > 0, a, np.inf)
+            mean = b / a
+            if rng is None:
+                return mean
+            return mean + rng.standard_normal(mean.shape) / np.sqrt(a)
 
     def with_scale(self, theta: np.ndarray, rng: np.random.Generator | None = None,
                    ) -> dict[str, np.ndarray]:

@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 
 from exsyfit import __version__
+from exsyfit.errors import ExsyfitError
 from exsyfit.files import atomic_path, write_text_atomic
+from exsyfit.fit.checkpoint import read_fingerprint, write_fingerprint
+from exsyfit.fit.goodness import GoodnessOfFit, goodness_of_fit, mismatch_warning
 from exsyfit.fit.likelihood import ExsyProblem
 from exsyfit.fit.sampling import SamplingOutput
 
@@ -46,7 +49,8 @@ def _finite_or_none(value: float) -> float | None:
 def stats(values: np.ndarray) -> dict[str, float]:
     """Median and 2.5/16/84/97.5 % quantiles of a 1D sample."""
     values = np.asarray(values, dtype=float).ravel()
-    q = np.percentile(values, list(QUANTILES.values()))
+    with np.errstate(invalid="ignore"):
+        q = np.percentile(values, list(QUANTILES.values()))
     out = dict(zip(QUANTILES, (float(v) for v in q), strict=True))
     return {k: out[k] for k in ("median", "q025", "q16", "q84", "q975")}
 
@@ -68,7 +72,12 @@ class FitResult:
     derived : dict
         Physical quantities per sample, each with leading axes (n_walkers, n_draws).
     warnings : list of str
-        Problems the user should see (convergence, data checks).
+        Problems the user should see, each a plain sentence: a sampler that did not
+        converge (with the reason), a model that does not describe the data (reduced
+        chi-square above 2 or posterior-predictive p below 0.01).
+    fingerprint : str or None
+        Checksum of the inputs and configuration the fit was made from (stored in
+        posterior.nc; see :func:`exsyfit.fit.checkpoint.read_fingerprint`).
     """
 
     problem: ExsyProblem
@@ -80,6 +89,7 @@ class FitResult:
     seed: int = 1
     length_scale: Any = None
     fingerprint: str | None = None
+    goodness: GoodnessOfFit | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -119,10 +129,6 @@ class FitResult:
         }
         result = cls(problem, theta, lp_t, diagnostics, seed=seed, length_scale=length_scale,
                      fingerprint=out.fingerprint)
-        if not out.converged:
-            result.warnings.append(
-                "The sampler did not converge, so the results may be unreliable: "
-                f"{out.convergence_reason}.")
         result.derived = result._compute_derived()
         return result
 
@@ -130,6 +136,11 @@ class FitResult:
         W, D, P = self.theta.shape
         flat = self.theta.reshape(W * D, P)
         rng = np.random.default_rng(self.seed)
+        with np.errstate(all="ignore"):  # a degenerate posterior may give non-finite values
+            return self._derive(flat, rng, W, D)
+
+    def _derive(self, flat: np.ndarray, rng: np.random.Generator, W: int, D: int,
+                ) -> dict[str, np.ndarray]:
         phys = self.problem.with_scale(flat, rng=rng)
         out: dict[str, np.ndarray] = {}
         for key, value in phys.items():
@@ -139,6 +150,51 @@ class FitResult:
         loglik = self.problem.log_likelihood_pointwise(flat, phys)
         out["log_likelihood"] = loglik.reshape(W, D, -1)
         out.update(self._transport_draws(phys["k_ex"], rng, (W, D)))
+        self._assess(phys, flat, rng)
+        return out
+
+    def _assess(self, phys: dict[str, np.ndarray], flat: np.ndarray,
+                rng: np.random.Generator) -> None:
+        """Goodness of fit into ``diagnostics`` and the warnings it (and convergence) imply."""
+        prob = self.problem
+        mu = prob.predict(flat, phys)
+        var = prob.sigma**2 + (phys["frac_error"][:, None] * mu) ** 2
+        n_fitted = prob.n_parameters + (prob.n_temperatures if prob.marginal_scale else 0)
+        gof = goodness_of_fit(prob.y, prob.sigma, mu, var, prob.t_index, prob.n_temperatures,
+                              n_fitted, rng)
+        self.goodness = gof
+        self.diagnostics["chi2_reduced"] = _finite_or_none(gof.chi2_reduced)
+        self.diagnostics["chi2_dof"] = float(gof.dof)
+        self.diagnostics["posterior_predictive_p"] = _finite_or_none(gof.posterior_predictive_p)
+        notes = []
+        if not self.diagnostics.get("converged", True):
+            why = self.diagnostics.get("convergence_reason") or "the chain is too short"
+            notes.append(f"The sampler did not converge, so the results may be unreliable: "
+                         f"{why}.")
+        mismatch = mismatch_warning(gof, self.temperatures_K)
+        if mismatch:
+            notes.append(mismatch)
+        self.warnings.extend(n for n in notes if n not in self.warnings)
+
+    def residuals(self) -> pd.DataFrame:
+        """Standardised residuals of every volume against the posterior-median prediction.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per volume, in the order of the volume table: ``experiment``,
+            ``temperature_K``, ``temperature_index``, ``mixing_time_s``, ``from_site``,
+            ``to_site``, ``volume``, ``sigma``, ``predicted`` (posterior median),
+            ``residual`` (volume - predicted, table units) and ``standardised_residual``
+            (residual / sigma).  Group by ``experiment`` for one spectrum.
+        """
+        table = self.problem.table
+        cols = ["experiment", "temperature_K", "temperature_index", "mixing_time_s",
+                "from_site", "to_site", "volume", "sigma"]
+        out = table[cols].reset_index(drop=True).copy()
+        out["predicted"] = self.goodness.predicted_median
+        out["residual"] = out["volume"] - out["predicted"]
+        out["standardised_residual"] = self.goodness.standardised_residuals
         return out
 
     def _transport_draws(self, k_ex: np.ndarray, rng: np.random.Generator,
@@ -245,14 +301,11 @@ class FitResult:
         if self.temperature_model != "free":
             out["reference_temperature_K"] = float(self.problem.T_ref_K)
         if "D_cm2_per_s" in self.derived and len(self.temperatures_K) >= 2:
-            from exsyfit.kinetics.laws import K_B_EV_PER_K
+            from exsyfit.kinetics.diffusion import diffusion_activation_energy
 
-            x = 1.0 / self.draws("temperature_K")  # (n, T)
-            y = np.log(self.draws("D_cm2_per_s"))  # (n, pairs, T)
-            xc = x - x.mean(axis=1, keepdims=True)
-            slope = np.sum(xc[:, None, :] * (y - y.mean(axis=2, keepdims=True)), axis=2) \
-                / np.sum(xc**2, axis=1)[:, None]
-            ea_d = -slope * K_B_EV_PER_K
+            # one Arrhenius line of ln D against 1/T per draw, (n, pairs)
+            ea_d = diffusion_activation_energy(self.draws("temperature_K")[:, None, :],
+                                               self.draws("D_cm2_per_s"))
             out["D_Ea_eV"] = stats(ea_d[:, 0]) if not self.keyed_by_pair else {
                 p: stats(ea_d[:, q]) for q, p in enumerate(self.pairs)}
             ls = self.length_scale
@@ -269,6 +322,8 @@ class FitResult:
     def _temperature_entry(self, t: int) -> dict[str, Any]:
         sites, pairs = self.sites, self.pairs
         entry: dict[str, Any] = {"temperature_K": float(self.temperatures_K[t])}
+        if self.goodness is not None:
+            entry["chi2_reduced"] = _finite_or_none(self.goodness.chi2_reduced_by_temperature[t])
         if self.problem.sample_temperatures:
             entry["sample_temperature_K"] = stats(self.draws("temperature_K")[:, t])
         k_ex = self.draws("k_ex")[:, :, t]
@@ -455,6 +510,8 @@ class FitResult:
         write_text_atomic(paths["summary_csv"], self.summary().to_csv(index=False))
         with atomic_path(paths["posterior"]) as tmp:
             self.to_inference_data().to_netcdf(str(tmp), engine="h5netcdf")
+            if self.fingerprint is not None:
+                write_fingerprint(tmp, self.fingerprint)
         return paths
 
 
@@ -469,9 +526,16 @@ def load_result(posterior_path: str | Path, problem: ExsyProblem,
     """
     import arviz as az
 
-    from exsyfit.errors import ExsyfitError
-
-    idata = az.from_netcdf(str(posterior_path))
+    fingerprint = read_fingerprint(posterior_path)  # also: missing, truncated or corrupt
+    try:
+        idata = az.from_netcdf(str(posterior_path))
+        idata.posterior["parameter"]
+        idata.posterior["theta"]
+        idata.sample_stats["lp"]
+    except Exception as exc:  # noqa: BLE001 - any failure to read is a damaged file
+        raise ExsyfitError(
+            f"{posterior_path}: cannot be read as an exsyfit posterior ({type(exc).__name__}: "
+            f"{exc}); the file is truncated or corrupt: rerun the fit (with --force)") from exc
     names = [str(v) for v in idata.posterior["parameter"].values]
     if tuple(names) != problem.parameter_names:
         raise ExsyfitError(
@@ -482,6 +546,7 @@ def load_result(posterior_path: str | Path, problem: ExsyProblem,
     lp = np.asarray(idata.sample_stats["lp"].values)
     diagnostics = json.loads(idata.attrs.get("diagnostics", "{}"))
     seed = int(idata.attrs.get("seed", 1))
-    result = FitResult(problem, theta, lp, diagnostics, seed=seed, length_scale=length_scale)
+    result = FitResult(problem, theta, lp, diagnostics, seed=seed, length_scale=length_scale,
+                       fingerprint=fingerprint)
     result.derived = result._compute_derived()
     return result

@@ -161,7 +161,10 @@ def find_start(problem: ExsyProblem, counter: _CountingLogProb | None = None,
         return ((r[1:] - r[0]) / h[:, None]).T
 
     k_lo, k_hi = np.log(problem.spec.priors.k_ex_per_s)
-    n_starts = 5 if n_dim <= 60 else 3
+    # large problems (many sites): fewer starts and a bounded number of iterations; the
+    # start only has to be near the mode, the sampler's burn-in does the rest
+    large = n_dim > 60
+    n_starts = 2 if large else 5
     ln_k_grid = np.linspace(max(k_lo, np.log(0.01)), min(k_hi, np.log(1e3)), n_starts)
     best = None
     for ln_k in ln_k_grid:  # several starting rates: the fit is not convex in ln k
@@ -170,7 +173,9 @@ def find_start(problem: ExsyProblem, counter: _CountingLogProb | None = None,
             continue
         try:
             fit = least_squares(fun, x0, jac=jac, bounds=(lo_in, hi_in), x_scale="jac",
-                                max_nfev=max(100, 20 * n_dim))
+                                max_nfev=40 if large else max(100, 20 * n_dim),
+                                ftol=1e-6 if large else 1e-8,
+                                tr_solver="lsmr" if large else "exact")
         except (ValueError, np.linalg.LinAlgError):
             continue
         if best is None or fit.cost < best.cost:
