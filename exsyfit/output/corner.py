@@ -149,7 +149,7 @@ def plot_corner(result: FitResult, *, fig: Figure | None = None, style: PlotStyl
         for k in range(n):
             unit = f" {units[k]}" if units[k] else ""
             fig.axes[k * (n + 1)].set_title(
-                f"{names[k]} = {value_asymmetric(samples[:, k], 68)}{unit}",
+                f"{names[k]}\n= {value_asymmetric(samples[:, k], 68)}{unit}",
                 fontsize=style.font_size - 1)
     return fig
 

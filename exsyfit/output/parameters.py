@@ -86,10 +86,6 @@ def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = No
         ax_k.set_yscale("log")
         plain_log_ticks(ax_k)
         ax_p.set_ylabel("population")
-        if shared:
-            ax_p.text(0.99, 0.5, "shared by all temperatures (95 % band)",
-                      transform=ax_p.transAxes, ha="right", va="center",
-                      fontsize=style.font_size - 1.5, color="0.35")
         ax_t.set_ylabel(r"$T_1$ (s)")
         ax_t.set_yscale("log")
         plain_log_ticks(ax_t)
@@ -113,5 +109,6 @@ def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = No
             ax_t.xaxis.get_major_formatter().set_useOffset(False)
             if len(result.pairs) > 1:
                 legend_above(ax_k)
-            legend_above(ax_p, source=ax_t)
+            legend_above(ax_p, source=ax_t, alignment="left",
+                         title="shared by all $T$: median and 95 % band" if shared else None)
     return fig
