@@ -52,7 +52,7 @@ def test_one_figure_per_temperature_every_mixing_time(spectra):
     line = rows[0][1].get_lines()[0]
     keep = (spec.ppm_f2 >= -3.5) & (spec.ppm_f2 <= 3.5)
     np.testing.assert_allclose(line.get_ydata(), spec.data[row, keep])
-    assert line.get_label() == "Li$_{2}$S (F1 = 2 ppm)"
+    assert line.get_label() == "Li$_{2}$S (F1 = 2.00 ppm)"
     for fig in figs:
         plt.close(fig)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,7 +102,7 @@ def _slices(ax: Axes, spectrum: Spectrum2D, sites: Mapping[str, float], dim: str
             trace = data[:, int(np.argmin(np.abs(f2 - ppm)))]
             where = "F2"
         ax.plot(axis[keep], trace[keep], color=style.colour(k), lw=0.8,
-                label=f"{text_name(name)} ({where} = {ppm:g} ppm)")
+                label=f"{text_name(name)} ({where} = {ppm:.2f} ppm)")
     for ppm in sites.values():
         ax.axvline(ppm, color="0.6", lw=0.6, ls=":", zorder=0)
     ax.axhspan(-level_sigma * sigma, level_sigma * sigma, color="0.85", lw=0, zorder=0)
@@ -144,7 +145,7 @@ def plot_spectrum_row(axes: Sequence[Axes], spectrum: Spectrum2D, sites: Mapping
                 ax_c.plot([other], [ppm], "x", color="0.3", ms=4, mew=0.7)
     ppm_axes(ax_c, spectrum, view)
     tm = spectrum.mixing_time_s
-    name = spectrum.experiment or spectrum.source
+    name = spectrum.experiment or "/".join(Path(spectrum.source).parts[-2:])
     head = rf"$t_\mathrm{{m}}$ = {tm:g} s" if tm is not None else "mixing time unknown"
     phases = phase_text(spectrum.metadata)
     ax_c.set_title((f"{head}, {name}" if name else head)
