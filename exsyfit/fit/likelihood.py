@@ -411,8 +411,11 @@ class ExsyProblem:
         spec = self.spec
         W, n_t, N = theta.shape[0], self.n_temperatures, self.n_sites
         out: dict[str, np.ndarray] = {}
-        T = (theta[:, self._ix_T] if self._ix_T is not None
-             else np.broadcast_to(self.temperatures_K, (W, n_t)))
+        if self._ix_T is not None:
+            T = theta[:, self._ix_T]
+        else:
+            T = (np.broadcast_to(self.temperatures_K, (W, n_t)) if derived
+                 else self.temperatures_K[None, :])
         out["temperature_K"] = T
         law = spec.temperature_model
         if law == "free":

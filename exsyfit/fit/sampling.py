@@ -229,6 +229,8 @@ def default_walkers(n_parameters: int) -> int:
 
 #: Upper bound of the memory a chain may take (the whole chain is kept), bytes.
 MAX_CHAIN_BYTES = 4 * 2**30
+#: Steps between convergence checks (and checkpoint appends) at most.
+CHECK_EVERY = 250
 #: The autocorrelation time is estimated on at most this many (thinned) steps.
 TAU_MAX_ROWS = 1000
 
@@ -397,8 +399,8 @@ def sample_posterior(
     settings : SamplerSettings, optional
         Seed, walkers, steps and convergence criterion.
     checkpoint : path, optional
-        HDF5 file the chain is appended to after every chunk
-        (:class:`exsyfit.fit.checkpoint.Checkpoint`).
+        HDF5 file the chain is appended to after every chunk of ``checkpoint_every`` steps
+        (or :data:`CHECK_EVERY`, whichever is smaller) (:class:`exsyfit.fit.checkpoint.Checkpoint`).
     resume : bool
         Continue the chain found in ``checkpoint`` instead of starting afresh.
     progress : callable(done_steps, target_steps), optional
@@ -459,7 +461,9 @@ def sample_posterior(
         lp = counter(x)
     sampler = DifferentialEvolutionSampler(counter, rng)
 
-    chunk = max(50, int(settings.checkpoint_every))
+    # convergence is checked (and the checkpoint appended) at least every CHECK_EVERY steps:
+    # both are cheap, and a run stops at most one short chunk after it has converged
+    chunk = max(50, min(int(settings.checkpoint_every), CHECK_EVERY))
     tau_old = None
     converged = False
     t0 = time.perf_counter()
