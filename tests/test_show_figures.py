@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib
 
@@ -81,3 +82,28 @@ def test_no_sites_is_an_error(spectra):
     with pytest.raises(ValueError, match="no sites"):
         plot_series_overview(spectra, {})
     assert plot_series_overview([], SITES) == []
+
+
+REAL_2D = Path(__file__).parents[2] / "shared/data/real/lcs-27al-31p-dhmqc-2d/1"
+
+
+@pytest.mark.skipif(not REAL_2D.is_dir(), reason="../shared/data/real not present")
+def test_real_bruker_2d_overview():
+    from exsyfit.io.bruker import read_experiment
+
+    (spec,) = read_experiment(REAL_2D, prefer="raw")
+    i, j = np.unravel_index(np.argmax(spec.data), spec.data.shape)
+    sites = {"peak": float(spec.ppm_f2[j])}
+    (fig,) = plot_series_overview([spec], sites, margin_ppm=None)
+    ax_c, ax_2, ax_1 = fig.axes
+    # the phases the raw processing used are in the row title, as the spectrum records them
+    p0_2 = spec.metadata["phases_deg"][0]
+    assert f"phases F2 {p0_2:.1f}".replace("-", "−") in ax_c.get_title(loc="left")
+    # contours from 5 sigma of the real noise; the strongest peak is above it
+    lowest = min(c.levels.min() for c in ax_c.collections if hasattr(c, "levels")
+                 and c.levels.min() > 0)
+    assert lowest == pytest.approx(5 * noise_sigma(spec), rel=1e-12)
+    assert spec.data.max() > 20 * noise_sigma(spec)
+    # full ppm range, reversed
+    assert ax_c.get_xlim() == pytest.approx((spec.ppm_f2.max(), spec.ppm_f2.min()))
+    plt.close(fig)
