@@ -121,9 +121,9 @@ def _states_2d(fnmode: str, nu1: float, nu2: float, *, amp=2.0, td2=256, n1=64, 
     if fnmode == "States-TPPI":
         c = c * (-1.0) ** np.arange(n1)
     rows = np.empty((2 * n1, td2), complex)
-    if fnmode == "echo-antiecho":
-        rows[0::2] = c[:, None] * s2
-        rows[1::2] = np.conj(c)[:, None] * s2
+    if fnmode == "echo-antiecho":  # TopSpin's pairing, found on nmrtools-15n-trosy-2d
+        rows[0::2] = -1j * np.conj(c)[:, None] * s2
+        rows[1::2] = -1j * c[:, None] * s2
     else:
         rows[0::2] = c.real[:, None] * s2
         rows[1::2] = c.imag[:, None] * s2

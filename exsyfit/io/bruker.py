@@ -66,15 +66,8 @@ from exsyfit.io.bruker_params import (
     _text,
 )
 from exsyfit.io.spectrum import Spectrum2D
-from exsyfit.processing.transforms import (
-    AcquisitionParameters,
-    ProcessingOptions,
-    auto_phase,
-    finish_2d,
-    processing_description,
-    resolved_phases,
-    transform_2d,
-)
+from exsyfit.processing.raw import process_planes
+from exsyfit.processing.transforms import AcquisitionParameters, ProcessingOptions
 
 __all__ = [
     "is_bruker_experiment",
@@ -445,6 +438,12 @@ def _read_ser(exp: _Experiment, n_rows: int) -> np.ndarray:
 
 
 def _file_defaults(exp: _Experiment) -> ProcessingOptions:
+    """Window, transform size and phases stored in procs / proc2s (TopSpin's values).
+
+    The transform size is ``FTSIZE`` when a strip is stored (``SI`` = ``STSI`` < ``FTSIZE``),
+    else ``SI``; PHC0 / PHC1 are used as stored (TopSpin's sign and pivot, see
+    :mod:`exsyfit.processing.phasing`).
+    """
     vals: dict[str, Any] = {}
     for which, suf in (("procs", "f2"), ("proc2s", "f1")):
         if (exp.procs if which == "procs" else exp.proc2s) is None:
@@ -460,13 +459,49 @@ def _file_defaults(exp: _Experiment) -> ProcessingOptions:
         vals[f"gb_{suf}"] = float(exp.num("GB", 0.0, which=which))
         vals[f"ssb_{suf}"] = float(exp.num("SSB", 0.0, which=which))
         si = int(exp.num("SI", 0, which=which))
-        vals[f"size_{suf}"] = si if si >= 8 else None
+        ftsize = int(exp.num("FTSIZE", 0, which=which) or 0)
+        size = ftsize if ftsize > si >= 8 else si
+        vals[f"size_{suf}"] = size if size >= 8 else None
         vals[f"p0_{suf}"] = float(exp.num("PHC0", 0.0, which=which))
         vals[f"p1_{suf}"] = float(exp.num("PHC1", 0.0, which=which))
     return ProcessingOptions(**vals)
 
 
-def _acquisition(exp: _Experiment, fnmode: str) -> AcquisitionParameters:
+def _stored_transform(exp: _Experiment, which: str, td_complex: int,
+                      ) -> tuple[tuple[int, int] | None, int, int | None]:
+    """(strip, size the strip refers to, complex points used) from procs / proc2s."""
+    if (exp.procs if which == "procs" else exp.proc2s) is None:
+        return None, 0, None
+    si = int(exp.num("SI", 0, which=which))
+    ftsize = int(exp.num("FTSIZE", 0, which=which) or 0)
+    stsr = int(exp.num("STSR", 0, which=which) or 0)
+    stsi = int(exp.num("STSI", 0, which=which) or 0)
+    strip = None
+    if ftsize > si >= 8 and 0 < stsi <= ftsize - stsr and stsr >= 0:
+        strip = (stsr, stsi)
+    tdeff = int(exp.num("TDeff", 0, which=which) or 0)
+    used = tdeff // 2 if 0 < tdeff // 2 < td_complex else None
+    return strip, ftsize, used
+
+
+def _prediction_f1(exp: _Experiment, n_t1: int) -> tuple[int, int] | None:
+    """Forward linear prediction in F1 (proc2s ME_mod = 2, LPfc): (points, coefficients)."""
+    if exp.proc2s is None or int(exp.num("ME_mod", 0, which="proc2s") or 0) != 2:
+        return None
+    tdeff = int(exp.num("TDeff", 0, which="proc2s") or 0)
+    ncoef = int(exp.num("NCOEF", 0, which="proc2s") or 0)
+    if tdeff // 2 <= n_t1 or ncoef < 2:
+        return None
+    return tdeff // 2, ncoef // 2
+
+
+def _acquisition(exp: _Experiment, fnmode: str, rows: int = 0, td2: int = 0,
+                 ) -> AcquisitionParameters:
+    """Acquisition parameters and TopSpin's stored processing (strips, TDeff, F1 prediction).
+
+    ``rows`` / ``td2``: raw rows of one plane and complex points per row (to decide whether
+    TDeff shortens or extends the data).
+    """
     sf2 = exp.sf("procs") if exp.procs is not None else float(exp.num("BF1"))
     sf1 = exp.sf("proc2s") if exp.proc2s is not None else float(exp.num("BF1", which="acqu2s"))
     sfo2 = float(exp.num("SFO1"))
@@ -476,10 +511,33 @@ def _acquisition(exp: _Experiment, fnmode: str) -> AcquisitionParameters:
     if sw1 <= 0 or sw2 <= 0:
         raise DataFormatError(f"{exp.folder}: spectral width SW_h must be positive (acqus "
                               f"{sw2}, acqu2s {sw1})")
+    n_t1 = rows if fnmode in ("TPPI", "QF") else rows // 2
+    strip2, size2, used2 = _stored_transform(exp, "procs", td2 or 10**9)
+    strip1, size1, used1 = _stored_transform(exp, "proc2s", n_t1 or 10**9)
+    lp = _prediction_f1(exp, n_t1) if fnmode not in ("TPPI", "QF") else None
     return AcquisitionParameters(
         sw_hz_f2=sw2, sw_hz_f1=sw1, sf_mhz_f2=sf2, sf_mhz_f1=sf1,
         carrier_ppm_f2=(sfo2 / sf2 - 1.0) * 1e6, carrier_ppm_f1=(sfo1 / sf1 - 1.0) * 1e6,
-        fnmode=fnmode, grpdly=_group_delay(exp), defaults=_file_defaults(exp))
+        fnmode=fnmode, grpdly=_group_delay(exp), defaults=_file_defaults(exp),
+        strip_f2=strip2, strip_f1=strip1, strip_size_f2=size2, strip_size_f1=size1,
+        td_used_f2=used2, td_used_f1=None if lp else used1, lp_f1=lp)
+
+
+def _processing_notes(exp: _Experiment) -> list[str]:
+    """Stored TopSpin processing steps that the raw route does not reproduce."""
+    notes = []
+    for which in ("procs", "proc2s"):
+        if (exp.procs if which == "procs" else exp.proc2s) is None:
+            continue
+        bc = int(exp.num("BC_mod", 0, which=which) or 0)
+        if bc in (5, 6):
+            notes.append(f"{which} BC_mod = {bc} (qfil/qpol solvent filter) is not applied: "
+                         "the spectrum differs from TopSpin's near the suppressed line")
+        me = int(exp.num("ME_mod", 0, which=which) or 0)
+        if me and not (which == "proc2s" and me == 2):
+            notes.append(f"{which} ME_mod = {me} (linear prediction) is not applied; only "
+                         "forward complex prediction in F1 (ME_mod = 2) is")
+    return notes
 
 
 def _raw_planes(exp: _Experiment, kind: str) -> tuple[list[np.ndarray], str]:
@@ -518,27 +576,26 @@ def _raw_planes(exp: _Experiment, kind: str) -> tuple[list[np.ndarray], str]:
 def _read_raw(exp: _Experiment, kind: str, options: ProcessingOptions, normalise: bool,
               mix: Any, mix_src: str) -> list[Spectrum2D]:
     planes, fnmode = _raw_planes(exp, kind)
-    acq = _acquisition(exp, options.fnmode or fnmode)
+    acq = _acquisition(exp, options.fnmode or fnmode, planes[0].shape[0], planes[0].shape[1])
     ns, rg, norm = _normalisation(exp, normalise)
     nc = int(exp.num("NC", 0))
-    hcs = [transform_2d(p * norm, acq, options) for p in planes]
-    phases = resolved_phases(options, acq)
-    mixes = mix if isinstance(mix, list) else [mix] * len(hcs)
-    if options.auto_phase:
-        ref = int(np.argmin([m if m is not None else np.inf for m in mixes]))
-        phases = auto_phase([hcs[ref]], start=phases)
+    mixes = mix if isinstance(mix, list) else [mix] * len(planes)
+    done = process_planes([p * norm for p in planes], acq, options, mixes,
+                          stored_phases="procs")
     base = _base_metadata(exp)
+    notes = _processing_notes(exp)
     out = []
-    for i, hc in enumerate(hcs):
-        meta = dict(base["extra"], NC=nc, fnmode=acq.fnmode, grpdly=acq.grpdly,
-                    rows_used=planes[i].shape[0], phases_deg=phases,
-                    mixing_time_source=mix_src, sf_mhz_f1=acq.sf_mhz_f1,
-                    **processing_description(acq, options, planes[i].shape[0],
-                                             planes[i].shape[1]))
-        if len(hcs) > 1:
+    for i, spec in enumerate(done.spectra):
+        meta = dict(base["extra"], NC=nc, fnmode=done.fnmode, grpdly=acq.grpdly,
+                    rows_used=planes[i].shape[0], phases_deg=done.phases,
+                    phases=done.phases_meta, mixing_time_source=mix_src,
+                    sf_mhz_f1=acq.sf_mhz_f1, **done.descriptions[i])
+        if notes:
+            meta["processing_notes"] = list(notes)
+        if len(planes) > 1:
             meta["plane"] = i
         out.append(Spectrum2D(
-            data=finish_2d(hc, phases, options), ppm_f1=hc.ppm_f1, ppm_f2=hc.ppm_f2,
+            data=spec, ppm_f1=done.ppm_f1, ppm_f2=done.ppm_f2,
             nucleus=base["nucleus"], sf_mhz=acq.sf_mhz_f2, mixing_time_s=mixes[i],
             temperature_K=base["temperature_K"], source=exp.given, format="bruker-raw",
             scans=ns, receiver_gain=rg, mas_rate_hz=base["mas_rate_hz"],

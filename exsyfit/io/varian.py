@@ -638,14 +638,8 @@ def read_experiment(
                        list(range(len(other_axes) + 2)))
     cube = cube.reshape((lay.n_elements, lay.ni, 2, np2))
 
-    from exsyfit.processing.transforms import (
-        ProcessingOptions,
-        auto_phase,
-        finish_2d,
-        processing_description,
-        resolved_phases,
-        transform_2d,
-    )
+    from exsyfit.processing.raw import process_planes
+    from exsyfit.processing.transforms import ProcessingOptions
 
     acq = _acquisition(pp, p)
     opts = options if options is not None else ProcessingOptions()
@@ -654,27 +648,31 @@ def read_experiment(
             raise DataFormatError(f"{p}: phases must be (rp, lp, rp1, lp1); got {phases!r}")
         opts = replace(opts, p0_f2=float(phases[0]), p1_f2=float(phases[1]),
                        p0_f1=float(phases[2]), p1_f1=float(phases[3]))
-    transformed = [transform_2d(_bruker_sense_rows(cube[e]), acq, opts)
-                   for e in range(lay.n_elements)]
-    use_phases = resolved_phases(opts, acq)
-    if opts.auto_phase:
-        use_phases = auto_phase(transformed, start=use_phases)
-    ppm1, ppm2 = transformed[0].ppm_f1, transformed[0].ppm_f2
-    sfrq = acq.sf_mhz_f2
-
     meta = read_metadata(p, mixing_time=mixing_time)
     if meta["mixing_time_error"]:
         raise DataFormatError(meta["mixing_time_error"])
-    temp = meta["temperature_K"]
-    spectra = []
+    factors, scans, gains = [], [], []
     for element in range(lay.n_elements):
         idx = lay.element_indices(element)
         nt = _element_value(pp, "nt", idx, 1.0, p)
         gain = _element_value(pp, "gain", idx, 0.0, p)
+        factors.append(1.0 / (nt * 10.0 ** (gain / 20.0)) if normalise else 1.0)
+        scans.append(nt)
+        gains.append(gain)
+    done = process_planes([_bruker_sense_rows(cube[e]) * factors[e]
+                           for e in range(lay.n_elements)], acq, opts,
+                          meta["mixing_times_s"], stored_phases="procpar")
+    use_phases = done.phases
+    ppm1, ppm2 = done.ppm_f1, done.ppm_f2
+    sfrq = acq.sf_mhz_f2
+    temp = meta["temperature_K"]
+    spectra = []
+    for element in range(lay.n_elements):
+        idx = lay.element_indices(element)
+        nt, gain, factor = scans[element], gains[element], factors[element]
         if "temp" in idx and pp["temp"].active and meta["temperature_error"] is None:
             temp = _element_value(pp, "temp", idx, 0.0, p) + _KELVIN
-        factor = 1.0 / (nt * 10.0 ** (gain / 20.0)) if normalise else 1.0
-        data = finish_2d(transformed[element], use_phases, opts) * factor
+        data = done.spectra[element]
         arrayed = {n: pp[n].values[k] for n, k in idx.items()}
         spectra.append(Spectrum2D(
             data=data,
@@ -697,13 +695,14 @@ def read_experiment(
                 "array_element": element + 1,
                 "arrayed": arrayed,
                 "phases_deg": dict(zip(("rp", "lp", "rp1", "lp1"), use_phases, strict=True)),
+                "phases": done.phases_meta,
                 "receiver_gain_unit": "dB",
                 "sw_hz": acq.sw_hz_f2,
                 "sw1_hz": acq.sw_hz_f1,
                 "td_f2": np2,
                 "td_f1": lay.ni,
                 "file_header": {k: int(v) for k, v in head.items() if isinstance(v, int)},
-                **processing_description(acq, opts, 2 * lay.ni, np2),
+                **done.descriptions[element],
             },
         ))
     return spectra

@@ -146,6 +146,11 @@ class ProcessedLineProfile:
         Effective weight of the first time point: the factor applied in processing times the
         fraction of the signal the point holds (0.5 for a Bruker digital filter, which leaves
         about half of the signal in the point at t = 0).
+    window_offset : float
+        Index of the window at the signal's t = 0 (TopSpin windows a digitally filtered FID
+        with its group delay, so ``GRPDLY``; 0 otherwise).
+    window_points : int
+        Number of points the window spans (the recorded FID); 0 means ``td_complex``.
     """
 
     td_complex: int
@@ -157,6 +162,8 @@ class ProcessedLineProfile:
     ssb: float = 0.0
     size: int = 0
     first_point_scale: float = 0.5
+    window_offset: float = 0.0
+    window_points: int = 0
 
     def __post_init__(self) -> None:
         if self.td_complex < 1:
@@ -189,6 +196,8 @@ class ProcessedLineProfile:
                 lb_hz=float(meta.get("lb_hz", 0.0)), gb=float(meta.get("gb", 0.0)),
                 ssb=float(meta.get("ssb", 0.0)), size=int(meta.get("size", 0)),
                 first_point_scale=float(meta.get("first_point_scale", 0.5)),
+                window_offset=float(meta.get("window_offset", 0.0)),
+                window_points=int(meta.get("window_points", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -210,7 +219,8 @@ class ProcessedLineProfile:
         from exsyfit.processing.transforms import window_function
 
         w = window_function(self.td_complex, self.sw_hz, self.window, self.lb_hz, self.gb,
-                            self.ssb)
+                            self.ssb, offset=self.window_offset,
+                            n_total=self.window_points or None)
         w = np.array(w, dtype=float)
         w[0] *= self.first_point_scale
         _remember(key, w)

@@ -45,8 +45,15 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, optimize
+from scipy import ndimage
 
+from exsyfit.processing.phasing import (  # noqa: F401  (re-exported)
+    Hypercomplex2D,
+    auto_phase,
+    diagonal_mask,
+    phase_2d,
+)
+from exsyfit.processing.prediction import predict_forward
 from exsyfit.settings import parse_table
 
 WINDOWS = ("none", "em", "gm", "sine", "qsine")
@@ -228,6 +235,19 @@ class AcquisitionParameters:
     defaults : ProcessingOptions
         Processing settings stored with the data (window, size, phases), used where the
         user's options are ``None``.
+    strip_f2, strip_f1 : tuple of int, optional
+        ``(first point, number of points)`` of the stored part of the transform (TopSpin
+        STSR / STSI), used when the transform size is ``strip_size_f2`` / ``strip_size_f1``
+        (the FTSIZE the strip refers to).
+    strip_size_f2, strip_size_f1 : int
+        Transform size the strip refers to.
+    td_used_f2, td_used_f1 : int, optional
+        Complex points transformed (TopSpin TDeff / 2 when it is below TD / 2 and no
+        prediction is requested); ``None`` uses every measured point.
+    lp_f1 : tuple of int, optional
+        ``(complex points after prediction, complex coefficients)``: forward linear
+        prediction of the t1 interferograms (TopSpin ME_mod = 2 with TDeff / 2 and
+        NCOEF / 2), see :mod:`exsyfit.processing.prediction`.
     """
 
     sw_hz_f2: float
@@ -239,6 +259,13 @@ class AcquisitionParameters:
     fnmode: str = "States-TPPI"
     grpdly: float = 0.0
     defaults: ProcessingOptions = ProcessingOptions()
+    strip_f2: tuple[int, int] | None = None
+    strip_f1: tuple[int, int] | None = None
+    strip_size_f2: int = 0
+    strip_size_f1: int = 0
+    td_used_f2: int | None = None
+    td_used_f1: int | None = None
+    lp_f1: tuple[int, int] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,7 +283,8 @@ def scale_first_point(data: np.ndarray, factor: float = 0.5, axis: int = -1) -> 
 
 
 def window_function(n: int, sw_hz: float, window: str = "none", lb_hz: float = 0.0,
-                    gb: float = 0.0, ssb: float = 0.0) -> np.ndarray:
+                    gb: float = 0.0, ssb: float = 0.0, offset: float = 0.0,
+                    n_total: int | None = None) -> np.ndarray:
     """Apodisation weights for ``n`` time points sampled at ``1 / sw_hz`` seconds.
 
     Parameters
@@ -273,14 +301,23 @@ def window_function(n: int, sw_hz: float, window: str = "none", lb_hz: float = 0
         Position of the Gaussian maximum as a fraction of the acquisition time (``gm``).
     ssb : float
         Sine-bell shift; the bell starts at phase pi/ssb (``ssb`` < 2: pure sine).
+    offset : float
+        Index (fractional) of the window at which the returned weights start: the weights of
+        a window defined over ``n_total`` points, at ``offset + arange(n)``.  TopSpin windows a
+        digitally filtered FID before removing its group delay, so the signal's t = 0 sees
+        the window at ``offset = GRPDLY``.
+    n_total : int, optional
+        Number of points the window is defined over (default ``n + offset``).
 
     Returns
     -------
     numpy.ndarray
         Weights, shape (n,); 1 at t = 0 for ``none``, ``em``, ``gm`` and cosine bells.
     """
-    t = np.arange(n) / sw_hz
-    aq = n / sw_hz
+    total = n_total if n_total is not None else n + int(math.ceil(offset))
+    k = offset + np.arange(n)
+    t = k / sw_hz
+    aq = total / sw_hz
     if window == "none":
         return np.ones(n)
     if window == "em":
@@ -291,7 +328,7 @@ def window_function(n: int, sw_hz: float, window: str = "none", lb_hz: float = 0
         return np.exp(-a * t - b * t**2)
     if window in ("sine", "qsine"):
         phi = np.pi / ssb if ssb >= 2 else 0.0
-        w = np.sin((np.pi - phi) * np.arange(n) / max(n - 1, 1) + phi)
+        w = np.sin((np.pi - phi) * k / max(total - 1, 1) + phi)
         return w**2 if window == "qsine" else w
     raise ValueError(f"unknown window {window!r}; expected one of {WINDOWS}")
 
@@ -424,8 +461,8 @@ def f1_complex_interferogram(f2_spectra: np.ndarray, fnmode: str) -> tuple[np.nd
         if n == 0:
             raise ValueError(f"{fnmode} needs at least 2 rows, found {s.shape[0]}")
         a, b = s[0:n:2], s[1:n:2]
-        if fnmode == "echo-antiecho":
-            a, b = 0.5 * (a + b), -0.5j * (a - b)
+        if fnmode == "echo-antiecho":  # TopSpin's combination, see the module docstring
+            a, b = 0.5j * (a + b), 0.5 * (b - a)
         re_part = a.real + 1j * b.real
         im_part = a.imag + 1j * b.imag
         if fnmode == "States-TPPI":
@@ -456,21 +493,6 @@ def f1_transform(t1: np.ndarray, fnmode: str, size: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hypercomplex2D:
-    """Both F2 quadrature components of a 2D spectrum, F1-transformed, before phasing.
-
-    ``re_part`` / ``im_part`` are complex arrays (n_f1, n_f2): the F1 transform of the real /
-    imaginary part of the F2 spectra.  :func:`phase_2d` turns them into the real spectrum for
-    any set of phases without recomputing the transforms.
-    """
-
-    re_part: np.ndarray
-    im_part: np.ndarray
-    ppm_f1: np.ndarray
-    ppm_f2: np.ndarray
-
-
 def _resolved(options: ProcessingOptions, acq: AcquisitionParameters, td2: int,
               n_t1: int) -> ProcessingOptions:
     """Options with file defaults and built-in defaults filled in."""
@@ -486,6 +508,44 @@ def _resolved(options: ProcessingOptions, acq: AcquisitionParameters, td2: int,
     return opts.merged_with(builtin)
 
 
+def _strip(acq: AcquisitionParameters, dim: str, size: int) -> tuple[int, int]:
+    """(first point, number of points) kept of a transform of ``size`` points."""
+    strip = getattr(acq, f"strip_{dim}")
+    if strip is None or size != getattr(acq, f"strip_size_{dim}"):
+        return 0, size
+    start, count = int(strip[0]), int(strip[1])
+    if start < 0 or count < 1 or start + count > size:
+        return 0, size
+    return start, count
+
+
+def transform_f2(fid: np.ndarray, acq: AcquisitionParameters, opts: ProcessingOptions,
+                 ) -> np.ndarray:
+    """Direct-dimension transform of every row of raw data (no phasing).
+
+    A digitally filtered FID (``acq.grpdly > 0``) is first shifted by the group delay
+    (:func:`remove_group_delay`), so that the window and the first-point factor act on the
+    signal's t = 0, and the spectrum is multiplied by the constant ``exp(-i pi g)`` that
+    TopSpin's removal of the delay leaves (its linear phase pivots on the edge of the
+    spectrum, see the module docstring): TopSpin's stored PHC0 then applies unchanged.
+    ``opts`` must be resolved (no ``None`` fields); the result has ``opts.size_f2`` points,
+    scaled by ``2 sf / sw``.
+    """
+    x = np.asarray(fid, dtype=complex)
+    if acq.td_used_f2 is not None and 0 < acq.td_used_f2 < x.shape[1]:
+        x = x[:, :acq.td_used_f2]
+    fp2 = opts.first_point_scale_f2
+    if fp2 is None:
+        fp2 = 1.0 if acq.grpdly > 0 else opts.first_point_scale
+    x = remove_group_delay(x, acq.grpdly, axis=1)
+    x = scale_first_point(x, fp2, axis=1)
+    x = apodize(x, acq.sw_hz_f2, opts.window_f2, opts.lb_hz_f2, opts.gb_f2, opts.ssb_f2, axis=1)
+    spec = fft_nmr(zero_fill(x, opts.size_f2, axis=1), axis=1)
+    if acq.grpdly:
+        spec = spec * np.exp(-1j * np.pi * acq.grpdly)
+    return spec * (2.0 * acq.sf_mhz_f2 / acq.sw_hz_f2)
+
+
 def transform_2d(fid: np.ndarray, acq: AcquisitionParameters,
                  options: ProcessingOptions | None = None) -> Hypercomplex2D:
     """Window, zero-fill and Fourier transform raw 2D data in both dimensions (no phasing).
@@ -496,7 +556,8 @@ def transform_2d(fid: np.ndarray, acq: AcquisitionParameters,
         Complex raw data, shape (rows, td2): one complex FID per row, rows in acquisition
         order (for States-type modes, cosine and sine rows alternate).
     acq : AcquisitionParameters
-        Spectral widths, referencing, F1 mode, group delay and stored processing settings.
+        Spectral widths, referencing, F1 mode, group delay, strips, prediction and stored
+        processing settings.
     options : ProcessingOptions, optional
         Overrides of the stored settings.
 
@@ -510,28 +571,28 @@ def transform_2d(fid: np.ndarray, acq: AcquisitionParameters,
         raise ValueError(f"expected 2D raw data (rows, points), got shape {fid.shape}")
     opts = _resolved(options or ProcessingOptions(), acq, fid.shape[1], fid.shape[0])
     fnmode = opts.fnmode
-    fp2 = opts.first_point_scale_f2
-    if fp2 is None:
-        fp2 = 1.0 if acq.grpdly > 0 else opts.first_point_scale
-    # F2
-    x = remove_group_delay(fid, acq.grpdly, axis=1)
-    x = scale_first_point(x, fp2, axis=1)
-    x = apodize(x, acq.sw_hz_f2, opts.window_f2, opts.lb_hz_f2, opts.gb_f2, opts.ssb_f2, axis=1)
-    x = fft_nmr(zero_fill(x, opts.size_f2, axis=1), axis=1)
-    x *= 2.0 * acq.sf_mhz_f2 / acq.sw_hz_f2
-    # F1
+    x = transform_f2(fid, acq, opts)
+    s2, c2 = _strip(acq, "f2", opts.size_f2)
+    x = x[:, s2:s2 + c2]
     re_t1, im_t1 = f1_complex_interferogram(x, fnmode)
     t1_rate = 2.0 * acq.sw_hz_f1 if fnmode == "TPPI" else acq.sw_hz_f1
     scale_f1 = 2.0 * acq.sf_mhz_f1 / acq.sw_hz_f1
     parts = []
     for t1 in (re_t1, im_t1):
+        if acq.td_used_f1 is not None and 0 < acq.td_used_f1 < t1.shape[0]:
+            t1 = t1[:acq.td_used_f1]
+        if acq.lp_f1 is not None and fnmode not in ("TPPI", "QF"):
+            t1 = predict_forward(t1, acq.lp_f1[0], acq.lp_f1[1], axis=0)
         t1 = scale_first_point(t1, opts.first_point_scale, axis=0)
         t1 = apodize(t1, t1_rate, opts.window_f1, opts.lb_hz_f1, opts.gb_f1, opts.ssb_f1,
                      axis=0)
         parts.append(f1_transform(t1, fnmode, opts.size_f1) * scale_f1)
+    s1, c1 = _strip(acq, "f1", opts.size_f1)
     ppm_f2 = ppm_axis(opts.size_f2, acq.sw_hz_f2, acq.sf_mhz_f2, acq.carrier_ppm_f2)
     ppm_f1 = ppm_axis(opts.size_f1, acq.sw_hz_f1, acq.sf_mhz_f1, acq.carrier_ppm_f1)
-    return Hypercomplex2D(parts[0], parts[1], ppm_f1, ppm_f2)
+    return Hypercomplex2D(parts[0][s1:s1 + c1], parts[1][s1:s1 + c1], ppm_f1[s1:s1 + c1],
+                          ppm_f2[s2:s2 + c2], n_full_f1=opts.size_f1, n_full_f2=opts.size_f2,
+                          offset_f1=s1, offset_f2=s2)
 
 
 def processing_description(acq: AcquisitionParameters, options: ProcessingOptions | None,
@@ -555,120 +616,44 @@ def processing_description(acq: AcquisitionParameters, options: ProcessingOption
         ``{"processing_f1": {...}, "processing_f2": {...}}``, each with ``mode``
         (``"complex"``; ``"tppi"`` for a real t1 sequence and ``"qf"`` for phase-twisted
         single-channel t1 data, which the line-shape model does not cover), ``td_complex``
-        (points that were apodised and transformed), ``sw_hz`` (sampling rate, Hz),
-        ``sf_mhz``, ``window``, ``lb_hz``, ``gb``, ``ssb``, ``size`` (points after zero filling) and
-        ``first_point_scale``: the weight of the point at t = 0 relative to an ideal sample
-        (factor applied times the fraction of the signal the point holds; 0.5 x 1.0 for a
-        digitally filtered FID, whose first point holds about half of the signal).
+        (signal points that were apodised and transformed, predicted ones included),
+        ``sw_hz`` (sampling rate, Hz), ``sf_mhz``, ``window``, ``lb_hz``, ``gb``, ``ssb``,
+        ``window_offset`` and ``window_points`` (0 and ``td_complex`` here: exsyfit windows
+        from the signal's t = 0; TopSpin's 2rr descriptions differ),
+        ``size`` (points after zero filling) and ``first_point_scale``: the weight of the
+        point at t = 0 relative to an ideal sample (factor applied times the fraction of the
+        signal the point holds; a digitally filtered FID holds about half of the signal in
+        its first point after the group delay).
         Suitable for :class:`exsyfit.processing.lineshapes.ProcessedLineProfile.from_metadata`.
     """
     opts = _resolved(options or ProcessingOptions(), acq, td2, rows)
     fp2 = opts.first_point_scale_f2
     if fp2 is None:
         fp2 = 1.0 if acq.grpdly > 0 else opts.first_point_scale
+    n_rec = td2
+    if acq.td_used_f2 is not None and 0 < acq.td_used_f2 < td2:
+        n_rec = acq.td_used_f2
     held = 0.5 if acq.grpdly > 0 else 1.0
-    n2 = max(td2 - int(math.ceil(acq.grpdly)), 1) if acq.grpdly else td2
-    tppi = opts.fnmode == "TPPI"
-    n1 = rows if tppi or opts.fnmode == "QF" else rows // 2
+    n2 = max(n_rec - int(math.ceil(acq.grpdly)), 1) if acq.grpdly else n_rec
     f2 = {"mode": "complex", "td_complex": int(n2), "sw_hz": float(acq.sw_hz_f2),
           "sf_mhz": float(acq.sf_mhz_f2), "window": opts.window_f2,
           "lb_hz": float(opts.lb_hz_f2), "gb": float(opts.gb_f2), "ssb": float(opts.ssb_f2),
-          "size": int(opts.size_f2), "first_point_scale": float(fp2 * held)}
+          "window_offset": 0.0, "window_points": int(n2), "size": int(opts.size_f2),
+          "first_point_scale": float(fp2 * held)}
+    tppi = opts.fnmode == "TPPI"
+    n1 = rows if tppi or opts.fnmode == "QF" else rows // 2
+    if acq.td_used_f1 is not None and 0 < acq.td_used_f1 < n1:
+        n1 = acq.td_used_f1
+    if acq.lp_f1 is not None and not tppi and opts.fnmode != "QF":
+        n1 = max(n1, int(acq.lp_f1[0]))
     mode = "tppi" if tppi else ("qf" if opts.fnmode == "QF" else "complex")
     f1 = {"mode": mode, "td_complex": int(n1),
           "sw_hz": float(2.0 * acq.sw_hz_f1 if tppi else acq.sw_hz_f1),
           "sf_mhz": float(acq.sf_mhz_f1), "window": opts.window_f1,
           "lb_hz": float(opts.lb_hz_f1), "gb": float(opts.gb_f1), "ssb": float(opts.ssb_f1),
+          "window_offset": 0.0, "window_points": int(n1),
           "size": int(opts.size_f1), "first_point_scale": float(opts.first_point_scale)}
     return {"processing_f1": f1, "processing_f2": f2}
-
-
-def phase_2d(hc: Hypercomplex2D, p0_f2: float = 0.0, p1_f2: float = 0.0, p0_f1: float = 0.0,
-             p1_f1: float = 0.0) -> np.ndarray:
-    """Real (absorptive) 2D spectrum for the given phases (degrees, TopSpin convention)."""
-    n1, n2 = hc.re_part.shape
-    ph2 = np.deg2rad(p0_f2 + p1_f2 * np.arange(n2) / n2)
-    ph1 = np.deg2rad(p0_f1 + p1_f1 * np.arange(n1) / n1)
-    mixed = np.cos(ph2) * hc.re_part + np.sin(ph2) * hc.im_part
-    return (mixed * np.exp(-1j * ph1)[:, None]).real
-
-
-def diagonal_mask(ppm_f1: np.ndarray, ppm_f2: np.ndarray, half_width_ppm: float) -> np.ndarray:
-    """Boolean mask (n_f1, n_f2) of the points within ``half_width_ppm`` of the diagonal."""
-    return np.abs(ppm_f1[:, None] - ppm_f2[None, :]) <= half_width_ppm
-
-
-def auto_phase(spectra: list[Hypercomplex2D], masks: list[np.ndarray] | None = None,
-               start: tuple[float, float, float, float] = (0, 0, 0, 0),
-               ) -> tuple[float, float, float, float]:
-    """Zero-order phases shared by a series, maximising the absorptive integral of a region.
-
-    Parameters
-    ----------
-    spectra : list of Hypercomplex2D
-        Spectra of the series (typically the shortest mixing time, or all of them).
-    masks : list of numpy.ndarray, optional
-        Boolean masks of the region whose absorptive integral is maximised, one per spectrum.
-        Default: points within 2 % of the F2 spectral width of the diagonal whose magnitude is
-        above 5 % of the spectrum's maximum magnitude (the diagonal peaks).
-    start : tuple of float
-        Phases ``(p0_f2, p1_f2, p0_f1, p1_f1)``, degrees; the first-order ones are kept.
-
-    Returns
-    -------
-    tuple of float
-        ``(p0_f2, p1_f2, p0_f1, p1_f1)`` in degrees, TopSpin convention.
-    """
-    if masks is None:
-        masks = [_default_phase_mask(hc) for hc in spectra]
-    norms = [max(float(np.abs(hc.re_part[m]).sum() + np.abs(hc.im_part[m]).sum()), 1e-300)
-             for hc, m in zip(spectra, masks, strict=True)]
-
-    def objective(p: np.ndarray) -> float:
-        total = 0.0
-        for hc, m, nrm in zip(spectra, masks, norms, strict=True):
-            total += phase_2d(hc, p[0], p[1], p[2], p[3])[m].sum() / nrm
-        return -total
-
-    # zero order: the objective is sum_m Re[e^{-i f1}(cos f2 a + sin f2 b)] -> coarse grid
-    p1_2, p1_1 = start[1], start[3]
-    a_sum = np.zeros(1, complex)
-    b_sum = np.zeros(1, complex)
-    for hc, m, nrm in zip(spectra, masks, norms, strict=True):
-        n1, n2 = hc.re_part.shape
-        ph2 = np.deg2rad(p1_2 * np.arange(n2) / n2)
-        ph1 = np.deg2rad(p1_1 * np.arange(n1) / n1)
-        mixed_a = (np.cos(ph2) * hc.re_part + np.sin(ph2) * hc.im_part) * np.exp(-1j * ph1)[:, None]
-        mixed_b = (np.cos(ph2) * hc.im_part - np.sin(ph2) * hc.re_part) * np.exp(-1j * ph1)[:, None]
-        a_sum += mixed_a[m].sum() / nrm
-        b_sum += mixed_b[m].sum() / nrm
-    grid = np.deg2rad(np.arange(0.0, 360.0, 1.0))
-    f2g, f1g = np.meshgrid(grid, grid, indexing="ij")
-    val = (np.exp(-1j * f1g) * (np.cos(f2g) * a_sum[0] + np.sin(f2g) * b_sum[0])).real
-    i2, i1 = np.unravel_index(np.argmax(val), val.shape)
-    p = np.array([np.rad2deg(grid[i2]), p1_2, np.rad2deg(grid[i1]), p1_1])
-    free = [0, 2]
-
-    def sub_objective(q: np.ndarray) -> float:
-        full = p.copy()
-        full[free] = q
-        return objective(full)
-
-    res = optimize.minimize(sub_objective, p[free], method="Nelder-Mead",
-                            options={"xatol": 0.05, "fatol": 1e-10, "maxiter": 2000})
-    p[free] = res.x
-    p[0] = (p[0] + 180.0) % 360.0 - 180.0
-    p[2] = (p[2] + 180.0) % 360.0 - 180.0
-    return float(p[0]), float(p[1]), float(p[2]), float(p[3])
-
-
-def _default_phase_mask(hc: Hypercomplex2D) -> np.ndarray:
-    """Strong points near the diagonal (or all strong points for heteronuclear axes)."""
-    mag = np.hypot(np.abs(hc.re_part), np.abs(hc.im_part))
-    strong = mag >= 0.05 * mag.max()
-    width = 0.02 * abs(hc.ppm_f2[0] - hc.ppm_f2[-1])
-    diag = diagonal_mask(hc.ppm_f1, hc.ppm_f2, width) & strong
-    return diag if diag.any() else strong
 
 
 def baseline_correct(data: np.ndarray, order: int, axis: int = -1, n_iter: int = 4,

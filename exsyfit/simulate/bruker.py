@@ -220,9 +220,9 @@ def _t1_modulation(peaks: Sequence[SimPeak], rows: int, fnmode: str, sw1: float,
     if fnmode in ("States", "States-TPPI"):
         out[:, 0:2 * c.shape[1]:2] = c.real
         out[:, 1:2 * c.shape[1]:2] = c.imag
-    elif fnmode == "echo-antiecho":
-        out[:, 0:2 * c.shape[1]:2] = c
-        out[:, 1:2 * c.shape[1]:2] = np.conj(c)
+    elif fnmode == "echo-antiecho":  # TopSpin's pairing (exsyfit.processing.transforms)
+        out[:, 0:2 * c.shape[1]:2] = -1j * np.conj(c)
+        out[:, 1:2 * c.shape[1]:2] = -1j * c
     else:
         raise ValueError(f"write_raw supports States, States-TPPI, TPPI and echo-antiecho, "
                          f"not {fnmode!r}")
@@ -366,7 +366,9 @@ def write_raw(folder: str | Path, peaks: Sequence[SimPeak], *, td2: int, td1: in
     pdata = folder / "pdata" / "1"
     _write_jcamp(pdata / "procs", _procs_params(
         si=si2, sf_mhz=sf_mhz, offset=car2 + sw_ppm_f2 / 2.0, sw_hz=sw2,
-        extra={"PHC0": float(p0), "PHC1": float(p1), "FCOR": 1.0 if grpdly > 0 else 0.5}),
+        # TopSpin's removal of a group delay g leaves a phase of 180 g degrees
+        extra={"PHC0": float((p0 - 180.0 * max(grpdly, 0.0) + 180.0) % 360.0 - 180.0),
+               "PHC1": float(p1), "FCOR": 1.0 if grpdly > 0 else 0.5}),
         "procs")
     _write_jcamp(pdata / "proc2s", _procs_params(
         si=si1, sf_mhz=sf_mhz, offset=car1 + sw_ppm_f1 / 2.0, sw_hz=sw1,
