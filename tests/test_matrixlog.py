@@ -11,6 +11,7 @@ from exsyfit.errors import ConfigError, VolumeTableError
 from exsyfit.kinetics import exchange as model
 from exsyfit.kinetics.matrixlog import (
     MatrixLogResult,
+    compare_with_global_fit,
     estimate_start_magnetisation,
     matrix_log_table,
     rates_from_volumes,
@@ -368,3 +369,65 @@ def test_table_errors(mutate, sites, start, error, match):
 def test_table_monte_carlo_needs_sigma():
     with pytest.raises(VolumeTableError, match="sigma"):
         matrix_log_table(_c8_table().drop(columns="sigma"), ["A", "B"], n_draws=10)
+
+
+# --------------------------------------------------------------------------------------------
+# why a spectrum failed, and agreement with the global fit
+# --------------------------------------------------------------------------------------------
+
+
+def _one_spectrum(V: np.ndarray, t: float, sigma: float = 1e-4) -> pd.DataFrame:
+    return pd.DataFrame([{"experiment": "e1", "temperature_K": 300.0, "mixing_time_s": t,
+                          "from_site": b, "to_site": a, "volume": V[i, j], "sigma": sigma}
+                         for i, a in enumerate("AB") for j, b in enumerate("AB")])
+
+
+def test_strong_cross_peaks_with_a_negative_eigenvalue_are_not_blamed_on_noise():
+    # A = [[0.4, 0.6], [0.6, 0.4]]: column sums 1, symmetric, eigenvalues 1 and -0.2
+    V = np.array([[0.3, 0.45], [0.45, 0.3]])
+    out = matrix_log_table(_one_spectrum(V, 0.1), ["A", "B"], [0.75, 0.75])
+    assert not out["ok"][0]
+    assert out["cause"][0] == "negative eigenvalue"
+    assert "negative" in out["reason"][0] and "noise" not in out["reason"][0]
+
+
+def test_underestimated_start_magnetisation_is_named_as_normalisation():
+    V = _c2_volumes(0.2)
+    out = matrix_log_table(_one_spectrum(V, 0.2), ["A", "B"], [0.4, 0.1])  # half the truth
+    assert not out["ok"][0]
+    assert out["cause"][0] == "normalisation"
+    assert "site 1" in out["reason"][0] or "site 2" in out["reason"][0]
+
+
+def test_asymmetric_cross_peaks_point_to_a_non_equilibrium_start():
+    K = np.array([[0.0, 8.0], [2.0, 0.0]])
+    A = model.mixing_matrix(K, np.array([2.0, 0.5]), np.array([0.05]))[0]
+    V = model.predict_volumes(A, np.array([0.3, 0.7]))  # start far from p = (0.8, 0.2)
+    out = matrix_log_table(_one_spectrum(V, 0.05), ["A", "B"], [0.8, 0.2])
+    assert not out["ok"][0]
+    assert out["cause"][0] == "non-equilibrium start"
+
+
+def test_cross_peaks_within_the_noise_are_blamed_on_noise():
+    V = np.array([[0.9, -0.0002], [0.0003, 0.1]])
+    out = matrix_log_table(_one_spectrum(V, 0.01, sigma=0.002), ["A", "B"], [0.9, 0.1])
+    assert not out["ok"][0]
+    assert out["cause"][0] == "noise"
+
+
+def test_rows_that_disagree_with_the_global_fit_are_flagged():
+    table = matrix_log_table(_c8_table(), ["A", "B"], [0.9, 0.1])
+    truth = pd.DataFrame([{"temperature_K": T, "pair": "A<->B", "k_ex_per_s_median": 10 * k,
+                           "k_ex_per_s_q025": 9 * k, "k_ex_per_s_q975": 11 * k}
+                          for T, k in zip(C8_T, C8_KAB, strict=True)])
+    out = compare_with_global_fit(table, truth)
+    assert out["agrees_with_fit"].all()
+    np.testing.assert_allclose(out["k_ex_A<->B_fit_per_s"], np.repeat(10 * np.array(C8_KAB),
+                                                                      len(C8_TM)))
+    wrong = truth.assign(k_ex_per_s_median=truth["k_ex_per_s_median"] * 3)
+    wrong.loc[1:, "k_ex_per_s_median"] = truth.loc[1:, "k_ex_per_s_median"]
+    out = compare_with_global_fit(table, wrong)
+    first = out["temperature_K"] == C8_T[0]
+    assert not out.loc[first, "agrees_with_fit"].any()
+    assert out.loc[~first, "agrees_with_fit"].all()
+    assert "against the global fit" in out.loc[first, "fit_disagreement"].iloc[0]

@@ -276,6 +276,25 @@ class FitResult:
         pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
         return self.problem.predict_grid(flat[pick], temperature_index, mixing_times_s)
 
+    def rate_table(self) -> pd.DataFrame:
+        """Posterior of k_ex per temperature and pair, one row each.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``temperature_K``, ``pair`` ('A<->B'), ``k_ex_per_s_median``, ``k_ex_per_s_q025``,
+            ``k_ex_per_s_q16``, ``k_ex_per_s_q84``, ``k_ex_per_s_q975`` (s^-1); the input of
+            :func:`exsyfit.kinetics.matrixlog.compare_with_global_fit`.
+        """
+        k = self.draws("k_ex")
+        rows = []
+        for q, pair in enumerate(self.pairs):
+            for t, T in enumerate(self.temperatures_K):
+                st = stats(k[:, q, t])
+                rows.append({"temperature_K": float(T), "pair": pair,
+                             **{f"k_ex_per_s_{key}": v for key, v in st.items()}})
+        return pd.DataFrame(rows)
+
     # ------------------------------------------------------------------ summaries
     def _law_summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -34,12 +34,15 @@ import pandas as pd
 
 from exsyfit.errors import ConfigError, VolumeTableError
 from exsyfit.integrate.volumes import REQUIRED_COLUMNS
+from exsyfit.kinetics.matrixlog_compare import compare_with_global_fit
 
 __all__ = [
     "MatrixLogResult",
     "rates_from_volumes",
     "estimate_start_magnetisation",
     "matrix_log_table",
+    "compare_with_global_fit",
+    "CAUSES",
 ]
 
 _COMPLEX_TOL = 1e-9  # relative imaginary part of an eigenvalue still treated as rounding
@@ -226,6 +229,79 @@ def _reason(res: _BatchLog, index: tuple, sites: Sequence[str]) -> str:
     return "; ".join(problems)
 
 
+#: What the ``cause`` column of :func:`matrix_log_table` can say, and what it means.
+CAUSES = {
+    "": "the logarithm exists and every rate and R1 is non-negative",
+    "input": "a peak is missing, the mixing time is not positive or no starting "
+             "magnetisation could be estimated",
+    "noise": "the cross peaks are within the noise (or noise replicas pass and fail alike): "
+             "the failure says nothing about the model",
+    "normalisation": "the normalised volume matrix has a column sum above 1: the starting "
+                     "magnetisation (volume scale) is underestimated or the volumes of that "
+                     "spectrum are scaled differently",
+    "non-equilibrium start": "the cross peaks V_ij and V_ji differ beyond the noise: the "
+                             "magnetisation did not start at equilibrium (e.g. cross "
+                             "polarisation) or the two cross peaks were integrated differently",
+    "negative eigenvalue": "an eigenvalue of the normalised volume matrix is negative with "
+                           "strong cross peaks: the volumes are not those of first-order "
+                           "exchange (artefact, overlap, wrong phase)",
+    "complex eigenvalues": "the normalised volume matrix has complex eigenvalues: the volumes "
+                           "are not those of first-order exchange between these sites",
+    "mixing time too long": "the fast eigenvalue has decayed below the numerical resolution",
+    "not diagonalisable": "the normalised volume matrix is defective",
+    "negative rate": "the logarithm exists but gives a negative rate or R1 (wrong starting "
+                     "magnetisation, or a non-equilibrium start)",
+}
+
+
+def _diagnose(res: _BatchLog, q: int, V: np.ndarray, sigma: np.ndarray | None,
+              m0: np.ndarray, mc_failure: float | None) -> tuple[str, str]:
+    """(cause, explanation) of the failure of spectrum q (see :data:`CAUSES`)."""
+    n = V.shape[-1]
+    off = ~np.eye(n, dtype=bool)
+    cross = np.abs(V[off])
+    if sigma is not None and np.isfinite(sigma[off]).all() and (sigma[off] > 0).all():
+        snr = cross / sigma[off]
+        if snr.max() < 3.0:
+            return "noise", (f"the strongest cross peak is {snr.max():.1f} sigma: within the "
+                             "noise")
+    if mc_failure is not None and 0.05 < mc_failure < 0.95:
+        return "noise", (f"{100 * mc_failure:.0f} % of the noise replicas fail: whether this "
+                         "spectrum passes is decided by the noise")
+    for i in range(n):
+        for j in range(i + 1, n):
+            diff = abs(V[i, j] - V[j, i])
+            noise = (np.sqrt(sigma[i, j] ** 2 + sigma[j, i] ** 2) if sigma is not None
+                     else 0.0)
+            mean = 0.5 * (abs(V[i, j]) + abs(V[j, i]))
+            if diff > max(3.0 * noise, 0.05 * mean) and mean > 0:
+                return "non-equilibrium start", (
+                    f"cross peaks {j + 1}->{i + 1} and {i + 1}->{j + 1} differ by "
+                    f"{100 * diff / mean:.0f} % (more than the noise): with an equilibrium "
+                    "start they are equal; a non-equilibrium start (cross polarisation) or "
+                    "unequal integration")
+    A = V / m0[None, :]
+    col = A.sum(axis=0)
+    col_sd = (np.sqrt(np.nansum((sigma / m0[None, :]) ** 2, axis=0))
+              if sigma is not None else np.zeros(n))
+    over = col - 1.0 > np.maximum(3.0 * col_sd, 1e-9)
+    if over.any():
+        j = int(np.argmax(col - 1.0))
+        return "normalisation", (f"the volumes that started on site {j + 1} add up to "
+                                 f"{col[j]:.3g} of its starting magnetisation (at most 1 is "
+                                 "possible): the starting magnetisation is too small for "
+                                 "this spectrum")
+    if res.complex_eig[q]:
+        return "complex eigenvalues", CAUSES["complex eigenvalues"]
+    if res.nonpositive_eig[q]:
+        return "negative eigenvalue", CAUSES["negative eigenvalue"]
+    if res.unresolved_eig[q]:
+        return "mixing time too long", CAUSES["mixing time too long"]
+    if res.defective[q]:
+        return "not diagonalisable", CAUSES["not diagonalisable"]
+    return "negative rate", CAUSES["negative rate"]
+
+
 def _default_sites(n: int) -> list[str]:
     return [chr(ord("A") + q) if q < 26 else f"S{q}" for q in range(n)]
 
@@ -332,6 +408,7 @@ class _Series:
 def _table_to_series(volumes: pd.DataFrame, sites: Sequence[str], need_sigma: bool) -> _Series:
     """Check a volumes.csv-style table and arrange it as one matrix per spectrum."""
     required = _REQUIRED_COLUMNS + (("sigma",) if need_sigma else ())
+    use_sigma = need_sigma or "sigma" in volumes.columns
     absent = [c for c in required if c not in volumes.columns]
     if absent:
         raise VolumeTableError(
@@ -380,13 +457,14 @@ def _table_to_series(volumes: pd.DataFrame, sites: Sequence[str], need_sigma: bo
     keys = keys.reset_index(drop=True)
     spec_index = {tuple(r): q for q, r in enumerate(keys.itertuples(index=False, name=None))}
     V = np.full((len(keys), n, n), np.nan)
-    sigma = np.full((len(keys), n, n), np.nan) if need_sigma else None
+    sigma = np.full((len(keys), n, n), np.nan) if use_sigma else None
     spec = [spec_index[k] for k in table[key_cols].itertuples(index=False, name=None)]
     i = table["to_site"].map(index).to_numpy()
     j = table["from_site"].map(index).to_numpy()
     V[spec, i, j] = table["volume"].to_numpy()
     if sigma is not None:
-        sigma[spec, i, j] = table["sigma"].to_numpy()
+        sig = pd.to_numeric(table["sigma"], errors="coerce").to_numpy(dtype=float)
+        sigma[spec, i, j] = np.where(np.isfinite(sig) & (sig >= 0), sig, np.nan)
     missing = [
         ", ".join(f"{sites[b]}->{sites[a]}" for a, b in zip(*np.nonzero(np.isnan(m)), strict=True))
         for m in V
@@ -550,7 +628,9 @@ def matrix_log_table(
     Returns
     -------
     pandas.DataFrame
-        One row per spectrum: experiment, temperature_K, mixing_time_s, ok, reason,
+        One row per spectrum: experiment, temperature_K, mixing_time_s, ok, reason (the
+        problem found and its likely cause in words), ``cause`` (one of the keys of
+        :data:`CAUSES`, ``""`` when ok),
         ``k_<i>-><j>_per_s`` for every ordered pair, ``R1_<site>_per_s``,
         ``k_ex_<i><-><j>_per_s`` for every pair, ``M0_<site>`` (the starting magnetisation
         used) and ``M0_source``.  Rates are NaN where ``ok`` is False.
@@ -597,16 +677,32 @@ def matrix_log_table(
     usable = np.array([m == "" for m in series.missing]) & (times > 0)
     usable &= np.isfinite(m0).all(axis=-1) & (m0 > 0).all(axis=-1)
     ok = res.ok & usable
-    reasons = []
+    mc = None
+    if n_draws > 0:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        sigma = np.nan_to_num(series.sigma, nan=0.0)
+        noise = rng.standard_normal((n_draws,) + series.V.shape)
+        mc, _, _ = analyse(series.V[None] + sigma[None] * noise)
+        mc_ok = mc.ok & usable[None]
+        mc_failure = 1.0 - mc_ok.sum(axis=0) / n_draws
+    reasons, causes = [], []
     for q in range(len(keys)):
+        cause = "input"
         if series.missing[q]:
             reasons.append(f"missing peak(s) {series.missing[q]}")
         elif times[q] <= 0:
             reasons.append(f"mixing time {times[q]:g} s is not positive")
         elif not usable[q]:
             reasons.append(f"no usable starting magnetisation ({source[q]}: {m0[q].tolist()})")
+        elif ok[q]:
+            cause = ""
+            reasons.append("")
         else:
-            reasons.append("" if ok[q] else _reason(res, (q,), sites))
+            cause, why = _diagnose(res, q, series.V[q],
+                                   None if series.sigma is None else series.sigma[q], m0[q],
+                                   None if mc is None else float(mc_failure[q]))
+            reasons.append(f"{_reason(res, (q,), sites)}; likely cause: {why}")
+        causes.append(cause)
 
     directed, relax, pairs = _rate_columns(sites)
     rate_cols = directed + relax + pairs
@@ -614,18 +710,14 @@ def matrix_log_table(
     out = keys.copy()
     out["ok"] = ok
     out["reason"] = reasons
+    out["cause"] = causes
     for c, col in enumerate(rate_cols):
         out[col] = values[:, c]
     for j, s in enumerate(sites):
         out[f"M0_{s}"] = m0[:, j]
     out["M0_source"] = source
 
-    if n_draws > 0:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        sigma = np.nan_to_num(series.sigma, nan=0.0)
-        noise = rng.standard_normal((n_draws,) + series.V.shape)
-        mc, _, _ = analyse(series.V[None] + sigma[None] * noise)
-        mc_ok = mc.ok & usable[None]
+    if mc is not None:
         mc_values = np.where(mc_ok[..., None], _rate_values(mc, n), np.nan)
         with np.errstate(invalid="ignore"):
             n_ok = mc_ok.sum(axis=0)
@@ -638,5 +730,5 @@ def matrix_log_table(
         for c, col in enumerate(rate_cols):
             out[f"{col}_q16"] = q16[:, c]
             out[f"{col}_q84"] = q84[:, c]
-        out["mc_failure_fraction"] = 1.0 - n_ok / n_draws
+        out["mc_failure_fraction"] = mc_failure
     return out
