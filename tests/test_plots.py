@@ -152,11 +152,11 @@ def test_arrhenius_shows_systematic(fits):
     rob = {"variants": [{"name": "box"}, {"name": "lineshape"}], "Ea_eV_systematic": 0.0042,
            "k_ex_systematic_fraction": [0.05, 0.1, 0.2, 0.3]}
     ax = plot_arrhenius(res, free=free, robustness=rob).axes[0]
-    assert "± 0.0042 eV systematic (2 analysis variants)" in " ".join(
+    assert "systematic ± 0.0042 eV (2 analysis variants)" in " ".join(
         t.get_text() for t in ax.texts)
     sys_bars = [c for c in ax.containers if c.get_label() == "systematic (analysis choices)"]
     assert len(sys_bars) == 1
-    segs = sys_bars[0].lines[2][0].get_segments()
+    segs = sys_bars[0].lines[2][0].get_segments()  # no caps: the bar segments
     half = [s[1][1] - s[0][1] for s in segs]
     np.testing.assert_allclose(half, np.log1p([0.05, 0.1, 0.2, 0.3]) - np.log1p(
         -np.array([0.05, 0.1, 0.2, 0.3])), rtol=1e-9)

@@ -279,7 +279,8 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
         if frac is not None and rate == "k_ex":
             _systematic_bars(ax, x_pts, pts["median"], frac, conv, x_grid)
         if ea_sys is not None and lines and "Ea_eV" in result.derived:
-            lines.insert(1, rf"      ± {ea_sys:.2g} eV systematic ({n_var} analysis variants)")
+            lines.append(rf"$E_\mathrm{{a}}$ systematic ± {ea_sys:.2g} eV ({n_var} analysis "
+                         "variants)")
         if lines:
             lines.append("medians, 95 % credible intervals")
         symbol = rate_symbol(result, rate, pair_name)
@@ -313,9 +314,8 @@ def _systematic_bars(ax: Axes, x: np.ndarray, y: np.ndarray, frac: np.ndarray, c
     dx = 0.012 * abs(x_grid[-1] - x_grid[0])
     lo = conv * -np.log1p(-np.minimum(frac, 0.99))
     hi = conv * np.log1p(frac)
-    ax.errorbar(x + dx, y, yerr=np.vstack([lo, hi]), fmt="none", ecolor="0.45", elinewidth=1.0,
-                capsize=2.0, capthick=0.8, zorder=2.5,
-                label="systematic (analysis choices)")
+    ax.errorbar(x + dx, y, yerr=np.vstack([lo, hi]), fmt="none", ecolor="0.5", elinewidth=2.2,
+                capsize=0, alpha=0.8, zorder=2.5, label="systematic (analysis choices)")
 
 
 def _deviation_panel(ax: Axes, x_pts: np.ndarray, pts: Mapping[str, np.ndarray],

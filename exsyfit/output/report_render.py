@@ -97,7 +97,7 @@ def fmt(value: Any) -> str:
 
 
 _MD_ALWAYS = re.compile(r"([\\`*$~])")
-_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 _MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _MD_LINK = re.compile(r"\](?=[(\[:])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>]|[-+*](?=\s)|\d+[.)](?=\s))")
