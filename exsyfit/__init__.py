@@ -36,6 +36,7 @@ _LAZY = {
     "matrix_log_table": "exsyfit.kinetics.matrixlog",
     "plot_arrhenius": "exsyfit.output.figures",
     "plot_buildup": "exsyfit.output.figures",
+    "plot_series_overview": "exsyfit.output.show",
     "simulate_series": "exsyfit.simulate.series",
     "simulate_volume_table": "exsyfit.simulate.series",
     "example_truth": "exsyfit.simulate.series",
