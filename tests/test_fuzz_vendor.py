@@ -180,3 +180,50 @@ def test_varian_procpar_messages_name_key_value(originals, tmp_path, name, value
     folder = _mutated(originals, "varian", tmp_path, "procpar", name, value)
     with pytest.raises(DataFormatError, match=expected):
         varian.read_experiment(folder)
+
+
+@pytest.fixture(scope="module")
+def foreign_files(tmp_path_factory) -> dict[str, bytes]:
+    import nmrglue as ng
+
+    root = tmp_path_factory.mktemp("foreign")
+    udic = ng.fileiobase.create_blank_udic(2)
+    for dim, n in ((0, 16), (1, 32)):
+        udic[dim].update(size=n, complex=False, sw=3000.0, obs=155.5, car=280.0, label="7Li",
+                         time=False, freq=True)
+    data = np.random.default_rng(1).standard_normal((16, 32)).astype("float32")
+    ng.pipe.write(str(root / "s.ft2"), ng.pipe.create_dic(udic), data)
+    ng.sparky.write(str(root / "s.ucsf"), ng.sparky.create_dic(udic), data)
+    return {name: (root / name).read_bytes() for name in ("s.ft2", "s.ucsf")}
+
+
+def test_fuzzed_nmrpipe_and_sparky_headers_raise_only_exsyfit_errors(foreign_files, tmp_path):
+    from exsyfit.io import nmrpipe, sparky
+
+    @settings(max_examples=80, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(["s.ft2", "s.ucsf"]), st.integers(0, 435),
+           st.sampled_from([0.0, -1.0, 1.0, 3.0, 1e9, 1e30, -1e30, float("nan"),
+                            float("inf")]),
+           st.booleans())
+    def check(name, offset, value, truncate):
+        raw = bytearray(foreign_files[name])
+        if name.endswith(".ft2"):
+            at = 4 * (offset % 512)
+            raw[at:at + 4] = np.float32(value).tobytes()
+        else:  # Sparky header fields are big-endian
+            raw[offset:offset + 4] = np.array(value, ">f4").tobytes()
+        if truncate:
+            raw = raw[: len(raw) // 2]
+        path = tmp_path / name
+        path.write_bytes(bytes(raw))
+        reader = nmrpipe if name.endswith(".ft2") else sparky
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reader.read_metadata(path)
+                reader.read_experiment(path)
+        except ExsyfitError:
+            pass
+
+    check()
