@@ -9,7 +9,6 @@ interrupted fit may be continued (same config and volume table, by checksum) or 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import warnings
 from collections.abc import Callable
@@ -113,8 +112,8 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = Non
             label: str = "", fingerprint: str | None = None) -> FitResult:
     """Build the problem, sample it, and return the result (no files but the checkpoint).
 
-    ``fingerprint`` (a checksum of the inputs and the config) is stored with the checkpoint
-    where the sampler supports it, so a checkpoint of other inputs is never continued.
+    ``fingerprint`` (a checksum of the inputs and the config) is stored with the checkpoint,
+    so a checkpoint of other inputs is never continued.
     """
     from exsyfit.fit.likelihood import problem_from_config
     from exsyfit.fit.sampling import ConvergenceWarning, sample_posterior
@@ -124,14 +123,10 @@ def fit_one(config: Config, volumes: pd.DataFrame, checkpoint: Path | None = Non
              len(problem.y), problem.n_temperatures, problem.spec.temperature_model,
              problem.n_parameters, f" ({label})" if label else "")
     tick = callback(progress, f"sampling{' (' + label + ')' if label else ''}")
-    extra: dict[str, Any] = {}
-    if fingerprint is not None and "fingerprint" in inspect.signature(
-            sample_posterior).parameters:
-        extra["fingerprint"] = fingerprint
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         out = sample_posterior(problem, config.sampler, checkpoint=checkpoint,
-                               resume=resume, progress=tick, **extra)
+                               resume=resume, progress=tick, fingerprint=fingerprint)
     if tick is not None:
         tick(out.chain.shape[0], out.chain.shape[0])
     result = FitResult.from_sampling(problem, out, seed=config.sampler.seed,
