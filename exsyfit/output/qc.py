@@ -125,8 +125,9 @@ def plot_integration_qc(
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per mixing time, shortest first; in lineshape mode each spectrum has its
-        residual (data − model)/σ below it, with one colour bar per row of residuals.  Axes
+        One panel per mixing time, shortest first (rows of at most ``max_columns``, balanced);
+        in lineshape mode each spectrum has its residual (data − model)/σ below it, on one
+        colour scale of ±6 σ with its colour bar.  Axes
         are in ppm, reversed (NMR convention), labelled ``F2 (ppm)`` / ``F1 (ppm)`` preceded by
         the nucleus when known.
     """
@@ -138,8 +139,8 @@ def plot_integration_qc(
     order = list(np.argsort(np.nan_to_num(np.array(tm, float), nan=np.inf), kind="stable"))
     lineshape = group.method == "lineshape"
     n = len(order)
-    ncol = min(n, max_columns)
-    nblock = math.ceil(n / ncol)
+    nblock = math.ceil(n / max(1, max_columns))
+    ncol = math.ceil(n / nblock)
     per = 2 if lineshape else 1
     if fig is None:
         fig = Figure(figsize=(2.6 * ncol + 0.8, 2.5 * per * nblock + 0.5), layout="constrained")
@@ -149,7 +150,7 @@ def plot_integration_qc(
     axes = fig.subplots(per * nblock, ncol, squeeze=False)
     view = _view(group)
     sigmas = [noise_sigma(s) for s in spectra_of_one_temperature]
-    resid_images: dict[int, list] = {}
+    resid_images: list[tuple[Axes, object]] = []
     for slot, idx in enumerate(order):
         block, col = divmod(slot, ncol)
         spec = spectra_of_one_temperature[idx]
@@ -164,7 +165,7 @@ def plot_integration_qc(
         if lineshape:
             ax_r = axes[per * block + 1, col]
             im = _residual(ax_r, spec, group, pos[idx], view, sigmas[idx], lim=6.0)
-            resid_images.setdefault(block, []).append((ax_r, im))
+            resid_images.append((ax_r, im))
             used.append(ax_r)
         for a in used:
             ppm_axes(a, spec, view)
@@ -172,8 +173,9 @@ def plot_integration_qc(
         block, col = divmod(slot, ncol)
         for r in range(per):
             axes[per * block + r, col].set_visible(False)
-    for row in resid_images.values():
-        cb = fig.colorbar(row[0][1], ax=[a for a, _ in row], shrink=0.9, extend="both")
+    if resid_images:  # one scale (±6 σ) for every residual: one colour bar
+        cb = fig.colorbar(resid_images[0][1], ax=list(axes.ravel()), shrink=0.6,
+                          extend="both", aspect=30)
         cb.set_label("(data − model)/σ")
     where = "" if group.temperature_K is None else f"{temperature_text(group.temperature_K)}, "
     fig.suptitle(f"{where}{group.method} integration; contours from {level_sigma:g} σ "
