@@ -79,6 +79,9 @@ def test_table(fits):
     assert row["Ea_kJ_per_mol_median"] == pytest.approx(s["Ea_eV"]["median"] * 96.485332,
                                                           rel=1e-6)
     assert row["ln_A_per_s_median"] == s["ln_A_per_s"]["median"]
-    assert row["Ea_eV_text"].startswith(f"{s['Ea_eV']['median']:.2f}"[:4])
+    med, lo, hi = (float(v.replace("−", "-")) for v in
+                   row["Ea_eV_text"].replace("[", "").replace("]", "").replace(",", "").split())
+    assert med == pytest.approx(s["Ea_eV"]["median"], abs=6e-4)
+    assert (lo, hi) == pytest.approx((s["Ea_eV"]["q025"], s["Ea_eV"]["q975"]), abs=6e-4)
     assert np.isnan(table.iloc[1]["Ea_eV_median"]) and table.iloc[1]["temperature_model"] == \
         "free"
