@@ -32,9 +32,10 @@ import pandas as pd
 from exsyfit import __version__
 from exsyfit.errors import ExsyfitError
 from exsyfit.files import atomic_path, write_text_atomic
-from exsyfit.fit.checkpoint import read_fingerprint, write_fingerprint
+from exsyfit.fit.checkpoint import FINGERPRINT_ATTR, read_fingerprint
 from exsyfit.fit.goodness import GoodnessOfFit, goodness_of_fit, mismatch_warning
 from exsyfit.fit.likelihood import ExsyProblem
+from exsyfit.fit.posterior_file import PosteriorGroup, write_posterior_file
 from exsyfit.fit.sampling import SamplingOutput
 
 QUANTILES = {"q025": 2.5, "q16": 16.0, "median": 50.0, "q84": 84.0, "q975": 97.5}
@@ -422,85 +423,87 @@ class FitResult:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ files
-    def to_inference_data(self) -> Any:
-        """The posterior as an ``arviz.InferenceData``."""
-        import arviz as az
-
+    def posterior_groups(self) -> dict[str, PosteriorGroup]:
+        """The content of posterior.nc as plain arrays, group by group (see the module
+        docstring); :meth:`to_inference_data` and :meth:`save` both use it."""
         d = self.derived
-        posterior = {
-            "theta": self.theta,
-            "k_ex_per_s": d["k_ex"],
-            "k_per_s": np.moveaxis(d["K"], 2, -1),  # (chain, draw, to, from, temperature)
-            "populations": np.moveaxis(d["populations"], 2, -1),
-            "T1_s": np.moveaxis(d["T1_s"], 2, -1),
-            "start_magnetisation": np.moveaxis(d["start"], 2, -1),
-            "intensity_scale": d["scale"],
-            "temperature_K": d["temperature_K"],
-        }
-        dims = {
-            "theta": ["parameter"],
-            "k_ex_per_s": ["pair", "temperature"],
-            "k_per_s": ["to_site", "from_site", "temperature"],
-            "populations": ["site", "temperature"],
-            "T1_s": ["site", "temperature"],
-            "start_magnetisation": ["site", "temperature"],
-            "intensity_scale": ["temperature"],
-            "temperature_K": ["temperature"],
-            "volume": ["observation"],
+        W, D = self.theta.shape[:2]
+        lead = ("chain", "draw")
+        posterior: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
+            "theta": (lead + ("parameter",), self.theta),
+            "k_ex_per_s": (lead + ("pair", "temperature"), d["k_ex"]),
+            # (chain, draw, to, from, temperature)
+            "k_per_s": (lead + ("to_site", "from_site", "temperature"),
+                        np.moveaxis(d["K"], 2, -1)),
+            "populations": (lead + ("site", "temperature"), np.moveaxis(d["populations"], 2, -1)),
+            "T1_s": (lead + ("site", "temperature"), np.moveaxis(d["T1_s"], 2, -1)),
+            "start_magnetisation": (lead + ("site", "temperature"),
+                                    np.moveaxis(d["start"], 2, -1)),
+            "intensity_scale": (lead + ("temperature",), d["scale"]),
+            "temperature_K": (lead + ("temperature",), d["temperature_K"]),
         }
         for key in ("Ea_eV", "ln_A_per_s", "dH_kJ_per_mol", "dS_J_per_mol_K", "k_sd"):
             if key in d:
-                posterior[key] = d[key]
-                dims[key] = ["pair"]
+                posterior[key] = (lead + ("pair",), d[key])
         for key, name in (("D_over_L2", "D_over_L2_per_s"), ("D_cm2_per_s", "D_cm2_per_s"),
                           ("h_m_per_s", "h_m_per_s")):
             if key in d:
-                posterior[name] = d[key]
-                dims[name] = ["pair", "temperature"]
+                posterior[name] = (lead + ("pair", "temperature"), d[key])
         table = self.problem.table
         coords = {
-            "parameter": list(self.problem.parameter_names),
-            "pair": list(self.pairs),
-            "site": list(self.sites),
-            "to_site": list(self.sites),
-            "from_site": list(self.sites),
-            "temperature": [float(t) for t in self.temperatures_K],
+            "chain": np.arange(W),
+            "draw": np.arange(D),
+            "parameter": np.array(self.problem.parameter_names, dtype=object),
+            "pair": np.array(self.pairs, dtype=object),
+            "site": np.array(self.sites, dtype=object),
+            "to_site": np.array(self.sites, dtype=object),
+            "from_site": np.array(self.sites, dtype=object),
+            "temperature": np.array([float(t) for t in self.temperatures_K]),
             "observation": np.arange(len(table)),
         }
+        obs = ("observation",)
         constant = {
-            "experiment": table["experiment"].astype(str).to_numpy(),
-            "temperature_K_obs": table["temperature_K"].to_numpy(float),
-            "mixing_time_s": table["mixing_time_s"].to_numpy(float),
-            "from_site_obs": table["from_site"].astype(str).to_numpy(),
-            "to_site_obs": table["to_site"].astype(str).to_numpy(),
-            "sigma": table["sigma"].to_numpy(float),
+            "experiment": (obs, table["experiment"].astype(str).to_numpy(dtype=object)),
+            "temperature_K_obs": (obs, table["temperature_K"].to_numpy(float)),
+            "mixing_time_s": (obs, table["mixing_time_s"].to_numpy(float)),
+            "from_site_obs": (obs, table["from_site"].astype(str).to_numpy(dtype=object)),
+            "to_site_obs": (obs, table["to_site"].astype(str).to_numpy(dtype=object)),
+            "sigma": (obs, table["sigma"].to_numpy(float)),
         }
-        dims.update({k: ["observation"] for k in constant})
-        with warnings.catch_warnings():
-            # ArviZ warns when walkers (chains) outnumber thinned draws; that is expected
-            warnings.simplefilter("ignore", UserWarning)
-            idata = self._from_dict(az, posterior, d, table, constant, coords, dims)
-        return idata
+        groups = {
+            "posterior": posterior,
+            "log_likelihood": {"volume": (lead + obs, d["log_likelihood"])},
+            "sample_stats": {"lp": (lead, self.lp)},
+            "observed_data": {"volume": (obs, table["volume"].to_numpy(float))},
+            "constant_data": constant,
+        }
+        return {name: PosteriorGroup(variables, coords) for name, variables in groups.items()}
 
-    def _from_dict(self, az: Any, posterior: dict, d: dict, table: pd.DataFrame,
-                   constant: dict, coords: dict, dims: dict) -> Any:
-        return az.from_dict(
-            posterior=posterior,
-            log_likelihood={"volume": d["log_likelihood"]},
-            observed_data={"volume": table["volume"].to_numpy(float)},
-            constant_data=constant,
-            sample_stats={"lp": self.lp},
-            coords=coords,
-            dims=dims,
-            attrs={
-                "exsyfit_version": __version__,
-                "temperature_model": self.temperature_model,
-                "reference_temperature_K": float(self.problem.T_ref_K),
-                "transport": self.problem.spec.transport,
-                "seed": int(self.seed),
-                "diagnostics": json.dumps(self.diagnostics),
-            },
-        )
+    def _file_attrs(self) -> dict[str, Any]:
+        return {
+            "exsyfit_version": __version__,
+            "temperature_model": self.temperature_model,
+            "reference_temperature_K": float(self.problem.T_ref_K),
+            "transport": self.problem.spec.transport,
+            "seed": int(self.seed),
+            "diagnostics": json.dumps(self.diagnostics),
+        }
+
+    def to_inference_data(self) -> Any:
+        """The posterior as an ``arviz.InferenceData``."""
+        import arviz as az
+        import xarray as xr
+
+        groups = {}
+        for name, group in self.posterior_groups().items():
+            used = {dim for dims, _ in group.variables.values() for dim in dims}
+            groups[name] = xr.Dataset(
+                {k: (dims, v) for k, (dims, v) in group.variables.items()},
+                coords={k: v for k, v in group.coords.items() if k in used},
+                attrs=self._file_attrs())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return az.InferenceData(**groups)
 
     def save(self, outdir: str | Path, stem: str = "") -> dict[str, Path]:
         """Write summary.json, summary.csv and posterior.nc into ``outdir``.
@@ -527,10 +530,11 @@ class FitResult:
         write_text_atomic(paths["summary_json"],
                           json.dumps(self.summary_dict(), indent=2) + "\n")
         write_text_atomic(paths["summary_csv"], self.summary().to_csv(index=False))
+        attrs = self._file_attrs()
+        if self.fingerprint is not None:
+            attrs[FINGERPRINT_ATTR] = self.fingerprint
         with atomic_path(paths["posterior"]) as tmp:
-            self.to_inference_data().to_netcdf(str(tmp), engine="h5netcdf")
-            if self.fingerprint is not None:
-                write_fingerprint(tmp, self.fingerprint)
+            write_posterior_file(tmp, self.posterior_groups(), attrs)
         return paths
 
 
