@@ -415,9 +415,8 @@ def test_t1_ridge_is_not_a_site():
 
 # ------------------------------------------------------------------------------ spinning
 def _with_probe(tmp_path: Path, probe: str) -> Path:
-    """The bundled MAS series with a probe head written into every acqus."""
-    data = tmp_path / "series"
-    shutil.copytree(BUNDLED, data)
+    """Five spectra of the bundled MAS series with a probe head written into every acqus."""
+    data = copy_expnos(tmp_path / "series", range(10, 15))  # one temperature
     for acqus in data.glob("*/acqus"):
         text = acqus.read_text()
         acqus.write_text(text.replace("##$PULPROG=", f"##$PROBHD= <{probe}>\n##$PULPROG=", 1))
