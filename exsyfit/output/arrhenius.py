@@ -281,8 +281,10 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
         if ea_sys is not None and lines and "Ea_eV" in result.derived:
             lines.append(rf"$E_\mathrm{{a}}$ systematic ± {ea_sys:.2g} eV ({n_var} analysis "
                          "variants)")
-        if lines:
+        if lines and band is not None:
             lines.append("medians, 95 % credible intervals")
+        elif lines:
+            lines.append("95 % interval of the line fit (±1.96 sd)")
         symbol = rate_symbol(result, rate, pair_name)
         unit = r"s$^{-1}$"
         if kind == "eyring":
@@ -304,7 +306,8 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
             ax.tick_params(labelbottom=False)
             ax.set_xlabel("")
             _deviation_panel(ax_res, x_pts, pts, ref_pts, x_grid, band, frac, conv, style,
-                             log10, xerr)
+                             log10, xerr, "points − law" if band is not None else
+                             "points − line")
     return fig
 
 
@@ -321,14 +324,15 @@ def _systematic_bars(ax: Axes, x: np.ndarray, y: np.ndarray, frac: np.ndarray, c
 def _deviation_panel(ax: Axes, x_pts: np.ndarray, pts: Mapping[str, np.ndarray],
                      ref_pts: np.ndarray | None, x_grid: np.ndarray,
                      band: Mapping[str, np.ndarray] | None, frac: np.ndarray | None,
-                     conv: float, style: PlotStyle, log10: bool, xerr: Any) -> None:
+                     conv: float, style: PlotStyle, log10: bool, xerr: Any,
+                     note: str = "points − law") -> None:
     """Points and band minus the law (or line): bars and band width magnified."""
     ax.set_xlabel(r"1000/$T$ (K$^{-1}$)")
     ax.set_ylabel(r"$\Delta$log$_{10}k$" if log10 else r"$\Delta$ln $k$")
     if ref_pts is None:
         ax.set_visible(False)
         return
-    ax.axhline(0.0, color=style.colour(1), lw=1.0, zorder=2)
+    ax.axhline(0.0, color=style.colour(1), lw=1.0, zorder=2, ls="-" if band is not None else "--")
     if band is not None:
         ax.fill_between(x_grid, band["q025"] - band["median"], band["q975"] - band["median"],
                         color=style.colour(1), alpha=0.35, lw=0.5, ec=style.colour(1), zorder=1)
@@ -338,7 +342,7 @@ def _deviation_panel(ax: Axes, x_pts: np.ndarray, pts: Mapping[str, np.ndarray],
         _systematic_bars(ax, x_pts, dev["median"], frac, conv, x_grid)
     lim = max(float(np.max(np.abs(np.concatenate([dev["q025"], dev["q975"]])))), 1e-3)
     ax.set_ylim(-1.25 * lim, 1.25 * lim)
-    ax.text(0.99, 0.04, "points − law", transform=ax.transAxes, ha="right", va="bottom",
+    ax.text(0.99, 0.04, note, transform=ax.transAxes, ha="right", va="bottom",
             fontsize=style.font_size - 1.5, color="0.35")
 
 
