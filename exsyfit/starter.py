@@ -451,25 +451,25 @@ def _integration_section(peaks: DiagonalPeaks, spectrum: Spectrum2D,
     return lines
 
 
-def acquisition_time_f1(ref: pd.Series, spectrum: Spectrum2D) -> float | None:
-    """t1 acquisition time AQ1 of the reference experiment, s (None when unknown).
+def acquisition_time_f1(spectrum: Spectrum2D) -> float | None:
+    """t1 acquisition time AQ1 of a spectrum, s (None when unknown).
 
-    AQ1 = number of t1 increments / SW1, with SW1 (Hz) the width of the F1 axis.  Bruker TD1
-    counts real points, two per increment, except for QF (``FnMODE`` 1, one per increment);
-    Varian ``ni`` counts increments.
+    AQ1 = complex t1 points / SW1 (Hz), from the description of the F1 processing the readers
+    store (``metadata["processing_f1"]`` for data processed here,
+    ``metadata["processing_f1_topspin"]`` for TopSpin's 2rr: TD1 and SW1 of acqu2s).
     """
-    td = ref.get("td")
-    if not isinstance(td, (tuple, list)) or len(td) < 2:
-        return None
-    sw1 = len(spectrum.ppm_f1) * spectrum.ppm_step_f1 * spectrum.sf_mhz
-    if not (math.isfinite(sw1) and sw1 > 0):
-        return None
-    if ref.get("format") == "varian":
-        increments = float(td[1])
-    else:
-        qf = str(ref.get("fnmode")).strip().upper() in ("QF", "1")
-        increments = float(td[1]) if qf else 0.5 * float(td[1])
-    return increments / sw1 if increments > 0 else None
+    meta = spectrum.metadata if isinstance(spectrum.metadata, dict) else {}
+    for key in ("processing_f1", "processing_f1_topspin"):
+        desc = meta.get(key)
+        if not isinstance(desc, dict) or desc.get("mode", "complex") != "complex":
+            continue
+        try:
+            td, sw = float(desc["td_complex"]), float(desc["sw_hz"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if td > 0 and sw > 0 and math.isfinite(td / sw):
+            return td / sw
+    return None
 
 
 def propose_sites(spectrum: Spectrum2D, ref: pd.Series) -> tuple[DiagonalPeaks, Spinning]:
@@ -490,7 +490,7 @@ def propose_sites(spectrum: Spectrum2D, ref: pd.Series) -> tuple[DiagonalPeaks, 
         The decision and its reason.
     """
     acq = acquisition_of(ref)
-    aq1 = acquisition_time_f1(ref, spectrum)
+    aq1 = acquisition_time_f1(spectrum)
     spinning = decide_spinning(acq)
     if spinning.mas is None:  # the files cannot tell: look for sidebands at the recorded rate
         trial = pick_diagonal_peaks(spectrum, mas_rate_hz=spinning.rate_hz, aq1_s=aq1)

@@ -64,6 +64,8 @@ def test_picks_the_two_bundled_sites_and_not_the_sidebands():
     # MASR with no probe head recorded and a pulse program used both ways: the sidebands at
     # +-MASR in the spectrum decide
     assert spinning.mas is True and "sidebands" in spinning.reason
+    # t1: 64 complex points at SW1 = 5000 Hz (acqu2s), so truncation wiggles every 78 Hz
+    assert peaks.aq1_s == pytest.approx(64 / 5000.0)
     assert [s.name for s in peaks.sites] == ["A", "B"]
     a, b = peaks.sites
     assert a.ppm == pytest.approx(ARGYRODITE_PPM, abs=0.1)
@@ -193,7 +195,8 @@ def test_written_config_loads_and_describes_the_series(tmp_path):
     text = out.read_text()
     for fact in ("20 2D spectra", "7Li", "263, 288, 313, 338", "0.005, 0.02, 0.08, 0.3, 1",
                  "5000 Hz", "rename", "argyrodite", "# exchange =", "# spin_diffusion",
-                 "# T1_s =", "# [temperature]", "# volumes =", "rotor-synchronised"):
+                 "# T1_s =", "# [temperature]", "# volumes =", "rotor-synchronised",
+                 "AQ1 = 12.8 ms", "Spinning: MAS at 5000 Hz: spinning sidebands"):
         assert fact in text, fact
 
 
