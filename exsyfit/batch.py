@@ -170,7 +170,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None,
         n = max(1, min(n, n_tasks))
     log.info("starting a local Dask cluster: %d worker process(es)", n)
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -307,30 +307,38 @@ def _describe(row: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- comparison
 def _write_comparison(items: Sequence[BatchItem], rows: Sequence[dict[str, Any]], root: Path,
                       ) -> list[Path]:
-    """comparison.png/.pdf (Arrhenius laws on one axis) and comparison.csv (Ea, ln A)."""
+    """comparison.png/.pdf (Arrhenius plots on one axis) and comparison.csv (Ea, ln A).
+
+    With more than two sites, ``comparison.*`` shows each config's first pair and
+    ``comparison_<A-B>.*`` each pair of those configs.
+    """
+    import matplotlib.pyplot as plt
+
+    from exsyfit.output.comparison import comparison_table, plot_arrhenius_comparison
+    from exsyfit.output.style import save_figure
+
     entries = {it.name: row["summary"] for it, row in zip(items, rows, strict=True)
                if row["status"] == "ok" and row.get("summary")}
     if not entries:
         return []
-    try:
-        from exsyfit.output.comparison import comparison_table, plot_arrhenius_comparison
-    except ImportError:
-        return []
-
-    files = []
-    table = comparison_table(entries)
-    write_text_atomic(root / "comparison.csv", table.to_csv(index=False))
-    files.append(root / "comparison.csv")
-    fig = plot_arrhenius_comparison(entries)
-    if fig is not None:
-        import matplotlib.pyplot as plt
-
-        from exsyfit.files import atomic_path
-
-        for ext in ("png", "pdf"):
-            with atomic_path(root / f"comparison.{ext}") as tmp:
-                fig.savefig(tmp, format=ext, dpi=200 if ext == "png" else None,
-                            bbox_inches="tight")
-            files.append(root / f"comparison.{ext}")
-        plt.close(fig)
+    files = [root / "comparison.csv"]
+    write_text_atomic(files[0], comparison_table(entries).to_csv(index=False))
+    pairs = list(dict.fromkeys(p for s in entries.values() if len(s.get("pairs") or []) > 1
+                               for p in s["pairs"]))
+    for stem, pair in [("comparison", None)] + [
+            (f"comparison_{_safe(p)}", p) for p in pairs]:
+        try:
+            fig = plot_arrhenius_comparison(entries, pair=pair)
+        except ValueError as exc:  # nothing with per-temperature results to draw
+            log.warning("%s: not drawn (%s)", root / stem, exc)
+            continue
+        try:
+            files += save_figure(fig, root / stem)
+        finally:
+            plt.close(fig)
     return files
+
+
+def _safe(pair: str) -> str:
+    """A pair name as part of a file name (``A<->B`` -> ``A-B``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in pair.replace("<->", "-"))

@@ -213,11 +213,12 @@ def run_config(config: str, outdir: str, force: bool = False) -> dict[str, Any]:
         ``status`` ('ok' or 'error'), ``error`` (one-line message, '' when ok),
         ``error_kind`` ('input' for bad input, 'unexpected' for a bug, '' when ok),
         ``reused`` (results were current and kept), ``summary`` (the summary.json dict when
-        ok), ``seconds`` (wall time of the task, s), ``peak_memory_MB`` (peak resident memory
+        ok), ``seconds`` (wall time of the task, s), ``cpu_seconds`` (CPU time of the worker
+        process during the task, s), ``peak_memory_MB`` (peak resident memory
         of the worker process so far, MB), ``worker`` (host:pid) and, when the job ran,
         ``stage_seconds`` (wall time per stage of the job, s, as ``run`` reports it).
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {"status": "error", "error": "", "error_kind": "", "reused": False,
                            "summary": None}
     path, folder = Path(config), Path(outdir)
@@ -243,6 +244,7 @@ def run_config(config: str, outdir: str, force: bool = False) -> dict[str, Any]:
                 handler.lines.append(f"error: {row['error']}")
             _write_quietly(folder / LOG_FILE, "\n".join(handler.lines) + "\n")
     row["seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.process_time() - cpu_start
     row["peak_memory_MB"] = _peak_memory_MB()
     row["worker"] = f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"
     return row
