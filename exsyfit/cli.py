@@ -64,7 +64,7 @@ def _outdir(args: argparse.Namespace, config: Any) -> Path:
 
 
 #: Folders exsyfit creates inside an output folder.
-OUTPUT_SUBFOLDERS = ("figures",)
+OUTPUT_SUBFOLDERS = ("figures", "show")
 
 
 def output_folder(outdir: Path, inputs: Sequence[Path] = ()) -> Path:
@@ -178,7 +178,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     config = _load(args)
     outdir = _outdir(args, config)
-    for path in show(config, outdir, force=args.force, progress=_progress_factory(args.quiet)):
+    with _locked(outdir):
+        paths = show(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
+    for path in paths:
         print(path)
     return 0
 
