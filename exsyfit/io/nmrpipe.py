@@ -134,7 +134,7 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
 
     p = Path(path)
     dic, data = _header(p)
-    if data.ndim != 2 or int(dic.get("FDDIMCOUNT", 0)) != 2:
+    if data.ndim != 2 or dic.get("FDDIMCOUNT") != 2:
         raise DataFormatError(f"{p}: FDDIMCOUNT = {dic.get('FDDIMCOUNT')!r} (data shape "
                               f"{data.shape}); expected a 2D spectrum")
     for dim in ("FDF1", "FDF2"):
@@ -143,7 +143,13 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
                                   "expected 1 (real data: delete the imaginaries, nmrPipe -di)")
         _value(dic, f"{dim}SW", p)
         _value(dic, f"{dim}OBS", p)
-    order = [int(v) for v in dic["FDDIMORDER"][:2]]
+    if min(data.shape) < 2:
+        raise DataFormatError(f"{p}: data of shape {data.shape}; expected at least 2 points "
+                              "in each dimension")
+    order = list(dic.get("FDDIMORDER", []))[:2]
+    if sorted(order) != [1.0, 2.0]:
+        raise DataFormatError(f"{p}: FDDIMORDER starts {order!r}; expected the dimensions 2 "
+                              "and 1 (F2, F1) of a 2D spectrum")
     ppm = [ng.pipe.make_uc(dic, data, dim).ppm_scale() for dim in (0, 1)]
     if order[0] != 2:  # transposed: the direct dimension F2 runs along axis 0
         data, ppm = data.T, ppm[::-1]

@@ -122,6 +122,9 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
     if data.ndim != 2 or dic.get("naxis") != 2:
         raise DataFormatError(f"{p}: naxis = {dic.get('naxis')!r} (data shape {data.shape}); "
                               "expected a 2D spectrum")
+    if min(data.shape) < 2:
+        raise DataFormatError(f"{p}: data of shape {data.shape}; expected at least 2 points "
+                              "in each dimension")
     for axis in ("w1", "w2"):
         _axis_value(dic, axis, "spectral_width", p)
         _axis_value(dic, axis, "spectrometer_freq", p)
