@@ -51,10 +51,11 @@ Errors and priors
   (temperature.sigma_K) into Ea.
 
 Sampling
-  The posterior is sampled with emcee until the chain is longer than
-  sampler.tau_multiple autocorrelation times (or for sampler.steps steps); medians and
-  2.5 / 16 / 84 / 97.5 % quantiles are reported.  Variants (the free model, with or
-  without spin diffusion) are compared by leave-one-out cross-validation (LOO).
+  The posterior is sampled by an ensemble sampler with differential-evolution moves
+  until the chain is longer than sampler.tau_multiple autocorrelation times (or for
+  sampler.steps steps); medians and 2.5 / 16 / 84 / 97.5 % quantiles are reported.
+  Variants (the free model, with or without spin diffusion) are compared by leave-one-out
+  cross-validation (LOO).
 """
 
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|obj):`~?(?:[\w.]*\.)?([^`]+)`")
