@@ -11,8 +11,8 @@ Workers are processes, not threads: the log-probability is numpy code that holds
 short kernels.  Each worker runs its numerical libraries single-threaded (``OMP_NUM_THREADS``
 etc. set to 1 while the pool starts) so that N workers use N cores, not N x N threads.
 
-Inside a process that cannot start children (a daemonic worker of ``exsyfit batch``) the tasks
-run one after another in that process.
+Inside a Dask worker (``exsyfit batch``, which already runs one job per core) or a process that
+cannot start children, the tasks run one after another in that process.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,8 +67,17 @@ def available_cores() -> int:
 
 
 def can_start_processes() -> bool:
-    """False inside a daemonic process (e.g. a Dask worker), which cannot have children."""
-    return not multiprocessing.current_process().daemon
+    """False inside a daemonic process or a Dask worker (``exsyfit batch`` spreads whole jobs
+    over the cores already, and a daemonic process cannot have children)."""
+    if multiprocessing.current_process().daemon:
+        return False
+    if "distributed" in sys.modules:
+        try:
+            sys.modules["distributed"].get_worker()
+        except (ValueError, AttributeError):
+            return True
+        return False
+    return True
 
 
 def resolve_workers(workers: int | None, n_tasks: int) -> int:

@@ -32,6 +32,10 @@ sidebands = true
 seed = 2
 steps = 400
 
+[plots]
+formats = ["png"]
+dpi = 50
+
 [report]
 compare_models = false
 matrix_log = false
@@ -109,7 +113,9 @@ def test_variants_sample_shorter_fits(tmp_path):
     cfg = variant_config(load_config(tmp_path / "config.toml"),
                          Variant("start", "x", model={"start": "fitted"}))
     assert cfg.model.start == "fitted"
-    assert cfg.sampler.tau_multiple == 20 and cfg.sampler.max_steps == 4000
+    assert cfg.sampler.steps == 1000 and cfg.sampler.tau_multiple == 20
+    longer = variant_config(load_config(tmp_path / "config.toml"), Variant("x", "x"), None)
+    assert longer.sampler.steps is None and longer.sampler.max_steps == 4000
 
 
 def test_half_range_keyed_by_pair():
