@@ -424,6 +424,8 @@ def sample_posterior(
     from exsyfit.fit.checkpoint import Checkpoint
 
     settings = settings or SamplerSettings()
+    if settings.steps is not None and settings.steps < 1:
+        raise FitError(f"sampler.steps = {settings.steps}: expected at least 1 step")
     rng = np.random.default_rng(settings.seed)
     counter = _CountingLogProb(problem)
     n_dim = problem.n_parameters
@@ -453,25 +455,32 @@ def sample_posterior(
         if store is not None:
             store.create(n_walkers, problem.parameter_names, map_theta, fingerprint)
     done = resumed = sum(len(c) for c in chain_parts)
+    # the whole chain in one buffer (pages are only touched as steps are written), so a
+    # long or resumed run costs time and memory linear in its steps
+    size = max(target, done)
+    chain_buf = np.empty((size, n_walkers, n_dim))
+    lp_buf = np.empty((size, n_walkers))
     if done:
-        x = chain_parts[-1][-1].copy()
-        lp = lp_parts[-1][-1].copy()
+        chain_buf[:done] = chain_parts[0]
+        lp_buf[:done] = lp_parts[0]
+        x, lp = chain_buf[done - 1].copy(), lp_buf[done - 1].copy()
     else:
         x = initial_walkers(problem, map_theta, cov, n_walkers, rng)
         lp = counter(x)
+    del chain_parts, lp_parts
     sampler = DifferentialEvolutionSampler(counter, rng)
 
     # convergence is checked (and the checkpoint appended) at least every CHECK_EVERY steps:
     # both are cheap, and a run stops at most one short chunk after it has converged
     chunk = max(50, min(int(settings.checkpoint_every), CHECK_EVERY))
-    tau_old = None
+    tau_old = tau = None
     converged = False
     t0 = time.perf_counter()
     while done < target:
         n = min(chunk, target - done)
         part, lps, acc, x, lp = sampler.run(x, lp, n)
-        chain_parts.append(part)
-        lp_parts.append(lps)
+        chain_buf[done:done + n] = part
+        lp_buf[done:done + n] = lps
         accepted += acc
         done += n
         if store is not None:
@@ -480,9 +489,11 @@ def sample_posterior(
         if progress is not None:
             progress(done, target)
         if settings.steps is None:
-            chain = np.concatenate(chain_parts)
-            chain_parts, lp_parts = [chain], [np.concatenate(lp_parts)]
-            tau = estimate_tau(chain[len(chain) // 5:])
+            if (tau_old is not None and np.all(np.isfinite(tau_old))
+                    and done < 0.8 * settings.tau_multiple * np.max(tau_old)):
+                tau = None
+                continue  # cannot have converged yet: skip the estimate
+            tau = estimate_tau(chain_buf[done // 5:done])
             tau_max = float(np.max(tau))
             stable = (tau_old is not None and np.all(np.isfinite(tau))
                       and np.all(np.abs(tau - tau_old) < 0.05 * tau))
@@ -490,9 +501,9 @@ def sample_posterior(
             if done > settings.tau_multiple * tau_max and stable:
                 converged = True
                 break
-    chain = np.concatenate(chain_parts) if chain_parts else np.empty((0, n_walkers, n_dim))
-    log_prob = np.concatenate(lp_parts) if lp_parts else np.empty((0, n_walkers))
-    tau = estimate_tau(chain[len(chain) // 5:])
+    chain, log_prob = chain_buf[:done], lp_buf[:done]
+    if tau is None or not converged:
+        tau = estimate_tau(chain[len(chain) // 5:])
     tau_max = float(np.max(tau))
     if settings.steps is not None:
         converged = bool(np.isfinite(tau_max) and len(chain) > settings.tau_multiple * tau_max)
