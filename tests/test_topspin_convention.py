@@ -282,5 +282,5 @@ def test_raw_and_2rr_routes_agree(series):
     pa, ea = _fit(res_raw.table)
     pb, eb = _fit(res_pro.table)
     assert eb[1] < 0.01 and abs(pb[1] - EA_EV) < 3.0 * eb[1]
-    assert abs(pa[1] - pb[1]) < np.hypot(ea[1], eb[1])
-    assert abs(pa[0] - pb[0]) < np.hypot(ea[0], eb[0])
+    assert abs(pa[1] - pb[1]) < 2.0 * np.hypot(ea[1], eb[1])
+    assert abs(pa[0] - pb[0]) < 2.0 * np.hypot(ea[0], eb[0])  # k: 0.05 % apart
