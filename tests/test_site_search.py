@@ -20,12 +20,12 @@ FWHM = 0.6
 TRUE = {"A": 6.0, "B": 1.0}
 
 
-def _series(n=2, seed=3):
+def _series(n=2, seed=3, b_volume=60.0):
     f1 = np.linspace(12.0, -5.0, 128, endpoint=False)
     f2 = np.linspace(12.0, -5.0, 256, endpoint=False)
     rng = np.random.default_rng(seed)
     peaks = [SimPeak(6.0, 6.0, 80.0, FWHM, FWHM, 0.5, 0.5),
-             SimPeak(1.0, 1.0, 60.0, FWHM, FWHM, 0.5, 0.5),
+             SimPeak(1.0, 1.0, b_volume, FWHM, FWHM, 0.5, 0.5),
              SimPeak(6.0, 1.0, 8.0, FWHM, FWHM, 0.5, 0.5),
              SimPeak(1.0, 6.0, 8.0, FWHM, FWHM, 0.5, 0.5)]
     clean = sum(p.render(f1, f2) for p in peaks)
@@ -104,3 +104,13 @@ def test_symmetry_from_a_table_averages_repeats():
 def test_two_sites_at_one_shift_are_named():
     with pytest.raises(ConfigError, match=r"sites.A.ppm = 6 and sites.B.ppm = 6 .* 0 ppm apart"):
         integrate_series(_series(), {"A": 6.0, "B": 6.0})
+
+
+def test_a_site_too_weak_to_locate_keeps_its_shift_with_a_warning():
+    spectra = _series(b_volume=0.3)  # B's maximum about 2 noise standard deviations
+    res = integrate_series(spectra, {"A": 6.0, "B": 1.73},
+                           options=IntegrationOptions(method="box"))
+    assert any("near sites.B.ppm = 1.73" in w and "configured shift is used" in w
+               for w in res.warnings)
+    pos = {p["site"]: p for p in res.site_positions()}
+    assert pos["B"]["found_f2_ppm"] == 1.73

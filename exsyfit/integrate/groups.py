@@ -172,11 +172,12 @@ def prepare_group(
     seps = np.abs(nominal[:, None] - nominal[None, :]) + np.diag(np.full(len(names), np.inf))
     steps = max(abs(ppm_f1[1] - ppm_f1[0]), abs(ppm_f2[1] - ppm_f2[0]))
     a, b = np.unravel_index(int(np.argmin(seps)), seps.shape)
-    if seps[a, b] < steps:
+    fine = min(abs(ppm_f1[1] - ppm_f1[0]), abs(ppm_f2[1] - ppm_f2[0]))
+    if seps[a, b] < fine:
         raise ConfigError(
             f"sites.{names[a]}.ppm = {nominal[a]:g} and sites.{names[b]}.ppm = {nominal[b]:g} "
             f"({label}) are {seps[a, b]:.3g} ppm apart, less than one point of the spectrum "
-            f"({steps:.3g} ppm); expected distinct shifts, one per resolved diagonal peak")
+            f"({fine:.3g} ppm); expected distinct shifts, one per resolved diagonal peak")
     if opts.position_tolerance_ppm is not None:
         tol = np.full(len(names), opts.position_tolerance_ppm)
     else:
@@ -186,7 +187,7 @@ def prepare_group(
     order = _by_mixing_time(spectra, indices)
     eta0 = 0.5 if opts.eta == "fit" else float(opts.eta)
     init, searches = search_sites(stack[order[0]], ppm_f1, ppm_f2, names, nominal, tol, eta0,
-                                  opts.search_ppm, label)
+                                  opts.search_ppm, label, warnings)
     # the fit may move a position as far as the search allowed (the peak found lies there)
     tol = np.array([max(t, abs(s.ppm_f1 - p) + steps, abs(s.ppm_f2 - p) + steps)
                     for t, s, p in zip(tol, init, nominal, strict=True)])

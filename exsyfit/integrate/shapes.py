@@ -22,6 +22,11 @@ from exsyfit.integrate.lines import (
 )
 from exsyfit.integrate.options import IntegrationOptions
 from exsyfit.integrate.results import SiteSearch, SiteShape
+from exsyfit.processing.noise import robust_sigma
+
+#: A site's peak is searched for only when its maximum stands this many noise standard
+#: deviations above zero (else the configured shift is used).
+MIN_SEARCH_SNR = 5.0
 
 
 def _half_height_fwhm(profile: np.ndarray, i0: int, ppm: np.ndarray) -> float | None:
@@ -72,14 +77,16 @@ def _interpolated(values: np.ndarray, k: int, axis: np.ndarray) -> float:
 def search_sites(
     data: np.ndarray, ppm_f1: np.ndarray, ppm_f2: np.ndarray, names: Sequence[str],
     pos: Sequence[float], tol: Sequence[float], eta0: float, search_ppm: float | None,
-    label: str = "series",
+    label: str = "series", warnings: list[str] | None = None,
 ) -> tuple[list[SiteShape], list[SiteSearch]]:
     """Find each site's diagonal peak near its configured shift, and its initial line shape.
 
     The strongest point within ``tol`` of the configured shift (and closer to it than to any
     other site) is followed uphill to the maximum of its peak.  That maximum must lie within the
     search tolerance of the configured shift in both dimensions: ``search_ppm`` if given, else
-    one full width at half height of the peak in that dimension (at least two points).
+    one full width at half height of the peak in that dimension (at least two points).  A peak
+    whose maximum is below :data:`MIN_SEARCH_SNR` robust noise standard deviations cannot be
+    located: the configured shift is kept, with a warning.
 
     Parameters
     ----------
@@ -99,6 +106,8 @@ def search_sites(
         Search tolerance, ppm (``None``: one FWHM).
     label : str
         Group label (temperature) for messages.
+    warnings : list of str, optional
+        Receives a warning for each site too weak to be located.
 
     Returns
     -------
@@ -140,12 +149,22 @@ def search_sites(
         q1 = _interpolated(data[:, c0], r0, ppm_f1)
         q2 = _interpolated(data[r0, :], c0, ppm_f2)
         found.append((name, p, r0, c0, q1, q2, w1, w2))
-    known1 = [f[6] for f in found if f[6]]
-    known2 = [f[7] for f in found if f[7]]
+    noise = float(robust_sigma(data))
+    weak = {f[0] for f in found if not data[f[2], f[3]] >= MIN_SEARCH_SNR * noise}
+    known1 = [f[6] for f in found if f[6] and f[0] not in weak]
+    known2 = [f[7] for f in found if f[7] and f[0] not in weak]
     d1 = float(np.median(known1)) if known1 else 10 * steps[0]
     d2 = float(np.median(known2)) if known2 else 10 * steps[1]
     shapes, searches = [], []
     for name, p, r0, c0, q1, q2, w1, w2 in found:
+        if name in weak:
+            if warnings is not None:
+                warnings.append(
+                    f"{label}: no peak stands {MIN_SEARCH_SNR:g} noise standard deviations "
+                    f"above zero near sites.{name}.ppm = {p:g}; its configured shift is used")
+            r0, c0 = int(np.argmin(np.abs(ppm_f1 - p))), int(np.argmin(np.abs(ppm_f2 - p)))
+            q1 = q2 = float(p)
+            w1 = w2 = None
         s1 = search_ppm if search_ppm is not None else max(w1 or d1, 2 * steps[0])
         s2 = search_ppm if search_ppm is not None else max(w2 or d2, 2 * steps[1])
         if abs(q1 - p) > s1 or abs(q2 - p) > s2:
