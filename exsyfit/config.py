@@ -444,12 +444,6 @@ def _parse_pairs(raw: Any, names: tuple[str, ...], c: Problems) -> tuple[tuple[i
 
 
 
-def _choice(table: Mapping[str, Any], key: str, where: str, default: str,
-            options: tuple[str, ...], c: Problems) -> str:
-    return _get(table, key, where, default, lambda v: v in options,
-                " or ".join(repr(o) for o in options), c)
-
-
 def _section(raw: Mapping[str, Any], name: str, c: Problems) -> dict[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
@@ -476,33 +470,37 @@ def _parse_data(raw: Mapping[str, Any], base: Path, c: Problems) -> DataConfig:
     return data
 
 
+def _one_of(*options: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ValueError(" or ".join(repr(o) for o in options))
+        return v
+
+    return check
+
+
+def _flag(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
+    return v
+
+
 def _parse_model(raw: Mapping[str, Any], names: tuple[str, ...], c: Problems) -> ModelConfig:
     m = _section(raw, "model", c)
-    allowed = ["temperature_model", "exchange", "populations", "T1", "start", "spin_diffusion",
-               "fractional_error", "reference_temperature_K", "temperature_uncertainty",
-               "transport"]
-    _check_keys(m, allowed, "model", c)
-
-    def flag(key: str, default: bool | None) -> bool | None:
-        return _get(m, key, "model", default, lambda v: isinstance(v, bool), "true or false", c)
-
-    return ModelConfig(
-        temperature_model=_choice(m, "temperature_model", "model", "arrhenius",
-                                  TEMPERATURE_MODELS, c),
-        exchange=_parse_pairs(m.get("exchange"), names, c),
-        populations=_choice(m, "populations", "model", "shared",
-                            ("shared", "per_temperature"), c),
-        T1=_choice(m, "T1", "model", "per_temperature", ("per_temperature", "shared"), c),
-        start=_choice(m, "start", "model", "equilibrium", ("equilibrium", "given", "fitted"), c),
-        spin_diffusion=bool(flag("spin_diffusion", False)),
-        fractional_error=bool(flag("fractional_error", False)),
-        reference_temperature_K=_get(m, "reference_temperature_K", "model", None,
-                                     lambda v: _is_number(v) and 10 <= v <= 5000,
-                                     "a temperature in [10, 5000] K", c),
-        temperature_uncertainty=flag("temperature_uncertainty", None),
-        transport=_choice(m, "transport", "model", "first-order",
-                          ("first-order", "sphere", "slab"), c),
-    )
+    checks = {
+        "temperature_model": _one_of(*TEMPERATURE_MODELS),
+        "exchange": lambda v: (),  # checked below against the site names
+        "populations": _one_of("shared", "per_temperature"),
+        "T1": _one_of("per_temperature", "shared"),
+        "start": _one_of("equilibrium", "given", "fitted"),
+        "spin_diffusion": _flag,
+        "fractional_error": _flag,
+        "reference_temperature_K": _number("float", 10, 5000, " K"),
+        "temperature_uncertainty": _flag,
+        "transport": _one_of("first-order", "sphere", "slab"),
+    }
+    model = parse_table(ModelConfig, m, "model", checks=checks, problems=c)
+    return dataclasses.replace(model, exchange=_parse_pairs(m.get("exchange"), names, c))
 
 
 #: Range each prior's bounds must lie in: [floor, ceiling] (floor exclusive on a log scale).
@@ -564,15 +562,6 @@ def _parse_temperature(raw: Mapping[str, Any], c: Problems) -> TemperatureConfig
 
 def _parse_report(raw: Mapping[str, Any], c: Problems) -> ReportOptions:
     return parse_table(ReportOptions, _section(raw, "report", c), "report", problems=c)
-
-
-def _one_of(*options: str) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError(" or ".join(repr(o) for o in options))
-        return v
-
-    return check
 
 
 def _parse_diffusion(raw: Mapping[str, Any], c: Problems) -> DiffusionConfig:

@@ -66,7 +66,7 @@ def temporary_files(folder: Path) -> list[Path]:
     ("extra", "expected"),
     [
         ("[model]\nreference_temperature_K = 1e308\n", r"[model.reference_temperature_K]: "
-         "found 1e+308; expected a temperature in [10, 5000] K"),
+         "found 1e+308; expected a number in [10, 5000] K"),
         ("[priors]\nk_ex_per_s = [1e-300, 1e300]\n", r"[priors.k_ex_per_s]: found "
          "[1e-300, 1e+300]; expected [low, high] with low < high, within [1e-12, 1e+15]"),
         ("[priors]\nEa_eV = [0, nan]\n", "[priors.Ea_eV]: found [0, nan]"),
