@@ -38,6 +38,9 @@ from exsyfit.fit.likelihood import ExsyProblem
 from exsyfit.fit.posterior_file import PosteriorGroup, write_posterior_file
 from exsyfit.fit.sampling import SamplingOutput
 
+#: Upper bound of draws x volumes kept for per-volume quantities (about 160 MB as float64).
+MAX_DRAW_VALUES = 20_000_000
+
 QUANTILES = {"q025": 2.5, "q16": 16.0, "median": 50.0, "q84": 84.0, "q975": 97.5}
 
 
@@ -108,7 +111,11 @@ class FitResult:
         finite = np.isfinite(tau)
         tau_max = float(np.max(tau)) if finite.all() else float("inf")
         tau_thin = float(np.max(tau[finite])) if finite.any() else 1.0
-        thin = max(1, int(tau_thin // 2), int(np.ceil(n_post / max_draws_per_walker)))
+        # per-volume quantities (log-likelihood, predictions) are kept for every draw: bound
+        # their size for large tables (at most MAX_DRAW_VALUES numbers, >= 4 draws per walker)
+        budget = max(4, MAX_DRAW_VALUES // max(n_walkers * len(problem.y), 1))
+        per_walker = max(1, min(max_draws_per_walker, budget))
+        thin = max(1, int(tau_thin // 2), int(np.ceil(n_post / per_walker)))
         theta = np.swapaxes(post[::thin], 0, 1)
         lp_t = np.swapaxes(lp[::thin], 0, 1)
         ess = n_post * n_walkers / np.maximum(tau, 1.0)

@@ -34,6 +34,8 @@ __all__ = [
     "relaxation_exchange_matrix",
     "mixing_matrix",
     "mixing_matrix_two_site",
+    "two_site_modes",
+    "mixing_matrix_two_site_modes",
     "mixing_matrix_eig",
     "mixing_matrix_paired",
     "predict_volumes",
@@ -152,17 +154,43 @@ def mixing_matrix_two_site(
     Written with ``Delta = sqrt((a - d)^2 + 4 k_AB k_BA)`` and the stable factor
     ``(1 - exp(-Delta t)) / Delta``, so it stays exact when exchange vanishes.
     """
-    k_ab, k_ba, r1a, r1b, t = (np.asarray(v, dtype=float) for v in (k_ab, k_ba, r1a, r1b, t))
+    modes = two_site_modes(k_ab, k_ba, r1a, r1b)
+    return mixing_matrix_two_site_modes(*modes, k_ab, k_ba, t)
+
+
+def two_site_modes(k_ab: np.ndarray, k_ba: np.ndarray, r1a: np.ndarray, r1b: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The time-independent part of :func:`mixing_matrix_two_site`.
+
+    Returns
+    -------
+    lam_minus, delta, half_diff : numpy.ndarray
+        Slow eigenvalue of L, ``Delta`` = fast minus slow eigenvalue, and ``(d - a)/2`` with
+        ``a = R1_A + k_AB``, ``d = R1_B + k_BA``; all s^-1.
+    """
+    k_ab, k_ba, r1a, r1b = (np.asarray(v, dtype=float) for v in (k_ab, k_ba, r1a, r1b))
     a = r1a + k_ab
     d = r1b + k_ba
     delta = np.sqrt((a - d) ** 2 + 4.0 * k_ab * k_ba)
-    e_minus = np.exp(-0.5 * (a + d - delta) * t)  # exp(-lam_minus t)
+    return 0.5 * (a + d - delta), delta, 0.5 * (d - a)
+
+
+def mixing_matrix_two_site_modes(lam_minus: np.ndarray, delta: np.ndarray,
+                                 half_diff: np.ndarray, k_ab: np.ndarray, k_ba: np.ndarray,
+                                 t: np.ndarray) -> np.ndarray:
+    """Two-site mixing matrix from :func:`two_site_modes` at mixing times ``t`` (s).
+
+    All inputs broadcast together; the result has shape (..., 2, 2) as
+    :func:`mixing_matrix_two_site`.
+    """
+    t = np.asarray(t, dtype=float)
+    e_minus = np.exp(-lam_minus * t)
     dt = delta * t
-    e_diff = np.exp(-dt)  # exp(-(lam_plus - lam_minus) t)
     g = t * _expm1_ratio(dt)  # (1 - exp(-delta t)) / delta
-    half = 0.5 * (1.0 + e_diff)
-    skew = 0.5 * (d - a) * g
+    half = 0.5 * (1.0 + np.exp(-dt))
+    skew = half_diff * g
     eg = e_minus * g
+    k_ab, k_ba = np.asarray(k_ab, dtype=float), np.asarray(k_ba, dtype=float)
     out = np.empty(np.broadcast_shapes(eg.shape, skew.shape, k_ab.shape, k_ba.shape) + (2, 2))
     out[..., 0, 0] = e_minus * (half + skew)
     out[..., 1, 1] = e_minus * (half - skew)
