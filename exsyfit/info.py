@@ -65,6 +65,7 @@ def _clean(text: str) -> str:
     """Docstring text as plain prose: no Sphinx roles or double backquotes."""
     text = _ROLE.sub(r"\1", text)
     text = re.sub(r"``([\"'][^`]*[\"'])``", r"\1", text)
+    text = text.replace("``None``", "not set")
     return text.replace("``", "'").replace("`", "'")
 
 
@@ -132,7 +133,10 @@ def describe(topic: str = "all") -> str:
         parts.append(_config_text())
     if topic in ("all", "processing"):
         parts.append(_section_text("processing", "[processing] (raw data only: "
-                                   "data.prefer = 'raw' or no 2rr)"))
+                                   "data.prefer = 'raw' or no 2rr)")
+                     + "\n  Settings not set are taken from the processing parameters stored "
+                     "with the data\n  (Bruker procs/proc2s, Varian procpar); 'file' says so "
+                     "explicitly.")
     if topic in ("all", "integration"):
         parts.append(_section_text("integration"))
     if topic in ("all", "plots"):

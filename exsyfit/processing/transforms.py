@@ -98,7 +98,7 @@ class ProcessingOptions:
     size_f2, size_f1 : int or None
         Number of real points of the spectrum after zero filling (TopSpin ``SI``).
     p0_f2, p1_f2, p0_f1, p1_f1 : float or None
-        Zero- and first-order phase correction, degrees, TopSpin convention (see module doc).
+        Zero- and first-order phase correction, degrees, in TopSpin's convention (PHC0, PHC1).
     baseline_order_f2, baseline_order_f1 : int or None
         Order of the polynomial baseline removed from every row (F2) / column (F1);
         ``None`` (default) applies no baseline correction.
@@ -114,7 +114,8 @@ class ProcessingOptions:
         an integral does not determine them: a phase ramp across a line adds a positive
         dispersive contribution).  With several spectra one phase is shared by the series.
     fnmode : str or None
-        Override the F1 quadrature mode read from the file (one of :data:`FNMODES`).
+        Override the F1 quadrature mode read from the file: "QF", "TPPI", "States",
+        "States-TPPI" or "echo-antiecho".
     """
 
     window_f2: str | None = None
