@@ -63,42 +63,11 @@ def _outdir(args: argparse.Namespace, config: Any) -> Path:
     return output_folder(outdir, config.input_folders())
 
 
-#: Folders exsyfit creates inside an output folder.
-OUTPUT_SUBFOLDERS = ("figures", "show")
-
-
 def output_folder(outdir: Path, inputs: Sequence[Path] = ()) -> Path:
-    """Check that ``outdir`` can receive results, and create it.
+    """Check and create an output folder (see :func:`exsyfit.files.prepare_output_folder`)."""
+    from exsyfit.files import prepare_output_folder
 
-    Raises
-    ------
-    OutputError
-        ``outdir`` is a file, lies inside one of the ``inputs`` folders (which are only ever
-        read), or cannot be created or written.
-    """
-    from exsyfit.errors import OutputError
-    from exsyfit.files import output_error
-
-    if outdir.exists() and not outdir.is_dir():
-        raise OutputError(f"{outdir}: is a file; expected an output folder (-o OUTDIR)")
-    resolved = outdir.resolve()
-    for folder in inputs:
-        folder = folder.resolve()
-        if resolved == folder or folder in resolved.parents:
-            raise OutputError(f"{outdir}: is inside the input folder {folder}; expected an "
-                              "output folder outside the data (input folders are only read)")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise output_error(outdir, exc) from None
-    if not os.access(outdir, os.W_OK | os.X_OK):
-        raise OutputError(f"{outdir}: cannot write (permission denied); expected a writable "
-                          "output folder")
-    for name in OUTPUT_SUBFOLDERS:  # written into by exsyfit: a planted link would divert it
-        if (outdir / name).is_symlink():
-            raise OutputError(f"{outdir / name}: is a symbolic link; expected a folder of "
-                              "exsyfit's own (remove the link)")
-    return outdir
+    return prepare_output_folder(outdir, inputs)
 
 
 def _locked(outdir: Path) -> contextlib.AbstractContextManager[Any]:

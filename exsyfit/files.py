@@ -16,7 +16,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from exsyfit.errors import OutputError
@@ -134,6 +134,50 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+#: Folders exsyfit creates inside an output folder (a link planted there would divert writes).
+OUTPUT_SUBFOLDERS = ("figures", "show")
+
+
+def prepare_output_folder(outdir: str | os.PathLike[str],
+                          inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+    """Check that ``outdir`` can receive results, and create it (with its parents).
+
+    Parameters
+    ----------
+    outdir : path-like
+        The output folder.
+    inputs : sequence of path-like
+        Input folders, which are only ever read (e.g. ``Config.input_folders()``).
+
+    Raises
+    ------
+    exsyfit.errors.OutputError
+        ``outdir`` is a file, lies inside one of ``inputs``, cannot be created or written, or
+        holds a symbolic link where exsyfit writes a folder of its own.
+    """
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; expected an output folder (-o OUTDIR)")
+    resolved = out.resolve()
+    for folder in inputs:
+        folder = Path(folder).resolve()
+        if resolved == folder or folder in resolved.parents:
+            raise OutputError(f"{out}: is inside the input folder {folder}; expected an "
+                              "output folder outside the data (input folders are only read)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out, exc) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: cannot write (permission denied); expected a writable "
+                          "output folder")
+    for name in OUTPUT_SUBFOLDERS:
+        if (out / name).is_symlink():
+            raise OutputError(f"{out / name}: is a symbolic link; expected a folder of "
+                              "exsyfit's own (remove the link)")
+    return out
 
 
 LOCK_NAME = ".exsyfit.lock"
