@@ -424,8 +424,10 @@ def sample_posterior(
     from exsyfit.fit.checkpoint import Checkpoint
 
     settings = settings or SamplerSettings()
-    if settings.steps is not None and settings.steps < 1:
-        raise FitError(f"sampler.steps = {settings.steps}: expected at least 1 step")
+    for key in ("steps", "max_steps"):
+        value = getattr(settings, key)
+        if value is not None and value < 2:
+            raise FitError(f"sampler.{key} = {value}: expected at least 2 steps")
     rng = np.random.default_rng(settings.seed)
     counter = _CountingLogProb(problem)
     n_dim = problem.n_parameters
