@@ -587,17 +587,29 @@ def run(config: Config, outdir: Path, *, force: bool = False,
     """
     import time
 
-    from exsyfit import robustness as robust
-
     outputs = list(FIT_OUTPUTS) + list(REPORT_OUTPUTS)
     if config.data.paths:
         outputs += list(INTEGRATE_OUTPUTS)
     ensure_writable(outdir, outputs, force)
-    seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, _input_files(config),
                                                "run"))
     work = folder.start()
+    try:
+        return _run_job(config, outdir, folder, work, progress, workers, t0)
+    except BaseException:  # nothing of a failed or interrupted run stays (run cannot resume)
+        folder.discard()
+        raise
+
+
+def _run_job(config: Config, outdir: Path, folder: RunFolder, work: Path,
+             progress: ProgressFactory | None, workers: int | None, t0: float,
+             ) -> dict[str, Any]:
+    import time
+
+    from exsyfit import robustness as robust
+
+    seconds: dict[str, float] = {}
     names = ["main", *model_variants(config)]
     with WarningCollector() as caught:
         if config.data.paths:

@@ -306,3 +306,23 @@ def test_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
     assert 0 < results["main"].diagnostics["resumed_from_step"] < 300
     assert results["main"].diagnostics["n_steps"] == 300
     assert (out / "summary.json").exists() and not (out / WORK_FOLDER).exists()
+
+
+def test_a_failed_run_leaves_the_earlier_results_alone(tmp_path, monkeypatch):
+    import exsyfit.pipeline as pipeline
+    from exsyfit.errors import OutputError
+    from exsyfit.runfolder import WORK_FOLDER
+
+    config = _small_job(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"from": "the earlier run"}')
+
+    def disk_full(*args, **kwargs):
+        raise OutputError(f"{out}/figures/arrhenius.png: cannot write (the disk is full)")
+
+    monkeypatch.setattr(pipeline, "plot", disk_full)
+    with pytest.raises(OutputError, match="disk is full"):
+        pipeline.run(config, out, force=True, workers=1)
+    assert (out / "summary.json").read_text() == '{"from": "the earlier run"}'
+    assert not (out / WORK_FOLDER).exists() and not (out / "posterior.nc").exists()
