@@ -163,6 +163,7 @@ def test_fit_resumes_after_sigkill(tmp_path):
     assert proc.poll() is None, f"the fit ended before the kill: {proc.stderr.read()}"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stderr.close()
     saved = _committed_chain(checkpoint)
     assert saved is not None and len(saved) >= 1000
     assert not (out / "summary.json").exists()
