@@ -83,3 +83,12 @@ def test_read_series_without_calibration_says_uncalibrated(folder):
 def test_read_series_needs_paths_and_folder_or_a_config():
     with pytest.raises(ConfigError, match="read_series"):
         read_series(["*"])
+
+
+def test_integrating_spectra_of_a_calibrated_series_uses_the_sample_temperature(folder):
+    from exsyfit.integrate.series import integrate_series
+
+    s = read_series(["1[01]", "1[45]"], folder,
+                    temperature_calibration={"slope": 1.0, "offset_K": 4.0})
+    volumes = integrate_series(s.spectra, {"A": -2.0, "B": 6.0}).table
+    assert sorted(set(volumes["temperature_K"])) == [304.0, 334.0]
