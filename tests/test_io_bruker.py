@@ -105,6 +105,7 @@ def test_topspin_f1_parameter_mapping():
     d = bruker.topspin_processing(ACQU2S, PROC2S, "f1")
     assert d == {"mode": "complex", "td_complex": 32, "sw_hz": 2488.0, "sf_mhz": 155.49,
                  "window": "qsine", "lb_hz": 0.0, "gb": 0.0, "ssb": 2.0, "size": 256,
+                 "window_offset": 0.0, "window_points": 32,
                  "first_point_scale": 0.5, "source": "acqu2s/proc2s"}
     # window codes with their parameters
     for code, name in ((0, "none"), (1, "em"), (3, "sine"), (4, "qsine")):
@@ -154,8 +155,10 @@ def test_topspin_f2_only_for_analog_complex_data():
     procs = {"SI": 1024, "SF": 155.5, "WDW": 1, "LB": 20.0, "FCOR": 0.5}
     d = bruker.topspin_processing(acqus, procs, "f2")
     assert (d["td_complex"], d["window"], d["lb_hz"], d["size"]) == (512, "em", 20.0, 1024)
+    # digital filter: TopSpin windows the recorded FID, so t = 0 sees the window at GRPDLY
     filtered = bruker.topspin_processing(acqus, procs, "f2", grpdly=67.986)
-    assert filtered["mode"] == "unsupported" and "group delay" in filtered["reason"]
+    assert (filtered["td_complex"], filtered["window_offset"], filtered["window_points"],
+            filtered["first_point_scale"]) == (444, 67.986, 512, 0.5)
     qseq = bruker.topspin_processing(dict(acqus, AQ_mod=2), procs, "f2")
     assert qseq["mode"] == "unsupported" and "AQ_mod" in qseq["reason"]
     with pytest.raises(ValueError, match="dimension"):

@@ -228,7 +228,7 @@ def group_profiles(
         same = all(d == first for d in descs[1:])
         out.append(ProcessedLineProfile.from_metadata(first) if same else None)
         if warnings is not None and dim == "f1" and out[-1] is None and \
-                opts.processed_lineshape == "procs":
+                opts.processed_lineshape == "procs" and (not same or first is not None):
             why = ("the spectra were processed differently" if not same else
                    first.get("reason", "no usable processing description")
                    if isinstance(first, Mapping) else "no processing description")

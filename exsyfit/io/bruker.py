@@ -211,11 +211,17 @@ def topspin_processing(acqu: Mapping[str, Any], proc: Mapping[str, Any], dimensi
     window ``WDW`` (0 none, 1 EM, 2 GM, 3 SINE, 4 QSINE) with ``LB`` (Hz), ``GB`` and ``SSB``,
     ``size`` = ``SI`` and ``first_point_scale`` = ``FCOR`` (0.5 when absent).
 
+    With forward linear prediction (``ME_mod = 2``, ``TDeff > TD``) the profile spans the
+    ``TDeff`` predicted points.  A digitally filtered direct dimension (``grpdly > 0``) is
+    windowed by TopSpin as recorded, before the group delay is removed (checked on
+    ``nmrtools-19f-cest-pseudo2d``: that order reproduces the 2rr with r = 1 - 2e-15), so the
+    signal's t = 0 sees the window at point ``GRPDLY`` (``window_offset``, the window spanning
+    the ``window_points`` recorded points), ``td_complex`` = recorded points - GRPDLY and the
+    first point holds half of the signal (FCOR acts on the filter's pre-echo).
+
     Where no exact profile exists, ``{"mode": "unsupported", "reason": ...}`` is returned:
-    TPPI (real t1 points) and QF / QSEQ F1 data, other windows (TRAF, SINC, ...), missing or
-    non-positive TD / SW, and a digitally filtered direct dimension (``grpdly > 0``):
-    TopSpin applies the window and FCOR to the FID before it removes the filter's group
-    delay, which this description does not model.
+    TPPI (real t1 points) and QF / QSEQ F1 data, other windows (TRAF, SINC, ...) and missing
+    or non-positive TD / SW.
 
     Parameters
     ----------
@@ -248,15 +254,13 @@ def topspin_processing(acqu: Mapping[str, Any], proc: Mapping[str, Any], dimensi
         if aq_mod not in (1, 3):
             return _unsupported(f"acqus AQ_mod = {aq_mod}: the direct dimension is not "
                                 "complex (simultaneous or DQD) data")
-        if grpdly > 0:
-            return _unsupported(f"digitally filtered direct dimension (group delay {grpdly:g} "
-                                "points): TopSpin windows the FID before removing the delay, "
-                                "which is not modelled")
     td = _param(acqu, "TD")
     if td is None or td < 2:
         return _unsupported(f"{acq_name} TD = {acqu.get('TD')!r}; expected at least 2 points")
     tdeff = _param(proc, "TDeff", 0.0) or 0.0
     used = int(tdeff) if 0 < tdeff < td else int(td)
+    if dimension == "f1" and int(_param(proc, "ME_mod", 0) or 0) == 2 and tdeff > td:
+        used = int(tdeff)  # forward linear prediction up to TDeff
     sw = _param(acqu, "SW_h")
     if not sw or sw <= 0:
         sw_ppm, sfo = _param(acqu, "SW"), _param(acqu, "SFO1") or _param(acqu, "BF1")
@@ -277,11 +281,17 @@ def topspin_processing(acqu: Mapping[str, Any], proc: Mapping[str, Any], dimensi
     gb = _param(proc, "GB", 0.0) or 0.0
     if _WDW_CODES[wdw] == "gm" and not 0.0 < gb <= 1.0:
         return _unsupported(f"{proc_name} GB = {gb:g} with WDW = 2 (GM); expected 0 < GB <= 1")
-    return {"mode": "complex", "td_complex": max(used // 2, 1), "sw_hz": float(sw),
-            "sf_mhz": float(sf), "window": _WDW_CODES[wdw],
+    n_rec = max(used // 2, 1)
+    filtered = dimension == "f2" and grpdly > 0
+    si = int(_param(proc, "SI", 0) or 0)
+    return {"mode": "complex",
+            "td_complex": max(int(round(n_rec - grpdly)), 1) if filtered else n_rec,
+            "sw_hz": float(sw), "sf_mhz": float(sf), "window": _WDW_CODES[wdw],
             "lb_hz": float(_param(proc, "LB", 0.0) or 0.0), "gb": float(gb),
             "ssb": float(_param(proc, "SSB", 0.0) or 0.0),
-            "size": int(_param(proc, "SI", 0) or 0), "first_point_scale": float(fcor),
+            "window_offset": float(grpdly) if filtered else 0.0, "window_points": n_rec,
+            "size": max(si, int(_param(proc, "FTSIZE", 0) or 0)),
+            "first_point_scale": 0.5 if filtered else float(fcor),
             "source": f"{acq_name}/{proc_name}"}
 
 
