@@ -224,7 +224,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                              temperature_calibration=config.temperature.as_dict())
     shown = [c for c in ("experiment", "format", "nucleus", "set_temperature_K",
                          "temperature_K", "temperature_source", "mixing_time_s", "scans",
-                         "receiver_gain", "mas_rate_hz", "size", "has_processed", "has_raw")
+                         "receiver_gain", "mas_rate_hz", "size", "has_processed", "has_raw",
+                         "field_T", "pulse_program", "recycle_delay_s", "probe", "spinning")
              if c in table]
     if "mixing_time_error" in table and table["mixing_time_error"].notna().any():
         shown.append("mixing_time_error")
