@@ -21,9 +21,10 @@ which removes the 180 degree ambiguity).  A straight line ``p0 + p1 * i / n`` is
 peak phases of each dimension, weighted by peak height; the first order is kept only when the
 peaks need it (a constant phase leaves them more than 5 degrees rms apart and the slope at
 least halves that spread; peaks spread over more than 5 % of the dimension), else ``p1``
-stays at its starting value (the stored one).  Finally the zero-order phases are refined by maximising the absorptive
-integral of the peak regions (a first-order phase does not follow from an integral: a phase
-ramp across a line only adds a dispersive contribution of either sign).
+stays at its starting value (the stored one).  Finally the zero-order phases are refined by
+maximising the absorptive integral of the peak regions (a first-order phase does not follow
+from an integral: a phase ramp across a line only adds a dispersive contribution of either
+sign).
 """
 
 from __future__ import annotations

@@ -6,18 +6,53 @@ acquisition parameters into :class:`AcquisitionParameters`, the user's choices i
 
 Conventions (checked against TopSpin on real data)
 --------------------------------------------------------------------------------
+Evidence: the real ser + 2rr pairs of ``shared/data/real`` (tests/test_real_topspin.py):
+``nmrtools-19f-cest-pseudo2d`` (F2 path, fractional GRPDLY 67.987) is reproduced with
+r = 0.9999998 (every row's maximum at the same point); ``nmrtools-15n-trosy-2d`` (echo-antiecho,
+linear prediction, strip) with r = 0.9993 away from the water line (TopSpin's qfil solvent
+filter is not reproduced; r = 0.9989 from 0.6 ppm), peak centroids within 0.1 point.
+
 * **NMR order.** Spectra are returned with index 0 at the highest frequency (highest ppm).
   :func:`fft_nmr` applies numpy's FFT, an ``fftshift``, a reversal and a roll by one point,
   so the carrier sits at index ``n // 2`` and the chemical shift of point ``i`` is
   ``carrier_ppm + (n/2 - i) * sw_hz / (sf_mhz * n)``, identical to TopSpin's
-  ``OFFSET - i * SW_p / (SF * SI)``.
+  ``OFFSET - i * SW_p / (SF * SI)`` (both real pairs: axes equal to 2e-5 ppm).  F1 has the
+  same direction as F2: reversing F1 drops r on the 15N pair to 0.21, and the carrier one
+  point off (no roll) drops it below 0.99.
 * **Digital filter.** Bruker's group delay ``GRPDLY`` (fractional number of points) is removed
   by an exact band-limited time shift before apodisation (:func:`remove_group_delay`), never
-  truncated to whole points.
+  truncated to whole points.  TopSpin instead windows the recorded FID, transforms it and
+  removes the delay as a first-order phase ``exp(-2 pi i GRPDLY k / SI)`` pivoting on the
+  *leftmost* point ``k = 0``; relative to a delay removal centred on the carrier this leaves
+  the constant phase ``exp(-i pi GRPDLY)`` (180 x GRPDLY degrees), which :func:`transform_f2`
+  applies so that TopSpin's stored PHC0 holds unchanged.  Evidence (19F pair): with it
+  r = 0.9999998; without it the best PHC0 is 2.37 degrees away (r = 0.99914, the dispersive
+  admixture of a TopSpin-convention series, which gave cross peaks of a few % of the diagonal
+  and line-shape residuals 9-11 x the noise in tests/test_topspin_convention.py).  For an
+  integer GRPDLY (76 on the 15N pair) the constant is 1.  Windowing the recorded FID instead
+  of the shifted one (TopSpin's exact order) gives r = 1 - 2e-15 on the 19F pair but weights
+  t = 0 by w(GRPDLY); exsyfit keeps t = 0 at weight 1 so that volumes are signal amplitudes,
+  and describes TopSpin's order for 2rr line profiles (``window_offset``).
 * **Phase.** TopSpin convention: the corrected spectrum is ``S[i] * exp(-1j * (p0 + p1 * i / n))``
-  with the angles in degrees and ``i = 0`` the leftmost (highest ppm) point.  This reproduces
-  TopSpin's ``1r`` from the ``fid`` of a real experiment (correlation > 0.99999).
-* **First point.** The first complex point of every t1 interferogram is multiplied by 0.5.
+  with the angles in degrees and ``i = 0`` the leftmost (highest ppm) point of the full
+  transform (see :mod:`exsyfit.processing.phasing`); the opposite sign gives r = 0.974 on the
+  19F pair.
+* **Strips.** A stored strip (procs/proc2s ``STSR``/``STSI`` of ``FTSIZE``) is cut after the
+  transform of ``FTSIZE`` points (both real pairs).
+* **Echo-antiecho.** Rows ``a, b`` of each t1 increment are combined into the cosine and sine
+  parts ``i (a + b) / 2`` and ``(b - a) / 2`` (15N pair: r = 0.9993; exchanging a and b, i.e.
+  the opposite echo-antiecho sign, gives r = 0.02).  A pair of signals ``-i exp(-i w1 t1)``,
+  ``-i exp(+i w1 t1)`` is therefore absorptive at +w1 with PHC0 = 0.
+* **States-TPPI.** Each t1 increment k holds a cosine and a sine row, both multiplied by
+  (-1)^k; combined as cos + i sin with the (-1)^k undone (checked by the project on a real,
+  unlicensed 19F EXSY series against TopSpin, r = 0.994, and on the independent
+  TopSpin-convention series of tests/test_topspin_convention.py).
+* **Linear prediction.** proc2s ``ME_mod = 2`` (LPfc): forward prediction of the t1
+  interferograms to ``TDeff`` points with ``NCOEF / 2`` complex Burg coefficients
+  (:mod:`exsyfit.processing.prediction`, evidence table there).  ``TDeff`` below ``TD``
+  (no prediction) truncates the data.
+* **First point.** The first complex point of every t1 interferogram is multiplied by 0.5
+  (TopSpin FCOR 0.5 in both pairs' proc2s).
   In a digitally filtered direct dimension the point at t2 = 0 (after removing the group delay)
   already holds about half of the signal, because the filter sees a step there, so F2 is left
   unscaled by default (TopSpin does the same, ``FCOR = 1``); for analog data it is scaled by 0.5.
@@ -26,14 +61,21 @@ Conventions (checked against TopSpin on real data)
   time-domain signal at t = 0, provided the window is 1 at t = 0.  A 2D peak therefore has a
   volume (intensity x ppm^2) equal to its signal amplitude at t1 = t2 = 0.
 
+Varian / Agilent
+----------------
+The Varian reader conjugates the FID (opposite sense of rotation) and negates the phase = 2
+rows, then uses the same States transform.  The real Varian files available are 1D / arrayed
+(87Rb, 31P): they confirm the direct-dimension sense and the sign of rp (tests/test_io_varian.py);
+the hypercomplex F1 sense of VnmrJ could not be checked on real data (no licensed real Varian
+2D with a VnmrJ-processed spectrum was found) and follows NMRPy / ssNake's handling.
+
 Quadrature in F1 (``fnmode``)
 -----------------------------
 ``"States"`` and ``"States-TPPI"``: rows alternate cosine- and sine-modulated t1 data; States-TPPI
 additionally alternates the sign of successive complex t1 points.  ``"TPPI"``: real t1 points at
-half the dwell time with a 90 degree phase increment.  ``"echo-antiecho"``: rows alternate
-P-type (``exp(+i w1 t1)``) and N-type (``exp(-i w1 t1)``) data, combined into cosine
-``(P + N) / 2`` and sine ``(P - N) / 2i`` parts.  ``"QF"``: single-channel complex t1 data
-(phase-twisted lines, for completeness only).
+half the dwell time with a 90 degree phase increment.  ``"echo-antiecho"``: pairs of rows
+combined as above.  ``"QF"``: single-channel complex t1 data (phase-twisted lines, for
+completeness only).
 """
 
 from __future__ import annotations
@@ -45,8 +87,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
+from exsyfit.processing.baseline import baseline_2d, baseline_correct  # noqa: F401
 from exsyfit.processing.phasing import (  # noqa: F401  (re-exported)
     Hypercomplex2D,
     auto_phase,
@@ -109,10 +151,10 @@ class ProcessingOptions:
         Factor for the first FID point; ``None`` chooses 1.0 for digitally filtered data and
         ``first_point_scale`` otherwise.
     auto_phase : bool
-        Choose the zero-order phases of both dimensions by maximising the absorptive
-        integral of the diagonal peaks; first-order phases stay as given / stored (maximising
-        an integral does not determine them: a phase ramp across a line adds a positive
-        dispersive contribution).  With several spectra one phase is shared by the series.
+        Choose the zero- and first-order phases of both dimensions from the phases of the
+        strongest peaks (:func:`exsyfit.processing.phasing.auto_phase`), on the spectrum with
+        the shortest mixing time; one set of phases is shared by the series and reported as
+        ``metadata["phases"]`` (``source = "auto"``).
     fnmode : str or None
         Override the F1 quadrature mode read from the file: "QF", "TPPI", "States",
         "States-TPPI" or "echo-antiecho".
@@ -655,74 +697,6 @@ def processing_description(acq: AcquisitionParameters, options: ProcessingOption
           "window_offset": 0.0, "window_points": int(n1),
           "size": int(opts.size_f1), "first_point_scale": float(opts.first_point_scale)}
     return {"processing_f1": f1, "processing_f2": f2}
-
-
-def baseline_correct(data: np.ndarray, order: int, axis: int = -1, n_iter: int = 4,
-                     clip: float = 3.0, dilate: int = 3) -> np.ndarray:
-    """Subtract a polynomial baseline from every 1D trace along ``axis``.
-
-    Starting from each trace's median, the polynomial of each trace is fitted by least
-    squares to the points that are not signal: points deviating from the current baseline by
-    more than ``clip`` robust standard deviations (median absolute deviation of the baseline
-    points of the whole spectrum), and their ``dilate`` neighbours on each side, are
-    excluded, iteratively.  Traces with too few baseline points keep their median.  Wings of
-    broad lines that fall below the noise are treated as baseline.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-        Real 2D spectrum.
-    order : int
-        Polynomial order (0 = constant offset).
-    axis : int
-        1 or -1: along F2 (each row); 0: along F1 (each column).
-    n_iter : int
-        Number of exclusion rounds.
-    clip : float
-        Exclusion threshold, robust standard deviations.
-    dilate : int
-        Points on each side of a signal point also excluded from the fit.
-
-    Returns
-    -------
-    numpy.ndarray
-        Corrected copy of ``data``.
-    """
-    x = np.moveaxis(np.asarray(data, dtype=float), axis, -1)
-    n = x.shape[-1]
-    u = np.linspace(-1.0, 1.0, n)
-    v = np.polynomial.legendre.legvander(u, order)  # (n, order+1)
-    base = np.broadcast_to(np.median(x, axis=-1, keepdims=True), x.shape).copy()
-    floor = 1e-12 * max(float(np.abs(x).max()), 1e-300)
-    sigma = max(1.4826 * float(np.median(np.abs(x - base))), floor)
-    struct = np.ones((1,) * (x.ndim - 1) + (2 * dilate + 1,), bool)
-    min_points = max(2 * (order + 1), n // 10)
-    for _ in range(n_iter):
-        signal = np.abs(x - base) > clip * sigma
-        if dilate > 0:
-            signal = ndimage.binary_dilation(signal, structure=struct)
-        w = (~signal).astype(float)
-        ok = w.sum(axis=-1) >= min_points  # traces with enough baseline points
-        ata = np.einsum("...k,ki,kj->...ij", w, v, v)
-        atb = np.einsum("...k,ki,...k->...i", w, v, x)
-        ata[~ok] = np.eye(order + 1)
-        atb[~ok] = 0.0
-        coef = np.linalg.solve(ata, atb[..., None])[..., 0]
-        base = np.where(ok[..., None], coef @ v.T, base)
-        quiet = (w > 0) & ok[..., None]
-        if quiet.any():
-            sigma = max(1.4826 * float(np.median(np.abs((x - base)[quiet]))), floor)
-    return np.moveaxis(x - base, -1, axis)
-
-
-def baseline_2d(data: np.ndarray, order_f2: int | None, order_f1: int | None) -> np.ndarray:
-    """Polynomial baseline correction along F2 (rows) and then F1 (columns); ``None`` skips."""
-    out = np.asarray(data, dtype=float)
-    if order_f2 is not None:
-        out = baseline_correct(out, order_f2, axis=1)
-    if order_f1 is not None:
-        out = baseline_correct(out, order_f1, axis=0)
-    return out
 
 
 def resolved_phases(options: ProcessingOptions, acq: AcquisitionParameters,
