@@ -246,3 +246,75 @@ def test_processing_reproduces_topspin_1r_of_real_1d_data():
     assert np.dot(spec2, r) / np.dot(spec2, spec2) == pytest.approx(1.0, abs=0.01)
     ppm = ppm_axis(p["SI"], a["SW_h"], p["SF"], (a["SFO1"] / p["SF"] - 1) * 1e6)
     assert ppm[0] == pytest.approx(p["OFFSET"], abs=1e-3)
+
+
+# ---------------------------------------------------------------- phasing, prediction, strips
+
+
+def _three_diagonal_peaks() -> np.ndarray:
+    rows = sum(_states_2d("States-TPPI", nu, nu, fw=40.0) for nu in (-800.0, 0.0, 700.0))
+    return rows
+
+
+def test_auto_phase_finds_first_order_phases_in_both_dimensions():
+    from exsyfit.processing.phasing import Hypercomplex2D
+
+    acq = AcquisitionParameters(sw_hz_f2=4000.0, sw_hz_f1=2000.0, sf_mhz_f2=200.0,
+                                sf_mhz_f1=200.0, carrier_ppm_f2=0.0, carrier_ppm_f1=0.0,
+                                fnmode="States-TPPI")
+    opts = ProcessingOptions(size_f2=512, size_f1=256)
+    hc = transform_2d(_three_diagonal_peaks(), acq, opts)
+    ref = phase_2d(hc)
+    true = (20.0, 60.0, -30.0, -45.0)  # p0_f2, p1_f2, p0_f1, p1_f1 (the correction)
+    x1, x2 = hc.fractions()
+    ph2 = np.deg2rad(true[0] + true[1] * x2)
+    ph1 = np.deg2rad(true[2] + true[3] * x1)
+    bad = Hypercomplex2D(
+        (np.cos(ph2) * hc.re_part - np.sin(ph2) * hc.im_part) * np.exp(1j * ph1)[:, None],
+        (np.sin(ph2) * hc.re_part + np.cos(ph2) * hc.im_part) * np.exp(1j * ph1)[:, None],
+        hc.ppm_f1, hc.ppm_f2)
+    found = auto_phase([bad])
+    assert found == pytest.approx(true, abs=4.0)
+    np.testing.assert_allclose(phase_2d(bad, *found), ref, atol=0.05 * ref.max())
+    # zero order only: the first orders keep their starting values
+    p = auto_phase([bad], start=(0.0, 60.0, 0.0, -45.0), first_order=False)
+    assert (p[1], p[3]) == (60.0, -45.0)
+    assert p[0] == pytest.approx(20.0, abs=2.0) and p[2] == pytest.approx(-30.0, abs=2.0)
+
+
+def test_burg_prediction_continues_decaying_signals():
+    from exsyfit.processing.prediction import predict_forward
+
+    t = np.arange(96)
+    x = (np.exp((0.31j - 0.02) * t) + 0.5 * np.exp((-1.1j - 0.035) * t))[:, None]
+    x = np.hstack([x, 2.0 * x])
+    out = predict_forward(x[:48], 96, 16)
+    np.testing.assert_array_equal(out[:48], x[:48])
+    # Burg's estimates damp too little far out (TopSpin's prediction shares this); the points
+    # next to the data are continued closely, and an order too small does much worse
+    assert np.abs(out[48:64] - x[48:64]).max() < 1e-2
+    assert np.abs(predict_forward(x[:48], 96, 2)[48:64] - x[48:64]).max() > 0.05
+    assert predict_forward(x[:48], 40, 4).shape == (48, 2)  # nothing to predict
+
+
+def test_strip_keeps_part_of_the_transform_and_phases_are_reported():
+    from dataclasses import replace
+
+    from exsyfit.processing.raw import process_planes
+
+    acq = AcquisitionParameters(sw_hz_f2=4000.0, sw_hz_f1=2000.0, sf_mhz_f2=200.0,
+                                sf_mhz_f1=200.0, carrier_ppm_f2=0.0, carrier_ppm_f1=0.0,
+                                fnmode="States-TPPI",
+                                defaults=ProcessingOptions(p0_f2=10.0, p1_f2=30.0))
+    data = _three_diagonal_peaks()
+    opts = ProcessingOptions(size_f2=512, size_f1=256)
+    full = process_planes([data], acq, opts)
+    cut = process_planes([data], replace(acq, strip_f2=(100, 200), strip_size_f2=512), opts)
+    np.testing.assert_allclose(cut.spectra[0], full.spectra[0][:, 100:300], atol=1e-12)
+    np.testing.assert_allclose(cut.ppm_f2, full.ppm_f2[100:300])
+    assert full.phases_meta == {"F2": {"p0_deg": 10.0, "p1_deg": 30.0},
+                                "F1": {"p0_deg": 0.0, "p1_deg": 0.0}, "source": "procs"}
+    given = process_planes([data], acq, replace(opts, p0_f1=5.0))
+    assert given.phases_meta["source"] == "config" and given.phases[2] == 5.0
+    auto = process_planes([data], acq, replace(opts, auto_phase=True), mixing_times=[0.1])
+    assert auto.phases_meta["source"] == "auto"
