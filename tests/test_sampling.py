@@ -173,3 +173,28 @@ def test_start_search_scales_to_twelve_sites():
     assert time.perf_counter() - t0 < 60
     # far better than the generic initial guess
     assert problem(theta[None])[0] > problem(problem.initial_guess()[None])[0] + 1e4
+
+
+def test_sampler_draws_from_a_correlated_gaussian():
+    from exsyfit.fit.sampling import DifferentialEvolutionSampler
+
+    rng = np.random.default_rng(5)
+    d = 5
+    m = rng.standard_normal((d, d))
+    cov = m @ m.T + 0.3 * np.eye(d)
+    prec = np.linalg.inv(cov)
+    mu = np.linspace(-2.0, 3.0, d)
+
+    def log_prob(x):
+        r = x - mu
+        return -0.5 * np.einsum("ij,jk,ik->i", r, prec, r)
+
+    x0 = mu + rng.standard_normal((24, d))
+    sampler = DifferentialEvolutionSampler(log_prob, np.random.default_rng(1))
+    chain, lps, accepted, _, _ = sampler.run(x0, log_prob(x0), 6000)
+    post = chain[1000:].reshape(-1, d)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(post.mean(axis=0) - mu) < 0.06 * sd)
+    np.testing.assert_allclose(np.cov(post.T), cov, atol=0.06 * np.outer(sd, sd).max())
+    np.testing.assert_allclose(lps[-1], log_prob(chain[-1]))
+    assert 0.15 < accepted.mean() / 6000 < 0.5
