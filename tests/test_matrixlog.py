@@ -422,6 +422,8 @@ def test_rows_that_disagree_with_the_global_fit_are_flagged():
                           for T, k in zip(C8_T, C8_KAB, strict=True)])
     out = compare_with_global_fit(table, truth)
     assert out["agrees_with_fit"].all()
+    one_call = matrix_log_table(_c8_table(), ["A", "B"], [0.9, 0.1], fit_rates=truth)
+    pd.testing.assert_frame_equal(one_call, out)
     np.testing.assert_allclose(out["k_ex_A<->B_fit_per_s"], np.repeat(10 * np.array(C8_KAB),
                                                                       len(C8_TM)))
     wrong = truth.assign(k_ex_per_s_median=truth["k_ex_per_s_median"] * 3)

@@ -597,6 +597,7 @@ def matrix_log_table(
     n_draws: int = 0,
     seed: int | np.random.Generator | None = None,
     tolerance: float = 1e-9,
+    fit_rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Matrix-logarithm rates for every spectrum of a volume table.
 
@@ -624,6 +625,9 @@ def matrix_log_table(
         Seed of the Monte-Carlo replicas.
     tolerance : float, optional
         Relative tolerance for negative rates (see :func:`rates_from_volumes`).
+    fit_rates : pandas.DataFrame, optional
+        Posterior k_ex of a global fit (:meth:`exsyfit.fit.results.FitResult.rate_table`):
+        adds the comparison columns of :func:`compare_with_global_fit`.
 
     Returns
     -------
@@ -731,4 +735,6 @@ def matrix_log_table(
             out[f"{col}_q16"] = q16[:, c]
             out[f"{col}_q84"] = q84[:, c]
         out["mc_failure_fraction"] = mc_failure
+    if fit_rates is not None:
+        out = compare_with_global_fit(out, fit_rates)
     return out
