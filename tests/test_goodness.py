@@ -82,3 +82,25 @@ def test_posterior_predictive_p_is_uniformish_for_data_from_the_model():
         chis.append(g.chi2_reduced)
     assert 0.3 < np.mean(ps) < 0.7
     assert abs(np.mean(chis) - 1.0) < 0.1
+
+
+def test_rate_table_matches_the_summary_and_the_matrix_log_agrees(clean):
+    from exsyfit.kinetics.matrixlog import matrix_log_table
+
+    rates = clean.rate_table()
+    summary = clean.summary_dict()["temperatures"]
+    assert list(rates["pair"]) == ["A<->B"] * len(summary)
+    np.testing.assert_allclose(rates["k_ex_per_s_median"],
+                               [e["k_ex_per_s"]["median"] for e in summary])
+    table = matrix_log_table(clean.problem.table, ["A", "B"], [0.9, 0.1], n_draws=100, seed=1,
+                             fit_rates=rates)
+    rated = table[table["ok"]]
+    kt = rated["k_ex_A<->B_fit_per_s"] * rated["mixing_time_s"]
+    informative = rated[kt < 3.0]
+    assert len(informative) > 8
+    assert informative["agrees_with_fit"].mean() > 0.85
+    # where exchange is nearly complete the single-spectrum logarithm is noise-dominated:
+    # such rows are flagged, and the text says why
+    saturated = rated[kt > 8.0]
+    assert len(saturated) >= 2 and not saturated["agrees_with_fit"].any()
+    assert saturated["fit_disagreement"].str.contains("nearly complete").all()

@@ -74,6 +74,11 @@ def compare_with_global_fit(table: pd.DataFrame, fit_rates: pd.DataFrame, *,
             if bad:
                 text = (f"k_ex {pair} = {own} against the global fit {med:.3g} s^-1 "
                         f"(95 %: {lo:.3g} to {hi:.3g}) at {float(T):g} K")
+                kt = med * float(out["mixing_time_s"].iloc[r])
+                if kt > 3.0:
+                    text += (f" (k_ex t_m = {kt:.2g}: exchange is nearly complete, so the "
+                             "spectrum carries little rate information and the logarithm is "
+                             "dominated by noise)")
                 notes[r] = f"{notes[r]}; {text}" if notes[r] else text
         out[f"k_ex_{pair}_fit_per_s"] = fit_col
     out["agrees_with_fit"] = agrees
