@@ -71,7 +71,7 @@ def test_short_chain_reason_names_the_slowest_parameter():
 def test_tau_matches_emcee_and_is_infinite_for_a_frozen_chain():
     rng = np.random.default_rng(0)
     phi = np.array([0.5, 0.9, 0.97])
-    x = np.zeros((800, 16, 3))
+    x = np.zeros((480, 16, 3))
     for t in range(1, len(x)):
         x[t] = phi * x[t - 1] + rng.standard_normal((16, 3))
     ref = emcee.autocorr.integrated_time(x, tol=0, quiet=True)

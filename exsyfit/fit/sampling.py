@@ -232,7 +232,7 @@ MAX_CHAIN_BYTES = 4 * 2**30
 #: Steps between convergence checks (and checkpoint appends) at most.
 CHECK_EVERY = 250
 #: The autocorrelation time is estimated on at most this many (thinned) steps.
-TAU_MAX_ROWS = 1000
+TAU_MAX_ROWS = 500
 
 
 def _check_size(n_walkers: int, n_dim: int, target: int) -> None:
