@@ -108,7 +108,11 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
     The 2rr holds ``round(data * ns * rg / 2**NC_proc)`` as little-endian int32, with
     ``NC_proc`` chosen (unless given) so the largest value lies between 2**29 and 2**30, so that
     ``read_experiment(folder)`` returns ``spectrum.data`` to about 1e-9 relative precision and
-    the same ppm axes.
+    the same ppm axes.  The processing it records is the one an untruncated line sampled on
+    the grid corresponds to: TD = 2 x SI in both dimensions (SI complex points, no zero
+    filling, no window), so that the exact processed line profile the integrator derives from
+    procs/proc2s matches the rendered lines (volume errors below 0.2 % instead of up to 30 %
+    with TD = SI for 0.6 ppm lines).
 
     Parameters
     ----------
@@ -176,11 +180,11 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
     car1 = off1 - sw[0] / (2 * sf)
     scale = {"NS": int(ns), "RG": float(rg)}
     _write_jcamp(folder / "acqus", {**_acqus_params(
-        nucleus=nuc, sf_mhz=sf, o1_ppm=car2, sw_hz=sw[1], td=si2, ns=ns, rg=rg, te_K=te,
+        nucleus=nuc, sf_mhz=sf, o1_ppm=car2, sw_hz=sw[1], td=2 * si2, ns=ns, rg=rg, te_K=te,
         d8_s=d8, masr_hz=masr, pulse_program=pulse_program), **extra["acqus"], **scale},
         "acqus")
     _write_jcamp(folder / "acqu2s", {**_acqus_params(
-        nucleus=nuc, sf_mhz=sf, o1_ppm=car1, sw_hz=sw[0], td=si1, ns=ns, rg=rg, te_K=te,
+        nucleus=nuc, sf_mhz=sf, o1_ppm=car1, sw_hz=sw[0], td=2 * si1, ns=ns, rg=rg, te_K=te,
         d8_s=d8, masr_hz=masr, pulse_program=pulse_program,
         extra={"FnMODE": _FNMODE_TO_CODE["States-TPPI"]}), **extra["acqu2s"], **scale},
         "acqu2s")
