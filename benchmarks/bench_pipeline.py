@@ -9,8 +9,9 @@ Measured side by side in one run, on this machine:
 * ``run`` on the demo (20 bundled spectra; main law, two comparison models and the robustness
   variants), in process, with the stage breakdown that :func:`exsyfit.pipeline.run` returns.
 
-The machine's load average is printed beside the figures: on a shared machine the parallel
-gain is bounded by the cores that are actually free.
+The machine's load average and the CPU seconds are printed beside the wall times: on a shared
+machine the parallel gain is bounded by the cores that are actually free, and CPU seconds show
+what parallelism costs in extra work (process start, imports, pickling).
 
 Run:  python benchmarks/bench_pipeline.py [--repeat N] [--skip-run]
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,12 @@ TEMPERATURES_K = (253.0, 273.0, 293.0, 313.0, 333.0, 353.0)
 MIXING_TIMES_S = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes (worker pools included)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -69,10 +77,10 @@ def bench_fit_cli(config: Path, workers: int | None, out: Path) -> dict[str, flo
            "--force"]
     if workers is not None:
         cmd += ["--workers", str(workers)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _child_cpu()
     subprocess.run(cmd, check=True, capture_output=True)
     wall = time.perf_counter() - t0
-    row = {"wall_s": wall}
+    row = {"wall_s": wall, "cpu_s": _child_cpu() - c0}
     for stem, name in (("", "main"), ("free_", "free"), ("spin_diffusion_", "spin_diffusion")):
         s = json.loads((out / f"{stem}summary.json").read_text())
         row[f"sampling_{name}_s"] = s["diagnostics"]["sampling_seconds"]
@@ -93,8 +101,10 @@ def bench_run(workers: int | None, out: Path) -> dict[str, float]:
     from exsyfit.pipeline import run
 
     config = load_config(ROOT / "examples" / "argyrodite_li2s" / "config.toml")
+    c0 = time.process_time() + _child_cpu()
     done = run(config, out, force=True, workers=workers)
     row = {f"{k}_s": v for k, v in done["seconds"].items()}
+    row["cpu_s"] = time.process_time() + _child_cpu() - c0
     row["n_fits"] = 3 + len(done["robustness"]["variants"]) - 1
     return row
 

@@ -8,8 +8,12 @@ module-level function.  Each task is seeded by the config alone, so the results 
 to a serial run.
 
 Workers are processes, not threads: the log-probability is numpy code that holds the GIL for
-short kernels.  Each worker runs its numerical libraries single-threaded (``OMP_NUM_THREADS``
-etc. set to 1 while the pool starts) so that N workers use N cores, not N x N threads.
+short kernels.  On Linux they are forked from a single-threaded parent, so they start without
+importing anything again; elsewhere (or from a threaded parent) they are spawned.  Their log
+lines are dropped: each result carries its own warnings back to the parent.  Spawned workers
+run their numerical libraries single-threaded (``OMP_NUM_THREADS`` etc. set to 1 while the pool
+starts) so that N workers use N cores, not N x N threads; forked workers keep the parent's
+BLAS, which does not thread the likelihood's small per-walker matrices.
 
 Inside a Dask worker (``exsyfit batch``, which already runs one job per core) or a process that
 cannot start children, the tasks run one after another in that process.
@@ -22,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +108,20 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _start_method() -> str:
+    """``fork`` on Linux from a single-threaded process (the workers need not import exsyfit
+    again: about 1 s of CPU each), else ``spawn``."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _quiet_worker() -> None:
+    """Worker start-up: the log stays with the parent (results carry their own warnings)."""
+    log.handlers[:] = []
+    log.propagate = False
+
+
 def _timed(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = func(*args, **kwargs)
@@ -165,9 +184,10 @@ def run_tasks(tasks: Sequence[Task], workers: int | None = None,
                 on_done(name, result[1])
 
     log.info("running %d fits on %d worker processes", len(ordered), n)
-    with _single_threaded_children(), _Done():
+    with _single_threaded_children(), _Done(), dask.config.set(
+            {"multiprocessing.context": _start_method()}):
         outs = dask.compute(*delayed, scheduler="processes", num_workers=n, chunksize=1,
-                            optimize_graph=False)
+                            optimize_graph=False, initializer=_quiet_worker)
     for task, (value, sec) in zip(ordered, outs, strict=True):
         results[task.name], seconds[task.name] = value, sec
     return results, seconds
