@@ -46,6 +46,7 @@ from exsyfit.integrate.volumes import group_temperatures, validate_volume_table
 from exsyfit.kinetics import laws as kinetics
 from exsyfit.kinetics.diffusion import diffusion_mixing_matrix, slowest_mode_factor
 from exsyfit.kinetics.exchange import (
+    directional_rates,
     exchange_rate_matrix,
     mixing_matrix_paired,
     mixing_matrix_two_site,
@@ -454,6 +455,10 @@ class ExsyProblem:
             out["scale"] = np.exp(theta[:, self._ix_scale])
         out["frac_error"] = (np.exp(theta[:, self._ix_frac]) if self._ix_frac is not None
                              else np.zeros(W))
+        if not derived and self.n_sites == 2 and self.n_pairs == 1:
+            # the log-posterior of two sites needs only the two directional rates (W, n_T)
+            out["k_ab_k_ba"] = directional_rates(k_ex[:, 0], p[:, :, 0], p[:, :, 1])
+            return out
         k_pairs = k_ex.transpose(0, 2, 1)  # (W, n_T, n_pairs)
         out["K"] = exchange_rate_matrix(k_pairs, np.maximum(p, 1e-300), spec.pairs)
         return out
@@ -484,10 +489,15 @@ class ExsyProblem:
             A = diffusion_mixing_matrix(phys["D_over_L2"][:, 0, :], phys["populations"],
                                         phys["r1"], times, geometry=self.spec.transport)
             return A[:, t_idx, pick]
-        K, r1 = phys["K"], phys["r1"]
+        r1 = phys["r1"]
         if self.n_sites == 2:  # closed form: gather only the two rates and relaxation rates
-            return mixing_matrix_two_site(K[:, :, 1, 0][:, t_idx], K[:, :, 0, 1][:, t_idx],
+            if "k_ab_k_ba" in phys:
+                k_ab, k_ba = phys["k_ab_k_ba"]
+            else:
+                k_ab, k_ba = phys["K"][:, :, 1, 0], phys["K"][:, :, 0, 1]
+            return mixing_matrix_two_site(k_ab[:, t_idx], k_ba[:, t_idx],
                                           r1[:, :, 0][:, t_idx], r1[:, :, 1][:, t_idx], tm)
+        K = phys["K"]
         return mixing_matrix_paired(K[:, t_idx], r1[:, t_idx], tm[None, :],
                                     phys["populations"][:, t_idx])
 
