@@ -57,7 +57,7 @@ class PriorConfig:
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """emcee settings."""
+    """Sampler settings (the ``[sampler]`` table)."""
 
     seed: int = 1
     walkers: int | None = None
