@@ -226,6 +226,33 @@ def test_an_unexpected_failure_gives_exit_status_1(cluster, project, monkeypatch
     assert "error: " in capsys.readouterr().err
 
 
+def test_a_progress_bar_counts_the_configs(cluster, tmp_path: Path) -> None:
+    from distributed import Client
+
+    configs = []
+    for name in ("a", "b", "c"):
+        configs.append(tmp_path / f"{name}.toml")
+        configs[-1].write_text("[data]\n")  # no sites: bad input, fails at once
+    events: list = []
+
+    class Bar:
+        def update(self, n: int) -> None:
+            events.append(n)
+
+        def close(self) -> None:
+            events.append("closed")
+
+    def factory(description: str, total: int) -> Bar:
+        events.append((description, total))
+        return Bar()
+
+    with Client(cluster.scheduler_address) as client:
+        out = batch.run_batch(configs, tmp_path / "out", client=client, progress=factory)
+    assert events == [("configs", 3), 1, 1, 1, "closed"]
+    assert out.exit_status == 2 and list(out.table["status"]) == ["error"] * 3
+    assert all("[sites]: found nothing" in e and "\n" not in e for e in out.table["error"])
+
+
 def test_the_embedded_local_cluster_runs_the_jobs(tmp_path: Path) -> None:
     """Without --scheduler the batch starts its own worker processes."""
     config = tmp_path / "typo.toml"
