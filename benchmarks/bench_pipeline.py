@@ -105,7 +105,7 @@ def bench_run(workers: int | None, out: Path) -> dict[str, float]:
     done = run(config, out, force=True, workers=workers)
     row = {f"{k}_s": v for k, v in done["seconds"].items()}
     row["cpu_s"] = time.process_time() + _child_cpu() - c0
-    row["n_fits"] = 3 + len(done["robustness"]["variants"]) - 1
+    row["n_fits"] = 3 + len(done["robustness"]["variants"])
     return row
 
 

@@ -26,9 +26,12 @@ steps).  Only the medians are used, and those hardly need a long chain: on the d
 (tau about 30 steps) the 1000-step medians of Ea differed from a converged 50-tau fit by at most
 0.05 posterior standard deviations (k_ex by at most 0.03 %, three seeds), at 40 % of its cost.
 
-``Ea_eV_systematic`` is half the range of the Ea medians over the configured analysis and all
-variants; ``k_ex_systematic_fraction`` (per temperature) is half the range of the k_ex medians
-divided by the configured analysis's median.  For more than two sites both are keyed by pair.
+summary.json ``robustness`` holds ``default`` (the configured analysis) and ``variants`` (the
+alternatives, each ``name``, ``what``, ``Ea_eV_median``, ``k_ex_per_s_median`` per temperature),
+``skipped`` (alternatives left out, with the reason).  ``Ea_eV_systematic`` is half the range of
+the Ea medians over the configured analysis and all variants; ``k_ex_systematic_fraction`` (per
+temperature) is half the range of the k_ex medians divided by the configured analysis's median.
+For more than two sites both are keyed by pair.
 """
 
 from __future__ import annotations
@@ -321,7 +324,8 @@ def summarise(main: FitResult, the_plan: Plan, done: dict[str, Any]) -> dict[str
               for t in range(len(temps))]
     k_frac = [_fraction(h, base["k_ex_per_s_median"][t]) for t, h in enumerate(k_half)]
     block = {
-        "variants": entries,
+        "default": base,
+        "variants": entries[1:],
         "Ea_eV_systematic": ea_sys,
         "k_ex_systematic_fraction": k_frac,
         "temperatures_K": temps,
@@ -347,9 +351,10 @@ def _warn_if_large(main: FitResult, block: dict[str, Any]) -> None:
         value = sys_ if not isinstance(sys_, dict) else sys_.get(pair)
         half = 0.5 * (st["q975"] - st["q025"])
         if value is not None and value > half:
-            names = [e["name"] for e in block["variants"]]
+            every = [block["default"], *block["variants"]]
+            names = [e["name"] for e in every]
             eas = [e["Ea_eV_median"] if not isinstance(e["Ea_eV_median"], dict)
-                   else e["Ea_eV_median"].get(pair) for e in block["variants"]]
+                   else e["Ea_eV_median"].get(pair) for e in every]
             lo, hi = names[int(np.argmin(eas))], names[int(np.argmax(eas))]
             log.warning(
                 "Ea%s depends on the analysis choices more than on the noise: the robustness "
