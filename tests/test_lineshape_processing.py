@@ -313,13 +313,9 @@ def test_topspin_2rr_volumes_with_procs_profile(tmp_path):
     assert np.max(np.abs(z)) < 4.0
     assert 0.7 < g.misfit_ratio < 1.3
     assert not [w for w in res.warnings if "residuals" in w or "pseudo-Voigt" in w]
-    # "procs" is the default for a TopSpin 2rr
-    default = integrate_series(spectra, sites, options=IntegrationOptions(method="lineshape"))
-    assert np.array_equal(default.groups[0].volumes, g.volumes)
-    # exact profiles only for data processed here (True): pseudo-Voigt lines for 2rr,
-    # which bias the small cross peaks at short mixing time and the diagonal peaks
-    pv = integrate_series(spectra, sites, options=IntegrationOptions(
-        method="lineshape", processed_lineshape=True))
+    # default (True): exact profiles only for data processed here, so pseudo-Voigt lines for
+    # 2rr, which bias the small cross peaks at short mixing time and the diagonal peaks
+    pv = integrate_series(spectra, sites, options=IntegrationOptions(method="lineshape"))
     assert pv.groups[0].profiles == (None, None)
     z_pv, rel_pv = _z(pv, truth)
     assert np.max(np.abs(z_pv)) > 10.0

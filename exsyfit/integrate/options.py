@@ -104,7 +104,7 @@ class IntegrationOptions:
     max_shape_spectra: int = 4
     auto_bias_sigma: float = 0.5
     warning_sigma: float = 3.5
-    processed_lineshape: bool | str = "procs"
+    processed_lineshape: bool | str = True
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "[integration]") -> IntegrationOptions:
