@@ -556,6 +556,12 @@ def _main(argv: Sequence[str] | None) -> int:
 
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        hint = (f" (continue the fit with 'exsyfit fit {args.config} --resume')"
+                if args.command in ("fit", "run") else "")
+        with contextlib.suppress(Exception):
+            print(f"interrupted{hint}", file=sys.stderr)
+        return 130
     except ExsyfitError as exc:
         print(f"error: {plain(str(exc))}", file=sys.stderr)
         return 2

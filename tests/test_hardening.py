@@ -316,3 +316,17 @@ def test_every_command_help_ends_with_an_example(capsys):
         assert text[-2] == "example:", name
         assert text[-1].strip().startswith(f"exsyfit {name}"), name
     assert "130 interrupted with Ctrl-C" in parser.format_help()
+
+
+def test_ctrl_c_during_a_fit_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    import exsyfit.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exsyfit.pipeline, "fit", interrupted)
+    config = job(tmp_path)
+    assert main(["fit", str(config), "-q"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == f"interrupted (continue the fit with 'exsyfit fit {config} --resume')"
+    assert not (tmp_path / "results" / ".exsyfit.lock").exists()
