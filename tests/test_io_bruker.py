@@ -325,7 +325,7 @@ def test_mixing_time_specifications(tmp_path):
     folder = sim_bruker.write_raw(tmp_path / "1", PEAKS[:1], **RAW_KW, d8_s=0.123, masr_hz=10000.0)
     (folder / "vclist").write_text("4\n")
     assert bruker.read_metadata(folder)["mixing_time_s"] == pytest.approx(0.123)
-    assert bruker.read_metadata(folder, mixing_time="D1")["mixing_time_s"] == 0.0
+    assert bruker.read_metadata(folder, mixing_time="D1")["mixing_time_s"] == 1.0  # the D1
     m = bruker.read_metadata(folder, mixing_time="vclist*rotor")
     assert m["mixing_time_s"] == [pytest.approx(4e-4)]
     (s,) = bruker.read_experiment(folder, prefer="raw", mixing_time=0.07)

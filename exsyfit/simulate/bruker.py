@@ -21,11 +21,15 @@ from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.processing.lineshapes import SimPeak
 from exsyfit.simulate.fid import decay, delay
 
-__all__ = ["write_processed", "write_raw"]
+__all__ = ["SIMULATED_PROBE", "DEFAULT_D1_S", "write_processed", "write_raw"]
 
 _FNMODE_TO_CODE = {v: k for k, v in _FNMODE_CODES.items()}
 _FNMODE_TO_MC2 = {v: k for k, v in _MC2_CODES.items()}
 _WDW_TO_CODE = {v: k for k, v in _WDW_CODES.items()}
+#: Probe head recorded in simulated files (a MAS probe: the series are spun).
+SIMULATED_PROBE = "4 mm MAS BB/1H (simulated)"
+#: Recycle delay D1 recorded when none is given, s.
+DEFAULT_D1_S = 1.0
 
 
 def _prepare_folder(folder: Path, overwrite: bool) -> None:
@@ -52,14 +56,17 @@ def _write_jcamp(path: Path, params: dict[str, Any], title: str) -> None:
 
 def _acqus_params(*, nucleus: str, sf_mhz: float, o1_ppm: float, sw_hz: float, td: int,
                   ns: int, rg: float, te_K: float, d8_s: float, masr_hz: float,
-                  pulse_program: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                  pulse_program: str, d1_s: float, probe: str,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
     d = [0.0] * 64
+    d[1] = float(d1_s)
     d[8] = float(d8_s)
     params = {
         "NUC1": nucleus, "BF1": float(sf_mhz), "SFO1": float(sf_mhz) * (1 + o1_ppm * 1e-6),
         "O1": float(o1_ppm * sf_mhz), "SW_h": float(sw_hz), "SW": float(sw_hz / sf_mhz),
         "TD": int(td), "NS": int(ns), "RG": float(rg), "TE": float(te_K), "D": d,
         "CNST": [0.0] * 64, "MASR": float(masr_hz), "PULPROG": pulse_program,
+        "PROBHD": probe,
         "DTYPA": 0, "BYTORDA": 0, "NC": 0, "AQ_mod": 3, "DIGMOD": 1, "FnMODE": 0,
     }
     params.update(extra or {})
@@ -101,7 +108,8 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
                     te_K: float | None = None, d8_s: float | None = None,
                     masr_hz: float | None = None, nc_proc: int | None = None,
                     nucleus: str | None = None, sf_mhz: float | None = None,
-                    pulse_program: str = "noesyph", overwrite: bool = False,
+                    pulse_program: str = "noesyph", d1_s: float = DEFAULT_D1_S,
+                    probe: str = SIMULATED_PROBE, overwrite: bool = False,
                     parameters: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
     """Write a spectrum as a TopSpin-like processed experiment (acqus, acqu2s, procs, 2rr).
 
@@ -131,6 +139,8 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
         Override the spectrum's nucleus and spectrometer frequency (MHz).
     pulse_program : str
         PULPROG recorded in acqus.
+    d1_s, probe : float, str
+        Recycle delay D1 (s) and probe head PROBHD recorded in acqus.
     overwrite : bool
         Replace an existing experiment in ``folder``.
     parameters : mapping, optional
@@ -181,11 +191,11 @@ def write_processed(folder: str | Path, spectrum: Spectrum2D, *, ns: int = 16, r
     scale = {"NS": int(ns), "RG": float(rg)}
     _write_jcamp(folder / "acqus", {**_acqus_params(
         nucleus=nuc, sf_mhz=sf, o1_ppm=car2, sw_hz=sw[1], td=2 * si2, ns=ns, rg=rg, te_K=te,
-        d8_s=d8, masr_hz=masr, pulse_program=pulse_program), **extra["acqus"], **scale},
-        "acqus")
+        d8_s=d8, masr_hz=masr, pulse_program=pulse_program, d1_s=d1_s, probe=probe),
+        **extra["acqus"], **scale}, "acqus")
     _write_jcamp(folder / "acqu2s", {**_acqus_params(
         nucleus=nuc, sf_mhz=sf, o1_ppm=car1, sw_hz=sw[0], td=2 * si1, ns=ns, rg=rg, te_K=te,
-        d8_s=d8, masr_hz=masr, pulse_program=pulse_program,
+        d8_s=d8, masr_hz=masr, pulse_program=pulse_program, d1_s=d1_s, probe=probe,
         extra={"FnMODE": _FNMODE_TO_CODE["States-TPPI"]}), **extra["acqu2s"], **scale},
         "acqu2s")
     pdata = folder / "pdata" / "1"
@@ -242,7 +252,8 @@ def write_raw(folder: str | Path, peaks: Sequence[SimPeak], *, td2: int, td1: in
               nucleus: str = "7Li", dtype: str = "int32", byte_order: str = "little",
               o1_ppm_f1: float | None = None, si_f2: int | None = None,
               si_f1: int | None = None, window_f1: str = "none", ssb_f1: float = 0.0,
-              pulse_program: str = "noesyph", overwrite: bool = False) -> Path:
+              pulse_program: str = "noesyph", d1_s: float = DEFAULT_D1_S,
+              probe: str = SIMULATED_PROBE, overwrite: bool = False) -> Path:
     """Synthesise a raw 2D EXSY experiment (ser + parameter files) from a list of peaks.
 
     Each peak contributes ``volume * ns * rg * c(t1) * s(t2)`` with pseudo-Voigt decays
@@ -303,6 +314,8 @@ def write_raw(folder: str | Path, peaks: Sequence[SimPeak], *, td2: int, td1: in
         F1 window stored in proc2s (e.g. ``"qsine"`` with ``ssb_f1 = 2``).
     pulse_program : str
         PULPROG recorded in acqus.
+    d1_s, probe : float, str
+        Recycle delay D1 (s) and probe head PROBHD recorded in acqus.
     overwrite : bool
         Replace an existing experiment.
 
@@ -361,11 +374,11 @@ def write_raw(folder: str | Path, peaks: Sequence[SimPeak], *, td2: int, td1: in
                  "DSPFVS": 20 if grpdly > 0 else 0, "DIGMOD": 1 if grpdly > 0 else 0}
     _write_jcamp(folder / "acqus", _acqus_params(
         nucleus=nucleus, sf_mhz=sf_mhz, o1_ppm=car2, sw_hz=sw2, td=2 * td2, ns=ns, rg=rg,
-        te_K=te_K, d8_s=d8_s, masr_hz=masr_hz, pulse_program=pulse_program,
+        te_K=te_K, d8_s=d8_s, masr_hz=masr_hz, pulse_program=pulse_program, d1_s=d1_s, probe=probe,
         extra=acq_extra), "acqus")
     _write_jcamp(folder / "acqu2s", _acqus_params(
         nucleus=nucleus, sf_mhz=sf_mhz, o1_ppm=car1, sw_hz=sw1, td=td1, ns=ns, rg=rg,
-        te_K=te_K, d8_s=d8_s, masr_hz=masr_hz, pulse_program=pulse_program,
+        te_K=te_K, d8_s=d8_s, masr_hz=masr_hz, pulse_program=pulse_program, d1_s=d1_s, probe=probe,
         extra={"FnMODE": _FNMODE_TO_CODE[fnmode]}), "acqu2s")
     pdata = folder / "pdata" / "1"
     _write_jcamp(pdata / "procs", _procs_params(

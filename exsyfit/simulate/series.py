@@ -60,6 +60,7 @@ __all__ = [
     "render_spectrum",
     "simulate_series",
     "simulate_volume_table",
+    "recycle_delay_s",
 ]
 
 FORMATS = ("bruker-processed", "bruker-raw", "varian")
@@ -222,6 +223,7 @@ def simulate_series(
                 sim_bruker.write_processed(folder, spec, ns=acq.ns, rg=acq.rg, te_K=t_set,
                                           d8_s=float(tm), masr_hz=truth.mas_rate_hz,
                                           nucleus=truth.nucleus, sf_mhz=truth.sf_mhz,
+                                          d1_s=recycle_delay_s(truth, float(T)),
                                           overwrite=overwrite)
             else:
                 p0, p1, p0_f1 = acq.phase_error_deg
@@ -233,9 +235,17 @@ def simulate_series(
                     masr_hz=truth.mas_rate_hz,
                     noise_rms=_time_noise(truth, acq.td1, acq.td2, sw1_ppm, acq.sw_ppm_f2),
                     rng=rng, nucleus=truth.nucleus, window_f1="qsine", ssb_f1=2.0,
-                    overwrite=overwrite)
+                    d1_s=recycle_delay_s(truth, float(T)), overwrite=overwrite)
             names.append(str(expno))
     return true_volumes(truth, temperatures_K, mixing_times_s, experiments=names)
+
+
+def recycle_delay_s(truth: Truth, T: float) -> float:
+    """Recycle delay recorded in the simulated files: 5 x the longest T1 at T, s (0.1 s steps).
+
+    Full relaxation between scans, as an EXSY series needs for its initial magnetisation.
+    """
+    return round(5.0 * float(np.max(truth.T1(T))), 1)
 
 
 def _write_varian(outdir: Path, truth: Truth, acq: Acquisition, T: float, t_set: float,
@@ -250,7 +260,8 @@ def _write_varian(outdir: Path, truth: Truth, acq: Acquisition, T: float, t_set:
         phase_error_deg=(acq.phase_error_deg[0], acq.phase_error_deg[1],
                          acq.phase_error_deg[2], 0.0),
         noise_rms=_time_noise(truth, acq.td1, acq.td2, sw1_hz / truth.sf_mhz, acq.sw_ppm_f2),
-        t1_noise=truth.t1_noise, rng=rng, overwrite=overwrite,
+        t1_noise=truth.t1_noise, rng=rng, d1_s=recycle_delay_s(truth, float(T)),
+        overwrite=overwrite,
     )
     if arrayed:
         name = f"exsy_{T:g}K.fid"

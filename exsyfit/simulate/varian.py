@@ -18,6 +18,7 @@ import numpy as np
 
 from exsyfit.io.varian import _BLOCK_HEADER_BYTES
 from exsyfit.processing.lineshapes import SimPeak
+from exsyfit.simulate.bruker import DEFAULT_D1_S, SIMULATED_PROBE
 from exsyfit.simulate.fid import decay
 
 __all__ = ["write_fid"]
@@ -86,6 +87,8 @@ def write_fid(
     t1_noise: float = 0.0,
     rng: np.random.Generator | None = None,
     seqfil: str = "exsy",
+    d1_s: float = DEFAULT_D1_S,
+    probe: str = SIMULATED_PROBE,
     dtype: str = "float32",
     overwrite: bool = False,
 ) -> Path:
@@ -129,6 +132,8 @@ def write_fid(
         (gives t1-noise streaks through intense peaks).
     rng : numpy.random.Generator, optional
         Random generator for the noise.
+    seqfil, d1_s, probe : str, float, str
+        Pulse sequence, recycle delay (s) and probe recorded in procpar.
     dtype : {"float32", "int32"}
         Storage type of the FID.
     overwrite : bool
@@ -208,6 +213,8 @@ def write_fid(
         _procpar_entry("nt", [nt]),
         _procpar_entry("gain", [gain]),
         _procpar_entry("srate", [srate_hz]),
+        _procpar_entry("d1", [d1_s]),
+        _procpar_entry("probe", [probe], string=True),
         _procpar_entry("d2", [0.0]),
         _procpar_entry("fn", [4 * n2]),
         _procpar_entry("fn1", [4 * ni]),
