@@ -19,21 +19,32 @@ Run:  python benchmarks/bench_logprob.py
 
 from __future__ import annotations
 
-import sys
-import tempfile
-import time
-from pathlib import Path
+import os
 
-import numpy as np
-import pandas as pd
-import scipy.linalg
+# one BLAS thread for both implementations: on a busy machine idle BLAS threads spin and
+# inflate the times of whichever side calls BLAS (here scipy's expm)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from exsyfit.config import config_from_dict
-from exsyfit.fit.likelihood import problem_from_config
-from exsyfit.fit.options import SamplerConfig
-from exsyfit.fit.sampling import find_start, initial_walkers, sample_posterior
-from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes
-from exsyfit.kinetics.laws import K_B_EV_PER_K, arrhenius_ln_k
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.linalg  # noqa: E402
+
+from exsyfit.config import config_from_dict  # noqa: E402
+from exsyfit.fit.likelihood import problem_from_config  # noqa: E402
+from exsyfit.fit.options import SamplerConfig  # noqa: E402
+from exsyfit.fit.sampling import find_start, initial_walkers, sample_posterior  # noqa: E402
+from exsyfit.kinetics.exchange import (  # noqa: E402
+    exchange_rate_matrix,
+    mixing_matrix,
+    predict_volumes,
+)
+from exsyfit.kinetics.laws import K_B_EV_PER_K, arrhenius_ln_k  # noqa: E402
 
 TEMPERATURES = (263.0, 283.0, 303.0, 323.0, 343.0)
 MIXING_TIMES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -88,13 +99,15 @@ def baseline_log_posterior(problem, theta: np.ndarray) -> float:
     return total + const
 
 
-def best_time(func, repeats: int) -> float:
-    times = []
+def best_time(func, repeats: int) -> tuple[float, float]:
+    """Shortest wall time and shortest CPU time (this process) of ``repeats`` calls, s."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         func()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
 
 
 def main() -> int:
@@ -106,30 +119,44 @@ def main() -> int:
     fast = problem(thetas)
     slow = np.array([baseline_log_posterior(problem, th) for th in thetas])
     assert np.allclose(fast, slow, rtol=1e-9, atol=1e-6), "implementations disagree"
-    t_fast = best_time(lambda: problem(thetas), 50)
-    t_slow = best_time(lambda: [baseline_log_posterior(problem, th) for th in thetas], 3)
+
+    def baseline_call() -> None:
+        for th in thetas:
+            baseline_log_posterior(problem, th)
+
+    # wall and CPU times: on a shared machine the CPU time of this process is the fairer
+    # measure; both are printed, the targets are checked on CPU time
+    f_wall, f_cpu = best_time(lambda: problem(thetas), 50)
+    s_wall, s_cpu = best_time(baseline_call, 3)
     print(f"problem: {len(problem.y)} volumes, {problem.n_parameters} parameters, "
           f"{N_WALKERS} walkers")
-    print(f"vectorised:   {t_fast * 1e3:8.3f} ms per call = {t_fast / N_WALKERS * 1e6:8.2f} us "
-          "per walker")
-    print(f"scipy expm:   {t_slow * 1e3:8.3f} ms per call = {t_slow / N_WALKERS * 1e6:8.2f} us "
-          "per walker")
-    print(f"kernel speed-up:     {t_slow / t_fast:8.1f} x (target >= 300 x)")
+    print(f"vectorised: {f_cpu / N_WALKERS * 1e6:10.2f} us CPU ({f_wall / N_WALKERS * 1e6:.2f} "
+          "us wall) per walker")
+    print(f"scipy expm: {s_cpu / N_WALKERS * 1e6:10.2f} us CPU ({s_wall / N_WALKERS * 1e6:.2f} "
+          "us wall) per walker")
+    print(f"kernel speed-up:     {s_cpu / f_cpu:8.1f} x CPU, {s_wall / f_wall:.1f} x wall "
+          "(target >= 300 x)")
     finite = np.isfinite(fast)
     print(f"max |difference| of the log-posteriors: "
           f"{np.max(np.abs(fast[finite] - slow[finite])):.2e} ({finite.sum()} finite of "
           f"{N_WALKERS})")
     with tempfile.TemporaryDirectory() as tmp:
+        cpu = time.process_time()
         out = sample_posterior(problem, SamplerConfig(seed=1),
                                checkpoint=Path(tmp) / "checkpoint.h5")
-    per_vector = out.sampling_seconds / out.n_log_prob_evaluations
-    t_slow_again = best_time(lambda: [baseline_log_posterior(problem, th) for th in thetas], 3)
-    baseline = min(t_slow, t_slow_again) / N_WALKERS
-    print(f"end to end:   {out.sampling_seconds:8.2f} s for {out.n_log_prob_evaluations} "
-          f"parameter vectors ({out.chain.shape[0]} steps x {out.chain.shape[1]} walkers, "
-          f"converged: {out.converged}) = {per_vector * 1e6:8.2f} us per vector")
-    print(f"end-to-end speed-up: {baseline / per_vector:8.1f} x (target >= 100 x)")
-    return 0 if t_slow / t_fast >= 300 and baseline / per_vector >= 100 else 1
+        cpu = time.process_time() - cpu
+    n = out.n_log_prob_evaluations
+    s_wall2, s_cpu2 = best_time(baseline_call, 3)
+    base_cpu = min(s_cpu, s_cpu2) / N_WALKERS
+    base_wall = min(s_wall, s_wall2) / N_WALKERS
+    print(f"end to end: {out.chain.shape[0]} steps x {out.chain.shape[1]} walkers "
+          f"(converged: {out.converged}), {n} parameter vectors in {cpu:.2f} s CPU "
+          f"({out.sampling_seconds:.2f} s wall) = {cpu / n * 1e6:.2f} us CPU "
+          f"({out.sampling_seconds / n * 1e6:.2f} us wall) per vector")
+    e2e_cpu = base_cpu / (cpu / n)
+    print(f"end-to-end speed-up: {e2e_cpu:8.1f} x CPU, "
+          f"{base_wall / (out.sampling_seconds / n):.1f} x wall (target >= 100 x)")
+    return 0 if s_cpu / f_cpu >= 300 and e2e_cpu >= 100 else 1
 
 
 if __name__ == "__main__":
