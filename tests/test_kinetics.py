@@ -55,3 +55,61 @@ def test_reference_parameterisation_round_trip():
         1 / t_ref - 1 / TEMPS[2])
     np.testing.assert_allclose(kinetics.eyring_ln_k(TEMPS, dh, ref, t_ref), ln_k_eyr, atol=1e-10)
     assert kinetics.eyring_entropy(dh, ref, t_ref) == pytest.approx(ds, abs=1e-8)
+
+
+def test_ln_k_of_every_law_in_both_forms():
+    T = np.array([250.0, 300.0, 350.0])
+    ea = np.array([[0.2], [0.45]])  # two draws
+    ln_a = np.array([[20.0], [28.0]])
+    expected = ln_a - ea / (kinetics.K_B_EV_PER_K * T)
+    got = kinetics.ln_k("arrhenius", T, Ea_eV=ea, ln_A_per_s=ln_a)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    ref = kinetics.ln_k("arrhenius", 300.0, Ea_eV=ea, ln_A_per_s=ln_a)
+    np.testing.assert_allclose(
+        kinetics.ln_k("arrhenius", T, Ea_eV=ea, ln_k_ref=ref, T_ref_K=300.0), expected,
+        rtol=1e-13)
+    dh, ds = 40.0, -25.0
+    k = (kinetics.K_B_J_PER_K * T / kinetics.H_PLANCK_J_S * np.exp(ds / kinetics.R_J_PER_MOL_K)
+         * np.exp(-dh * 1e3 / (kinetics.R_J_PER_MOL_K * T)))
+    np.testing.assert_allclose(
+        kinetics.ln_k("eyring", T, dH_kJ_per_mol=dh, dS_J_per_mol_K=ds), np.log(k), rtol=1e-13)
+    free = np.log([1.0, 5.0, 30.0])
+    np.testing.assert_array_equal(kinetics.ln_k("free", T, ln_k_free=free), free)
+    with pytest.raises(ValueError, match="unknown temperature law"):
+        kinetics.ln_k("vft", T)
+
+
+def test_line_fits_are_vectorised_weighted_and_exact_on_a_law():
+    T = np.array([260.0, 290.0, 320.0, 350.0])
+    ea = np.array([0.25, 0.5])[:, None]
+    ln_k = 25.0 - ea / (kinetics.K_B_EV_PER_K * T)
+    got_ea, got_ln_a = kinetics.arrhenius_line(T, ln_k)
+    np.testing.assert_allclose(got_ea, [0.25, 0.5], rtol=1e-12)
+    np.testing.assert_allclose(got_ln_a, 25.0, rtol=1e-12)
+    # a point with zero weight does not move the weighted line
+    bent = ln_k.copy()
+    bent[:, 0] += 3.0
+    w = np.array([0.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(kinetics.arrhenius_line(T, bent, w)[0], [0.25, 0.5], rtol=1e-12)
+    assert kinetics.arrhenius_line(T, bent)[0][0] < 0.2
+    dh, ds = 35.0, -40.0
+    ln_k_e = kinetics.ln_k("eyring", T, dH_kJ_per_mol=dh, dS_J_per_mol_K=ds)
+    got_dh, got_ds = kinetics.eyring_line(T, ln_k_e)
+    assert got_dh == pytest.approx(dh, rel=1e-10)
+    assert got_ds == pytest.approx(ds, rel=1e-9)
+    assert kinetics.fit_eyring(T, np.exp(ln_k_e)) == pytest.approx((dh, ds), rel=1e-9)
+
+
+def test_activation_energy_of_D_per_draw_with_sampled_temperatures():
+    from exsyfit.kinetics.diffusion import diffusion_activation_energy, slowest_mode_factor
+
+    rng = np.random.default_rng(0)
+    T = np.array([280.0, 300.0, 320.0]) + rng.normal(0, 1, (50, 3))  # one set per draw
+    ea = rng.uniform(0.2, 0.6, 50)
+    D = 1e-6 * np.exp(-ea[:, None, None] / (kinetics.K_B_EV_PER_K * T[:, None, :]))
+    got = diffusion_activation_energy(T[:, None, :], D)
+    assert got.shape == (50, 1)
+    np.testing.assert_allclose(got[:, 0], ea, rtol=1e-10)
+    assert slowest_mode_factor("sphere") == pytest.approx(np.pi**2)
+    assert slowest_mode_factor("slab") == pytest.approx(np.pi**2 / 4)

@@ -171,3 +171,26 @@ def test_batched_evaluation_matches_loop():
         for t in range(3):
             single = mixing_matrix(K[w, t], r1[w, t], [0.05, 0.3])
             np.testing.assert_allclose(A[w, t], single, rtol=1e-12)
+
+
+def test_paired_mixing_matrices_match_expm_one_time_per_matrix():
+    from exsyfit.kinetics.exchange import mixing_matrix_paired
+
+    rng = np.random.default_rng(3)
+    p = np.array([0.5, 0.3, 0.2])
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    k = rng.uniform(0.5, 20.0, (4, 3))  # four batch entries
+    r1 = rng.uniform(0.2, 3.0, (4, 3))
+    t = np.array([0.01, 0.1, 0.5, 2.0])  # one mixing time per entry
+    K = exchange_rate_matrix(k, p, pairs)
+    A = mixing_matrix_paired(K, r1, t, np.broadcast_to(p, (4, 3)))
+    for b in range(4):
+        expected = scipy.linalg.expm(-relaxation_exchange_matrix(K[b], r1[b]) * t[b])
+        np.testing.assert_allclose(A[b], expected, rtol=1e-9, atol=1e-13)
+    # two sites: the closed form
+    K2 = exchange_rate_matrix(k[:, :1], p[:2] / p[:2].sum(), [(0, 1)])
+    A2 = mixing_matrix_paired(K2, r1[:, :2], t)
+    for b in range(4):
+        np.testing.assert_allclose(
+            A2[b], scipy.linalg.expm(-relaxation_exchange_matrix(K2[b], r1[b, :2]) * t[b]),
+            rtol=1e-9, atol=1e-13)
