@@ -61,11 +61,9 @@ def test_picks_the_two_bundled_sites_and_not_the_sidebands():
     assert float(row["mixing_time_s"]) == pytest.approx(0.005)
     assert float(row["temperature_K"]) == pytest.approx(263.0)
     peaks, spinning = propose_sites(spectrum, row)
-    # MASR with no probe head recorded and a pulse program used both ways: the sidebands at
-    # +-MASR in the spectrum decide
-    assert spinning.mas is True and "sidebands" in spinning.reason
-    # t1: 64 complex points at SW1 = 5000 Hz (acqu2s), so truncation wiggles every 78 Hz
-    assert peaks.aq1_s == pytest.approx(64 / 5000.0)
+    assert spinning.mas is True and "MAS at 5000 Hz" in spinning.reason
+    # t1: TD1 = 256 (128 complex points, States-TPPI) at SW1 = 5000 Hz (acqu2s)
+    assert peaks.aq1_s == pytest.approx(128 / 5000.0)
     assert [s.name for s in peaks.sites] == ["A", "B"]
     a, b = peaks.sites
     assert a.ppm == pytest.approx(ARGYRODITE_PPM, abs=0.1)
@@ -196,7 +194,7 @@ def test_written_config_loads_and_describes_the_series(tmp_path):
     for fact in ("20 2D spectra", "7Li", "263, 288, 313, 338", "0.005, 0.02, 0.08, 0.3, 1",
                  "5000 Hz", "rename", "argyrodite", "# exchange =", "# spin_diffusion",
                  "# T1_s =", "# [temperature]", "# volumes =", "rotor-synchronised",
-                 "AQ1 = 12.8 ms", "Spinning: MAS at 5000 Hz: spinning sidebands"):
+                 "AQ1 = 25.6 ms", "Spinning: MAS at 5000 Hz"):
         assert fact in text, fact
 
 
@@ -417,12 +415,15 @@ def test_t1_ridge_is_not_a_site():
 
 
 # ------------------------------------------------------------------------------ spinning
-def _with_probe(tmp_path: Path, probe: str) -> Path:
-    """Five spectra of the bundled MAS series with a probe head written into every acqus."""
+def _with_probe(tmp_path: Path, probe: str | None) -> Path:
+    """Five spectra of the bundled MAS series with the probe head of every acqus replaced
+    (``None``: removed)."""
     data = copy_expnos(tmp_path / "series", range(10, 15))  # one temperature
     for acqus in data.glob("*/acqus"):
-        text = acqus.read_text()
-        acqus.write_text(text.replace("##$PULPROG=", f"##$PROBHD= <{probe}>\n##$PULPROG=", 1))
+        lines = [ln for ln in acqus.read_text().splitlines() if not ln.startswith("##$PROBHD=")]
+        if probe is not None:
+            lines.insert(1, f"##$PROBHD= <{probe}>")
+        acqus.write_text("\n".join(lines) + "\n")
     return data
 
 
@@ -487,3 +488,12 @@ def test_spinning_of_real_experiments(dataset, mas, words):
     row = experiment_table([str(folder)], folder.parent).iloc[0]
     got = decide_spinning(acquisition_of(row), sidebands_seen=False)
     assert got.mas is mas and words in got.reason
+
+
+def test_rate_alone_is_confirmed_by_sidebands(tmp_path):
+    """No probe head recorded and pulse program noesyph (used both ways): the F2 sidebands at
+    +-MASR in the spectrum decide."""
+    data = _with_probe(tmp_path, None)
+    text = write_starter_config(data, tmp_path / "cfg.toml").read_text()
+    assert "Spinning: MAS at 5000 Hz: spinning sidebands at +-5000 Hz beside a site" in text
+    assert "\nsidebands = true" in text
