@@ -2,7 +2,7 @@
 
 :class:`ExsyProblem` holds the observations as arrays and a list of sampled parameters.  It is
 a plain picklable object; calling it on a batch of parameter vectors (shape (n_walkers,
-n_params)) returns the log-posterior of each, so a whole ensemble of walkers is evaluated in one
+n_params)) returns the log-posterior of each, so a whole emcee ensemble is evaluated in one
 numpy pass.
 
 Sampled parameters (names as in ``problem.parameter_names``)

@@ -57,7 +57,7 @@ class PriorConfig:
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Sampler settings (the ``[sampler]`` table)."""
+    """emcee settings."""
 
     seed: int = 1
     walkers: int | None = None

@@ -19,7 +19,7 @@ Conventions (Macura & Ernst, Mol. Phys. 41 (1980) 95; Perrin & Dwyer, Chem. Rev.
   A temperature-independent spin-diffusion rate enters the same way, added to ``k_ex``.
 
 All functions broadcast over leading batch axes (walkers, temperatures, mixing times), so a
-whole ensemble of walkers is evaluated in one call.
+whole emcee ensemble is evaluated in one call.
 """
 
 from __future__ import annotations
