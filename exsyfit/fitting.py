@@ -174,6 +174,8 @@ def model_tasks(config: Config, volumes: pd.DataFrame, work: Path, names: list[s
                                      config.diffusion)
             continue
         label = "" if name == "main" else f"{name} model, for comparison"
+        if resume and (work / f"{stem}{CHECKPOINT}").exists():
+            log.info("resume: the %s model continues from its checkpoint", name)
         tasks.append(Task(name, fit_and_save,
                           (cfg, volumes, work, stem, resume, label,
                            f"{fingerprint['job']}:{name}"),
