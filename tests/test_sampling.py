@@ -176,7 +176,7 @@ def test_start_search_scales_to_twelve_sites():
 
 
 def test_sampler_draws_from_a_correlated_gaussian():
-    from exsyfit.fit.sampling import DifferentialEvolutionSampler
+    from exsyfit.fit.sampling import EnsembleChunks
 
     rng = np.random.default_rng(5)
     d = 5
@@ -190,8 +190,11 @@ def test_sampler_draws_from_a_correlated_gaussian():
         return -0.5 * np.einsum("ij,jk,ik->i", r, prec, r)
 
     x0 = mu + rng.standard_normal((24, d))
-    sampler = DifferentialEvolutionSampler(log_prob, np.random.default_rng(1))
-    chain, lps, accepted, _, _ = sampler.run(x0, log_prob(x0), 6000)
+    sampler = EnsembleChunks(log_prob, 24, d, seed=1)
+    chain, lps, accepted, _, _ = sampler.run(x0, log_prob(x0), 3000)
+    more, more_lps, more_accepted, _, _ = sampler.run(chain[-1], lps[-1], 3000)
+    chain, lps = np.concatenate([chain, more]), np.concatenate([lps, more_lps])
+    accepted = accepted + more_accepted
     post = chain[1000:].reshape(-1, d)
     sd = np.sqrt(np.diag(cov))
     assert np.all(np.abs(post.mean(axis=0) - mu) < 0.06 * sd)

@@ -1,10 +1,9 @@
 """Start point, ensemble MCMC, convergence by autocorrelation time, checkpoints.
 
 The start is the maximum a posteriori point found by bounded least squares (Jacobian by
-finite differences evaluated as one batch of parameter vectors).  Sampling uses an ensemble
-sampler with differential-evolution moves (:class:`DifferentialEvolutionSampler`) that
-evaluates the vectorised log-posterior on half the ensemble at a time, with no per-step
-overhead beyond a few array operations.
+finite differences evaluated as one batch of parameter vectors).  Sampling uses emcee's
+ensemble sampler with differential-evolution moves (:class:`EnsembleChunks`), which evaluates
+the vectorised log-posterior on half the ensemble at a time.
 
 Sampling runs in chunks.  After each chunk the integrated autocorrelation time tau of every
 parameter is estimated (emcee's estimator, on the chain thinned to a bounded length); the run
@@ -314,27 +313,38 @@ def _not_converged_reason(problem: ExsyProblem, chain: np.ndarray, tau: np.ndarr
             "sampler.max_steps or sampler.steps")
 
 
-class DifferentialEvolutionSampler:
-    """Ensemble MCMC with differential-evolution moves, vectorised over half the ensemble.
+class EnsembleChunks:
+    """emcee's ensemble sampler with differential-evolution moves, advanced chunk by chunk.
 
-    The ensemble is split at random into two halves every step; each walker of one half
-    proposes ``x + gamma (x_a - x_b)`` with ``x_a``, ``x_b`` two distinct walkers of the other
-    half and ``gamma = 2.38/sqrt(2 d) (1 + 1e-5 N(0, 1))`` (ter Braak, Stat. Comput. 16 (2006)
-    239; Nelson et al., ApJS 210 (2014) 11; the same move as ``emcee.moves.DEMove``), and is
-    accepted with probability ``min(1, p(x')/p(x))``.  The log-posterior is evaluated once per
-    half, on all its walkers at once.
+    :class:`emcee.EnsembleSampler` with ``vectorize=True`` evaluates the log-posterior once
+    per half-ensemble on all its walkers at once; :class:`emcee.moves.DEMove` proposes
+    ``x + gamma (x_a - x_b)`` from two walkers of the other half (ter Braak, Stat. Comput. 16
+    (2006) 239; Nelson et al., ApJS 210 (2014) 11).  The chain is not stored by emcee: each
+    chunk is handed back, so the caller keeps one buffer and appends to the checkpoint.
+    DE moves reach 50 tau in a quarter of the steps emcee's default stretch move needs on this
+    problem (``benchmarks/bench_run.py``).
 
     Parameters
     ----------
     log_prob : callable
-        Vectorised log-posterior, (W, d) -> (W,).
-    rng : numpy.random.Generator
+        Vectorised log-posterior, (W, d) -> (W,); NaN is treated as -inf.
+    n_walkers, n_dim : int
+    seed : int or sequence of int
+        Seed of the sampler's random state (reproducible chains).
     """
 
-    def __init__(self, log_prob: Callable[[np.ndarray], np.ndarray],
-                 rng: np.random.Generator) -> None:
-        self.log_prob = log_prob
-        self.rng = rng
+    def __init__(self, log_prob: Callable[[np.ndarray], np.ndarray], n_walkers: int,
+                 n_dim: int, seed: int | list[int]) -> None:
+        import emcee
+
+        def finite_log_prob(thetas: np.ndarray) -> np.ndarray:
+            out = np.asarray(log_prob(thetas), dtype=float)
+            return np.where(np.isnan(out), -np.inf, out)
+
+        self._emcee = emcee
+        self.sampler = emcee.EnsembleSampler(n_walkers, n_dim, finite_log_prob,
+                                             vectorize=True, moves=emcee.moves.DEMove())
+        self.sampler.random_state = np.random.RandomState(seed).get_state()
 
     def run(self, x: np.ndarray, lp: np.ndarray, n_steps: int,
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -345,40 +355,22 @@ class DifferentialEvolutionSampler:
         chain : (n_steps, W, d); log_prob : (n_steps, W); accepted : (W,) moves accepted;
         x, lp : the final state.
         """
-        rng = self.rng
         W, d = x.shape
-        x, lp = x.copy(), lp.copy()
-        g0 = 2.38 / np.sqrt(2.0 * d)
         chain = np.empty((n_steps, W, d))
         lps = np.empty((n_steps, W))
         accepted = np.zeros(W)
-        # every random number of the chunk drawn at once: the random split of each step
-        # (first half = the walkers with the W//2 smallest keys), the pair of partners of
-        # every proposal, the jitter of gamma and the acceptance thresholds
-        split = np.argsort(rng.random((n_steps, W)), axis=1)
-        h = W // 2
-        r_a = rng.random((n_steps, W))
-        r_b = rng.random((n_steps, W))
-        gammas = g0 * (1.0 + 1e-5 * rng.standard_normal((n_steps, W, 1)))
-        log_u = np.log(rng.random((n_steps, W)))
-        for step in range(n_steps):
-            order = split[step]
-            for S, C in ((order[:h], order[h:]), (order[h:], order[:h])):
-                ns, nc = len(S), len(C)
-                a = (r_a[step, :ns] * nc).astype(int)
-                b = (r_b[step, :ns] * (nc - 1)).astype(int)
-                b += b >= a
-                q = x[S] + gammas[step, :ns] * (x[C[a]] - x[C[b]])
-                new = self.log_prob(q)
-                with np.errstate(invalid="ignore"):
-                    ok = (new - lp[S]) > log_u[step, S]
-                take = S[ok]
-                x[take] = q[ok]
-                lp[take] = new[ok]
-                accepted[take] += 1.0
-            chain[step] = x
-            lps[step] = lp
-        return chain, lps, accepted, x, lp
+        previous = x.copy()
+        start = self._emcee.State(x.copy(), log_prob=lp.copy())
+        steps = self.sampler.sample(start, iterations=n_steps, store=False,
+                                    skip_initial_state_check=True)
+        # -inf - (-inf) in the acceptance test of walkers outside the prior is a rejection
+        with np.errstate(invalid="ignore"):
+            for step, state in enumerate(steps):
+                chain[step] = state.coords  # a copy: emcee updates its state in place
+                lps[step] = state.log_prob
+                accepted += np.any(chain[step] != previous, axis=1)
+                previous = chain[step]
+        return chain, lps, accepted, chain[-1].copy(), lps[-1].copy()
 
 
 def sample_posterior(
@@ -436,6 +428,7 @@ def sample_posterior(
     _check_size(n_walkers, n_dim, target)
     store = Checkpoint(checkpoint) if checkpoint is not None else None
 
+    sampler_seed: int | list[int] = settings.seed
     chain_parts: list[np.ndarray] = []
     lp_parts: list[np.ndarray] = []
     prev_seconds, prev_evals, accepted = 0.0, 0, np.zeros(n_walkers)
@@ -451,6 +444,7 @@ def sample_posterior(
         prev_seconds, prev_evals = saved.sampling_seconds, saved.n_log_prob_evaluations
         accepted = saved.accepted.astype(float)
         rng = np.random.default_rng([settings.seed, len(saved.chain)])
+        sampler_seed = [settings.seed, len(saved.chain)]
         log.info("resuming from %s: %d steps already taken", store.path, len(saved.chain))
     else:
         map_theta, cov = find_start(problem, counter)
@@ -470,7 +464,8 @@ def sample_posterior(
         x = initial_walkers(problem, map_theta, cov, n_walkers, rng)
         lp = counter(x)
     del chain_parts, lp_parts
-    sampler = DifferentialEvolutionSampler(counter, rng)
+    sampler = EnsembleChunks(counter, n_walkers, n_dim,
+                             sampler_seed if resumed else settings.seed)
 
     # convergence is checked (and the checkpoint appended) at least every CHECK_EVERY steps:
     # both are cheap, and a run stops at most one short chunk after it has converged
