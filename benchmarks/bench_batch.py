@@ -157,8 +157,8 @@ def _cpu_s() -> float:
 def time_default_job(root: Path) -> tuple[float, float, float]:
     """Wall and CPU time (s) and results size (MB) of one job with the default settings.
 
-    Run here in this process, so the independent fits of the job use this machine's cores;
-    the CPU time (children included) is what one job costs a cluster worker.
+    Run here in this process as a batch worker runs it (its fits one after another); the CPU
+    time (of finished child processes too) is what one job costs a cluster worker.
     """
     import matplotlib
 
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         per_job["default settings (converged, default variants)"] = (cpu / full["cpu_eff"],
                                                                      size)
         print(f"one job with the default sampler settings and model variants: {cpu:.1f} s CPU "
-              f"({wall:.1f} s wall, its fits spread over this machine's cores), "
+              f"({wall:.1f} s wall), "
               f"{size:.1f} MB of results")
     cores = args.nodes * args.cores_per_node
     waves = int(np.ceil(args.target / cores))

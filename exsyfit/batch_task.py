@@ -184,7 +184,8 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
         outdir.mkdir(parents=True, exist_ok=True)
         if owned or fresh:
             _write_fingerprint(outdir, current, complete=False)
-        done = run(config, outdir, force=force or owned or fresh)
+        # one core per job: the cluster runs the jobs side by side
+        done = run(config, outdir, force=force or owned or fresh, workers=1)
         if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
             row["stage_seconds"] = dict(done["seconds"])
         _write_fingerprint(outdir, current, complete=True)
