@@ -147,6 +147,32 @@ def test_arrhenius_figure_content(fits):
     np.testing.assert_allclose(y_dev, y - law_at_pts, atol=1e-9)
 
 
+def test_law_curves_are_the_kinetics_laws(fits):
+    """The drawn law is kinetics.laws.ln_k of the posterior draws (the same thinned draws)."""
+    from exsyfit.kinetics.laws import eyring_line, ln_k
+
+    res = fits["arrhenius"]
+    ax = plot_arrhenius(res).axes[0]
+    xl, yl = _law_line(ax).get_data()
+    T = 1000 / np.asarray(xl)
+    step = max(1, res.theta.shape[0] * res.theta.shape[1] // 600)
+    law = ln_k("arrhenius", T[None, :], Ea_eV=res.draws("Ea_eV")[::step, :1],
+               ln_A_per_s=res.draws("ln_A_per_s")[::step, :1])
+    np.testing.assert_allclose(yl, np.median(law, axis=0), rtol=1e-12)
+    # Eyring coordinates: the same law minus ln T; dH from an Eyring line through it
+    ax_e = plot_eyring(res).axes[0]
+    np.testing.assert_allclose(_law_line(ax_e).get_ydata(), np.median(law - np.log(T), axis=0),
+                               rtol=1e-12)
+    law_pts = ln_k("arrhenius", res.temperatures_K[None, :],
+                   Ea_eV=res.draws("Ea_eV")[::step, :1],
+                   ln_A_per_s=res.draws("ln_A_per_s")[::step, :1])
+    dh, _ = eyring_line(res.temperatures_K, law_pts)
+    text = " ".join(t.get_text() for t in ax_e.texts)
+    dh_line = next(line for line in text.split("\n") if "Delta H" in line)
+    assert float(dh_line.split("= ")[1].split(" [")[0]) == pytest.approx(np.median(dh),
+                                                                         rel=2e-3)
+
+
 def test_arrhenius_shows_systematic(fits):
     res, free = fits["arrhenius"], fits["free"]
     rob = {"variants": [{"name": "box"}, {"name": "lineshape"}], "Ea_eV_systematic": 0.0042,

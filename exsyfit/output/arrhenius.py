@@ -16,13 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exsyfit.errors import ConfigError
-from exsyfit.kinetics.laws import (
-    H_PLANCK_J_S,
-    K_B_EV_PER_K,
-    K_B_J_PER_K,
-    KJ_PER_MOL_PER_EV,
-    R_J_PER_MOL_K,
-)
+from exsyfit.kinetics.laws import KJ_PER_MOL_PER_EV, R_J_PER_MOL_K, eyring_line, ln_k
 from exsyfit.output.drawing import errorbars, interval, secondary_temperature_axis
 from exsyfit.output.labels import model_name, rate_symbol, round_interval, value_interval
 from exsyfit.output.style import PlotStyle, new_figure
@@ -70,18 +64,16 @@ def _law_ln_k(result: FitResult, q: int, T: np.ndarray, ionic_only: bool = False
     """
     d = result.derived
     if "Ea_eV" in d:
-        a = result.draws("ln_A_per_s")[:, q, None]
-        ln_k = a - result.draws("Ea_eV")[:, q, None] / (K_B_EV_PER_K * T[None, :])
+        law = ln_k("arrhenius", T[None, :], Ea_eV=result.draws("Ea_eV")[:, q, None],
+                   ln_A_per_s=result.draws("ln_A_per_s")[:, q, None])
     elif "dH_kJ_per_mol" in d:
-        dh = result.draws("dH_kJ_per_mol")[:, q, None]
-        ds = result.draws("dS_J_per_mol_K")[:, q, None]
-        ln_k = (np.log(K_B_J_PER_K * T[None, :] / H_PLANCK_J_S) + ds / R_J_PER_MOL_K
-                - dh * 1e3 / (R_J_PER_MOL_K * T[None, :]))
+        law = ln_k("eyring", T[None, :], dH_kJ_per_mol=result.draws("dH_kJ_per_mol")[:, q, None],
+                   dS_J_per_mol_K=result.draws("dS_J_per_mol_K")[:, q, None])
     else:
         return None
     if "k_sd" in d and not ionic_only:
-        ln_k = np.logaddexp(ln_k, np.log(result.draws("k_sd")[:, q, None]))
-    return ln_k[::_law_step(result)]
+        law = np.logaddexp(law, np.log(result.draws("k_sd")[:, q, None]))
+    return law[::_law_step(result)]
 
 
 def _directional_fraction(result: FitResult, rate: str, q: int) -> np.ndarray | None:
@@ -117,9 +109,9 @@ def _global_label(result: FitResult, q: int, kind: str,
         if ln_shift is not None:
             ln_a = ln_a[::_law_step(result)] + ln_shift
         if kind == "eyring":
-            dh, ds = _eyring_from_law(result.temperatures_K,
-                                      _law_ln_k(result, q, result.temperatures_K, True)
-                                      + (0.0 if ln_shift is None else ln_shift[:, None]))
+            dh, ds = eyring_line(result.temperatures_K,
+                                 _law_ln_k(result, q, result.temperatures_K, True)
+                                 + (0.0 if ln_shift is None else ln_shift[:, None]))
             lines.append(_ci_line(ea_sym, ea, " eV") + " (Arrhenius fit)")
             lines.append(_ci_line(dh_sym, dh, kj))
             lines.append(_ci_line(ds_sym, ds, ds_unit))
@@ -160,18 +152,6 @@ def _systematic(robustness: Mapping[str, Any] | None, pair: str, n_points: int,
     ea = _for_pair(robustness.get("Ea_eV_systematic"), pair)
     ea_val = float(ea) if isinstance(ea, int | float) and math.isfinite(ea) else None
     return frac_arr, ea_val, len(robustness.get("variants", []) or [])
-
-
-def _eyring_from_law(T_data: np.ndarray, ln_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eyring line fitted (per draw) to ln k on the data temperatures: dH (kJ/mol), dS."""
-    x = 1.0 / T_data
-    y = ln_k - np.log(T_data)[None, :]
-    xc = x - x.mean()
-    slope = (y - y.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)
-    intercept = y.mean(axis=1) - slope * x.mean()
-    dh = -slope * R_J_PER_MOL_K / 1e3
-    ds = R_J_PER_MOL_K * (intercept - np.log(K_B_J_PER_K / H_PLANCK_J_S))
-    return dh, ds
 
 
 def _check_rate(result: FitResult, rate: str, pair: str | None) -> tuple[int, str]:
@@ -370,7 +350,7 @@ def _linear_fit_overlay(ax: Axes, src: FitResult, q: int, x_grid: np.ndarray, co
 
     lin = arrhenius_linearity(src, pair=src.pairs[q])
     T = 1000.0 / x_grid
-    y = lin["ln_A_per_s"]["value"] - lin["Ea_eV"]["value"] / (K_B_EV_PER_K * T)
+    y = ln_k("arrhenius", T, Ea_eV=lin["Ea_eV"]["value"], ln_A_per_s=lin["ln_A_per_s"]["value"])
     if kind == "eyring":
         y = y - np.log(T)
     ax.plot(x_grid, conv * y, color=style.colour(1), lw=1.0, ls="--",

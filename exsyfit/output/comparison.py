@@ -17,13 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from exsyfit.kinetics.laws import (
-    H_PLANCK_J_S,
-    K_B_EV_PER_K,
-    K_B_J_PER_K,
-    KJ_PER_MOL_PER_EV,
-    R_J_PER_MOL_K,
-)
+from exsyfit.kinetics.laws import KJ_PER_MOL_PER_EV, ln_k
 from exsyfit.output.drawing import secondary_temperature_axis
 from exsyfit.output.labels import text_escape, value_interval
 from exsyfit.output.style import MARKERS, PlotStyle, new_figure
@@ -68,6 +62,27 @@ def _sd(stats: Mapping[str, float]) -> float:
     return 0.5 * (float(stats["q84"]) - float(stats["q16"]))
 
 
+def _linear_law_band(law: str, T: np.ndarray, names: tuple[str, str],
+                     stats: tuple[Mapping[str, Any], Mapping[str, Any]], rho: float,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Median ln k of a law linear in its two parameters, and its 95 % half-width.
+
+    The law is :func:`exsyfit.kinetics.laws.ln_k`; since ln k is linear in both parameters
+    (Ea and ln A, or dH and dS), its gradient is the exact difference of unit steps, and the
+    band is the normal approximation with the parameters' sds (half the 16-84 % interval) and
+    correlation ``rho``.
+    """
+    def at(p0: float, p1: float) -> np.ndarray:
+        return ln_k(law, T, **{names[0]: p0, names[1]: p1})
+
+    mid = at(float(stats[0]["median"]), float(stats[1]["median"]))
+    base = at(0.0, 0.0)
+    g0, g1 = at(1.0, 0.0) - base, at(0.0, 1.0) - base
+    s0, s1 = _sd(stats[0]), _sd(stats[1])
+    var = (g0 * s0) ** 2 + (g1 * s1) ** 2 + 2 * rho * g0 * g1 * s0 * s1
+    return mid, 1.96 * np.sqrt(np.clip(var, 0, None))
+
+
 def _law(summary: Mapping[str, Any], pair: str | None, T: np.ndarray,
          ) -> tuple[np.ndarray, np.ndarray] | None:
     """Median ln k of the global law on ``T`` and its approximate 95 % half-width."""
@@ -75,18 +90,12 @@ def _law(summary: Mapping[str, Any], pair: str | None, T: np.ndarray,
     rho = _pick(summary.get("Ea_lnA_correlation"), pair)
     rho = float(rho) if isinstance(rho, int | float) and math.isfinite(rho) else 0.0
     if isinstance(ea, Mapping) and isinstance(ln_a, Mapping):
-        x = 1.0 / (K_B_EV_PER_K * T)
-        mid = float(ln_a["median"]) - float(ea["median"]) * x
-        s_a, s_e = _sd(ln_a), _sd(ea)
-        var = s_a**2 + (s_e * x) ** 2 - 2 * rho * s_a * s_e * x
-        return mid, 1.96 * np.sqrt(np.clip(var, 0, None))
+        return _linear_law_band("arrhenius", T, ("Ea_eV", "ln_A_per_s"), (ea, ln_a), rho)
     dh, ds = _pick(summary.get("dH_kJ_per_mol"), pair), _pick(summary.get("dS_J_per_mol_K"),
                                                               pair)
     if isinstance(dh, Mapping) and isinstance(ds, Mapping):
-        mid = (np.log(K_B_J_PER_K * T / H_PLANCK_J_S) + float(ds["median"]) / R_J_PER_MOL_K
-               - float(dh["median"]) * 1e3 / (R_J_PER_MOL_K * T))
-        var = (_sd(ds) / R_J_PER_MOL_K) ** 2 + (_sd(dh) * 1e3 / (R_J_PER_MOL_K * T)) ** 2
-        return mid, 1.96 * np.sqrt(var)
+        return _linear_law_band("eyring", T, ("dH_kJ_per_mol", "dS_J_per_mol_K"), (dh, ds),
+                                0.0)
     return None
 
 
