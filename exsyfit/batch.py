@@ -29,7 +29,7 @@ import pandas as pd
 
 from exsyfit.batch_task import run_config
 from exsyfit.errors import ExsyfitError
-from exsyfit.files import output_error, write_text_atomic
+from exsyfit.files import output_error, output_lock, write_text_atomic
 
 log = logging.getLogger("exsyfit")
 
@@ -245,7 +245,8 @@ def run_batch(configs: Sequence[str | os.PathLike[str]], outdir: str | os.PathLi
     Raises
     ------
     ExsyfitError
-        No configs, OUTDIR cannot be written, or the cluster cannot be reached.  A problem
+        No configs, OUTDIR cannot be written or another batch is writing into it, or the
+        cluster cannot be reached.  A problem
         with one config is never raised: it is that config's row.
     """
     items = plan(configs, outdir)
@@ -254,14 +255,15 @@ def run_batch(configs: Sequence[str | os.PathLike[str]], outdir: str | os.PathLi
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise output_error(root, exc) from exc
-    if client is None:
-        with open_client(workers, scheduler, n_tasks=len(items)) as own:
-            rows = _submit_all(own, items, force, progress)
-    else:
-        rows = _submit_all(client, items, force, progress)
-    table = batch_table(items, rows)
-    write_text_atomic(root / "batch.csv", table.to_csv(index=False))
-    files = [root / "batch.csv", *_write_comparison(items, rows, root)]
+    with output_lock(root):  # one batch at a time writes into OUTDIR
+        if client is None:
+            with open_client(workers, scheduler, n_tasks=len(items)) as own:
+                rows = _submit_all(own, items, force, progress)
+        else:
+            rows = _submit_all(client, items, force, progress)
+        table = batch_table(items, rows)
+        write_text_atomic(root / "batch.csv", table.to_csv(index=False))
+        files = [root / "batch.csv", *_write_comparison(items, rows, root)]
     return BatchResult(table=table, rows=rows, exit_status=exit_status(rows), files=files)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from exsyfit.errors import ExsyfitError
-from exsyfit.files import write_text_atomic
+from exsyfit.files import output_error, output_lock, write_text_atomic
 
 log = logging.getLogger("exsyfit")
 
@@ -181,15 +181,19 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
         # incomplete fingerprint marks a job that was interrupted
         owned = _stored_fingerprint(outdir) is not None
         fresh = not outdir.exists() or not any(outdir.iterdir())
-        outdir.mkdir(parents=True, exist_ok=True)
-        if owned or fresh:
-            _write_fingerprint(outdir, current, complete=False)
-        # one core per job: the cluster runs the jobs side by side
-        done = run(config, outdir, force=force or owned or fresh, workers=1)
-        if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
-            row["stage_seconds"] = dict(done["seconds"])
-        _write_fingerprint(outdir, current, complete=True)
-        (outdir / TRACEBACK_FILE).unlink(missing_ok=True)  # of an earlier failure
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(outdir, exc) from exc
+        with output_lock(outdir):  # no other exsyfit process writes here meanwhile
+            if owned or fresh:
+                _write_fingerprint(outdir, current, complete=False)
+            # one core per job: the cluster runs the jobs side by side
+            done = run(config, outdir, force=force or owned or fresh, workers=1)
+            if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
+                row["stage_seconds"] = dict(done["seconds"])
+            _write_fingerprint(outdir, current, complete=True)
+            (outdir / TRACEBACK_FILE).unlink(missing_ok=True)  # of an earlier failure
     summary = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
     row["summary"] = summary
     row["status"] = "ok"

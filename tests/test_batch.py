@@ -264,6 +264,23 @@ def test_the_embedded_local_cluster_runs_the_jobs(tmp_path: Path) -> None:
     assert row["status"] == "error" and "sampler.steps" in row["error"]
 
 
+def test_a_folder_another_run_is_writing_into_is_left_alone(cluster, project,
+                                                            tmp_path: Path) -> None:
+    from exsyfit.files import output_lock
+
+    out = tmp_path / "out"
+    argv = ["batch", str(project["pristine"]), "-o", str(out), "--scheduler",
+            cluster.scheduler_address, "-q"]
+    (out / "config").mkdir(parents=True)
+    with output_lock(out / "config"):  # e.g. an 'exsyfit run -o out/config' in progress
+        assert main(argv) == 2
+    row = pd.read_csv(out / "batch.csv").iloc[0]
+    assert row["status"] == "error" and "another exsyfit run" in row["error"]
+    assert not (out / "config" / "summary.json").exists()
+    with output_lock(out):  # another batch into the same OUTDIR
+        assert main(argv) == 2
+
+
 def test_bad_arguments_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(batch, "CONNECT_TIMEOUT", "1s")
     config = tmp_path / "a.toml"
