@@ -113,3 +113,18 @@ def test_activation_energy_of_D_per_draw_with_sampled_temperatures():
     np.testing.assert_allclose(got[:, 0], ea, rtol=1e-10)
     assert slowest_mode_factor("sphere") == pytest.approx(np.pi**2)
     assert slowest_mode_factor("slab") == pytest.approx(np.pi**2 / 4)
+
+
+def test_transfer_coefficient_per_geometry():
+    from exsyfit.errors import ConfigError
+    from exsyfit.kinetics.diffusion import (
+        rate_from_transfer_coefficient,
+        transfer_coefficient_from_rate,
+    )
+
+    # sphere of radius 30 nm at 2 s^-1: h = k a / 3 = 2e-8 m/s; slab of half-thickness l: k l
+    assert transfer_coefficient_from_rate(2.0, 30e-9) == pytest.approx(2e-8, rel=1e-12)
+    assert transfer_coefficient_from_rate(2.0, 30e-9, "slab") == pytest.approx(6e-8, rel=1e-12)
+    assert rate_from_transfer_coefficient(2e-8, 30e-9) == pytest.approx(2.0, rel=1e-12)
+    with pytest.raises(ConfigError, match="geometry"):
+        transfer_coefficient_from_rate(2.0, 30e-9, "cube")

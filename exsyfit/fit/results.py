@@ -211,7 +211,10 @@ class FitResult:
         ls = self.length_scale
         if ls is None or getattr(ls, "length_nm", None) is None:
             return {}
-        from exsyfit.kinetics.diffusion import propagate_length_scale
+        from exsyfit.kinetics.diffusion import (
+            propagate_length_scale,
+            transfer_coefficient_from_rate,
+        )
 
         transport = self.problem.spec.transport
         geometry = transport if transport != "first-order" else ls.geometry
@@ -220,8 +223,7 @@ class FitResult:
         out = {"D_cm2_per_s": draws.D_cm2_per_s.reshape(lead + k_ex.shape[1:])}
         if transport == "first-order":
             length = draws.length_m.reshape((-1,) + (1,) * (k_ex.ndim - 1))
-            # interface-limited uptake: F = 1 - exp(-3 h t / a) (sphere), 1 - exp(-h t / l) (slab)
-            h = k_ex * length / 3.0 if geometry == "sphere" else k_ex * length
+            h = transfer_coefficient_from_rate(k_ex, length, geometry)
             out["h_m_per_s"] = h.reshape(lead + k_ex.shape[1:])
         return out
 

@@ -272,17 +272,23 @@ def diffusion_activation_energy(temperature_K: np.ndarray, D: np.ndarray) -> np.
     return arrhenius_line(temperature_K, np.log(np.asarray(D, dtype=float)))[0]
 
 
-def transfer_coefficient_from_rate(k_per_s: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-    """Surface transfer coefficient ``h = k a / 3`` (m/s) of an interface-limited sphere.
+def transfer_coefficient_from_rate(k_per_s: np.ndarray, radius_m: np.ndarray,
+                                   geometry: Geometry = "sphere") -> np.ndarray:
+    """Surface transfer coefficient (m/s) of interface-limited uptake: ``h = k a / 3`` (sphere).
 
     Parameters
     ----------
     k_per_s : array_like
         First-order uptake rate of the particle phase, s^-1 (``F = 1 - exp(-k t)``).
     radius_m : array_like
-        Particle radius, m.
+        Particle radius a (sphere) or half-thickness l (slab), m.
+    geometry : {"sphere", "slab"}
+        ``F = 1 - exp(-3 h t / a)`` (sphere, ``h = k a / 3``) or ``F = 1 - exp(-h t / l)``
+        (slab, ``h = k l``).
     """
-    return np.asarray(k_per_s, dtype=float) * np.asarray(radius_m, dtype=float) / 3.0
+    _check_geometry(geometry)
+    length = np.asarray(radius_m, dtype=float)
+    return np.asarray(k_per_s, dtype=float) * (length / 3.0 if geometry == "sphere" else length)
 
 
 def rate_from_transfer_coefficient(h_m_per_s: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
