@@ -81,6 +81,21 @@ def _commit(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
+def _removed_on_failure(tmp: Path, target: Path) -> Iterator[None]:
+    """Remove ``tmp`` if the block fails; an OSError becomes an :class:`OutputError`."""
+    try:
+        yield
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise output_error(target, exc) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path``; rename it over ``path`` on success.
 
@@ -97,17 +112,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     fd, tmp = _temporary(target)
     os.close(fd)
-    try:
+    with _removed_on_failure(tmp, target):
         yield tmp
         _commit(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise output_error(target, exc) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -115,20 +122,12 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     (never reopened by name, so nothing planted in its place is written to)."""
     target = Path(path)
     fd, tmp = _temporary(target)
-    try:
+    with _removed_on_failure(tmp, target):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _commit(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise output_error(target, exc) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
