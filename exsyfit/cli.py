@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -82,13 +82,27 @@ def _load(args: argparse.Namespace) -> Any:
     return load_config(args.config)
 
 
+@contextlib.contextmanager
+def _stage(args: argparse.Namespace) -> Iterator[tuple[Any, Path]]:
+    """The config and output folder of a stage command, the folder locked meanwhile."""
+    config = _load(args)
+    outdir = _outdir(args, config)
+    with _locked(outdir):
+        yield config, outdir
+
+
+def _print_paths(paths: Iterable[Path]) -> int:
+    """Print one written path per line on stdout; exit status 0."""
+    for path in paths:
+        print(path)
+    return 0
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import run
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet),
                    workers=args.workers)
     log.info("results in %s (report: %s)", outdir.resolve(), done["report"].get("html", ""))
@@ -134,9 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import fit
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         fit(config, outdir, force=args.force, resume=args.resume,
             progress=_progress_factory(args.quiet), workers=args.workers)
     return 0
@@ -145,21 +157,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import show
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         paths = show(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
-    for path in paths:
-        print(path)
-    return 0
+    return _print_paths(paths)
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import integrate
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         table = integrate(config, outdir, force=args.force,
                           progress=_progress_factory(args.quiet))
     log.info("%d volumes written to %s", len(table), outdir / "volumes.csv")
@@ -169,9 +175,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import plot
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         earlier = sorted(p for p in (outdir / "figures").glob("*")
                          if p.is_file() and not p.name.startswith(("qc_", ".")))
         if earlier and not args.force:
@@ -181,21 +185,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
                 f"{earlier[0]}: exists (with {len(earlier) - 1} more figure file(s)); use "
                 "--force to overwrite, or -o to choose another output folder")
         paths = plot(config, outdir)
-    for path in paths:
-        print(path)
-    return 0
+    return _print_paths(paths)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from exsyfit.pipeline import report
 
-    config = _load(args)
-    outdir = _outdir(args, config)
-    with _locked(outdir):
+    with _stage(args) as (config, outdir):
         paths = report(config, outdir, force=args.force)
-    for path in paths.values():
-        print(path)
-    return 0
+    return _print_paths(paths.values())
 
 
 def cmd_check(args: argparse.Namespace) -> int:
