@@ -47,7 +47,7 @@ def test_worker_count():
 def test_inside_a_dask_worker_the_fits_run_serially():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         assert client.submit(can_start_processes).result() is False
     assert can_start_processes()
