@@ -105,12 +105,21 @@ _TOP_LEVEL = (
 )
 
 
-def _paths(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
-        raise ValueError("a list of folder paths or globs (strings)")
-    return tuple(value)
+def _strings(expected: str) -> Callable[[Any], tuple[str, ...]]:
+    """Parser of a list of non-empty strings (one string counts as a list of one)."""
+    def parse(value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(p, str) and p.strip()
+                                                  for p in value):
+            raise ValueError(expected)
+        return tuple(value)
+
+    return parse
+
+
+_paths = _strings("a list of folder paths or globs (strings)")
+_names = _strings("a list of experiment names (strings)")
 
 
 def _text(value: Any) -> str:
@@ -129,14 +138,6 @@ def _mixing_time(value: Any) -> str | float | dict[str, float]:
         return {str(k): float(v) for k, v in value.items()}
     raise ValueError("'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME', seconds "
                      "in (0, 3600], or a table experiment -> seconds (NMRPipe, Sparky)")
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
-        raise ValueError("a list of experiment names (strings)")
-    return tuple(value)
 
 
 def _skip_checks(value: Any) -> tuple[str, ...]:
