@@ -280,14 +280,11 @@ def mixing_matrix(
 
     Parameters
     ----------
-    K : array_like, shape (..., n, n)
-        Rate matrix, ``K[i, j]`` = rate j -> i, s^-1.
-    r1 : array_like, shape (..., n)
-        Relaxation rates, s^-1.
+    K, r1, populations : array_like
+        Rate matrix (s^-1, ``K[i, j]`` = rate j -> i), relaxation rates (s^-1) and optional
+        populations, shaped as in :func:`mixing_matrix_paired`.
     t : array_like, shape (n_t,)
-        Mixing times, s.
-    populations : array_like, shape (..., n), optional
-        Populations for the symmetric eigensolver (N > 2 only).
+        Mixing times, s; every one applies to every rate matrix.
 
     Returns
     -------
