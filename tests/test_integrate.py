@@ -119,7 +119,7 @@ def test_options_from_dict_defaults_and_values():
 
 
 def test_processed_lineshape_option_accepts_procs():
-    assert IntegrationOptions().processed_lineshape is True
+    assert IntegrationOptions().processed_lineshape == "procs"
     assert IntegrationOptions.from_dict({"processed_lineshape": "Procs"}).processed_lineshape \
         == "procs"
     assert IntegrationOptions.from_dict({"processed_lineshape": False}).processed_lineshape \

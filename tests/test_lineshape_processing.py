@@ -313,9 +313,13 @@ def test_topspin_2rr_volumes_with_procs_profile(tmp_path):
     assert np.max(np.abs(z)) < 4.0
     assert 0.7 < g.misfit_ratio < 1.3
     assert not [w for w in res.warnings if "residuals" in w or "pseudo-Voigt" in w]
-    # default (True): exact profiles only for data processed here, so pseudo-Voigt lines for
-    # 2rr, which bias the small cross peaks at short mixing time and the diagonal peaks
-    pv = integrate_series(spectra, sites, options=IntegrationOptions(method="lineshape"))
+    # the default is "procs"; with True exact profiles are used only for data processed here,
+    # so pseudo-Voigt lines for 2rr, which bias the small cross peaks at short mixing time and
+    # the diagonal peaks
+    default = integrate_series(spectra, sites, options=IntegrationOptions(method="lineshape"))
+    assert default.groups[0].profiles[0] is not None
+    pv = integrate_series(spectra, sites, options=IntegrationOptions(
+        method="lineshape", processed_lineshape=True))
     assert pv.groups[0].profiles == (None, None)
     z_pv, rel_pv = _z(pv, truth)
     assert np.max(np.abs(z_pv)) > 10.0
