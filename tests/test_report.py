@@ -360,3 +360,41 @@ def test_acquisition_facts_and_uncalibrated_temperature(fits, tmp_path):
     assert rows["sample temperatures used in the fit"].endswith(
         "(uncalibrated: the spectrometer's set values)")
     assert "set values (uncalibrated)" in md
+
+
+def test_site_positions_and_matrix_log_causes(fits, tmp_path):
+    from exsyfit.kinetics.matrixlog import CAUSES, matrix_log_table
+
+    table, res = fits
+    sites = [{"temperature_K": 303.0, "site": "A", "configured_ppm": 1.0,
+              "found_f1_ppm": 1.0123, "found_f2_ppm": 1.0071, "fitted_f1_ppm": 1.0101,
+              "fitted_f2_ppm": 1.0049, "fwhm_f1_ppm": 0.52, "fwhm_f2_ppm": 0.48,
+              "search_f1_ppm": 0.3, "search_f2_ppm": 0.3},
+             {"temperature_K": 303.0, "site": "B", "configured_ppm": 2.0,
+              "found_f1_ppm": None, "found_f2_ppm": float("nan"), "fitted_f1_ppm": 2.0,
+              "fitted_f2_ppm": 2.0, "fwhm_f1_ppm": 0.5, "fwhm_f2_ppm": 0.5,
+              "search_f1_ppm": 0.3, "search_f2_ppm": 0.3}]
+    ml = matrix_log_table(table, ["A", "B"])
+    causes = ml.loc[~ml["ok"].astype(bool), "cause"].value_counts()
+    assert causes.sum() >= 2  # c8 at sigma 0.002: short mixing times and 263 K fail
+    paths = write_report(tmp_path, res["arrhenius"], config_text="[data]\n",
+                         integration={"method": "lineshape", "sites": sites}, matrix_log=ml)
+    md = paths["markdown"].read_text(encoding="utf-8")
+    rows = md_rows(md)
+    assert ["303", "A", "1.000", "1.012 / 1.007", "1.010 / 1.005", "0.520 / 0.480",
+            "0.300 / 0.300"] in rows
+    assert ["303", "B", "2.000", "— / —", "2.000 / 2.000", "0.500 / 0.500",
+            "0.300 / 0.300"] in rows
+    assert not any(r[0] == "sites" for r in rows)  # not dumped as an integration setting
+    # the counted causes, with their meaning, instead of a fixed explanation
+    counted = ", ".join(f"{c} {n}" for c, n in causes.items())
+    assert f"{causes.sum()} of {len(ml)} spectra fail: " in md
+    assert sorted(md.split(" spectra fail: ")[1].split(".")[0].split(", ")) == \
+        sorted(counted.split(", "))
+    for cause, n in causes.items():
+        assert [cause, str(n), CAUSES[cause]] in rows
+    failed = ml[~ml["ok"].astype(bool)].iloc[0]
+    row = next(r for r in rows if r[0] == failed["experiment"] and len(r) == 7)
+    assert row[-2] == failed["cause"]
+    assert row[-1] in failed["reason"] and row[-1].startswith("negative")
+    assert "negative or complex eigenvalues" not in md

@@ -20,6 +20,7 @@ import base64
 import json
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ import pandas as pd
 
 from exsyfit.files import write_text_atomic
 from exsyfit.kinetics.laws import KJ_PER_MOL_PER_EV
+from exsyfit.kinetics.matrixlog import CAUSES
 from exsyfit.output.labels import unicode_name
 from exsyfit.output.report_methods import (
     NOT_AVAILABLE,
@@ -55,8 +57,9 @@ from exsyfit.output.residuals import residuals_per_spectrum
 if TYPE_CHECKING:  # pragma: no cover
     from exsyfit.fit.results import FitResult
 
-__all__ = ["write_report", "build_report", "file_sha256", "dependency_versions", "fmt",
-           "collect_warnings", "NOT_AVAILABLE", "NOT_RECORDED", "symmetry_check"]
+__all__ = ["write_report", "build_report", "matrix_log_causes", "file_sha256",
+           "dependency_versions", "fmt", "collect_warnings", "NOT_AVAILABLE", "NOT_RECORDED",
+           "symmetry_check"]
 
 DEFAULT_TITLE = "exsyfit report"
 _FIGURE_CAPTIONS = {
@@ -282,20 +285,67 @@ def _matrix_log_blocks(result: FitResult, summary: Mapping[str, Any],
             near = [v for (T, p), v in global_k.items()
                     if p == pair and abs(T - float(r["temperature_K"])) < 2.0]
             row += [value, fmt(near[0]) if near else ""]
-        row.append("" if ok else str(r["reason"]))
+        row += ["", ""] if ok else [_cause(r), _failure(r)]
         rows.append(tuple(row))
     headers = ["experiment", "T (K)", "t_m (s)"]
     for pair in pairs:
         headers += [f"k_ex {pair} matrix log (s^-1)", f"k_ex {pair} global fit (s^-1)"]
-    headers.append("failure")
-    n_fail = int((~matrix_log["ok"].astype(bool)).sum())
+    headers += ["cause", "failure"]
     out.append(Table(tuple(headers), tuple(rows),
                      "Perrin-Gipe matrix logarithm of each spectrum alone (start magnetisation "
                      "from the column sums extrapolated to t_m = 0), against the global fit. "
-                     f"{n_fail} of {len(matrix_log)} spectra fail (negative or complex "
-                     "eigenvalues, or negative rates): they are reported, not patched. The "
+                     f"{matrix_log_causes(matrix_log)} Failures are reported, not patched; the "
                      "global fit does not use these numbers."))
+    counts = _cause_counts(matrix_log)
+    if counts:
+        out.append(Table(("cause", "spectra", "meaning"),
+                         tuple((c, str(n), CAUSES.get(c, "")) for c, n in counts.items()),
+                         "Why the matrix logarithm failed, counted over the spectra."))
     return out
+
+
+def _cause(row: pd.Series) -> str:
+    """The ``cause`` of a failed row (older tables without the column: not classified)."""
+    cause = row.get("cause")
+    return str(cause) if isinstance(cause, str) and cause else "not classified"
+
+
+def _failure(row: pd.Series) -> str:
+    """The problem found, without the general meaning of its cause (in the causes table)."""
+    reason = str(row.get("reason", ""))
+    tail = f"; likely cause: {CAUSES.get(_cause(row), chr(0))}"
+    return reason[:-len(tail)] if reason.endswith(tail) else reason
+
+
+def _cause_counts(matrix_log: pd.DataFrame) -> dict[str, int]:
+    """Number of failed spectra per cause, most frequent first."""
+    failed = matrix_log[~matrix_log["ok"].astype(bool)]
+    counts = Counter(_cause(r) for _, r in failed.iterrows())
+    return dict(counts.most_common())
+
+
+def matrix_log_causes(matrix_log: pd.DataFrame) -> str:
+    """One sentence counting the failed spectra of a matrix-log table by cause.
+
+    Parameters
+    ----------
+    matrix_log : pandas.DataFrame
+        Output of :func:`exsyfit.kinetics.matrixlog.matrix_log_table` (or matrixlog.csv):
+        columns ``ok`` and ``cause`` (see :data:`exsyfit.kinetics.matrixlog.CAUSES`).
+
+    Returns
+    -------
+    str
+        E.g. ``"3 of 20 spectra fail: noise 2, negative rate 1."``, or
+        ``"All 20 spectra give rates."``.
+    """
+    n = len(matrix_log)
+    counts = _cause_counts(matrix_log) if n else {}
+    if not counts:
+        return f"All {n} spectra give rates."
+    n_fail = sum(counts.values())
+    return (f"{n_fail} of {n} spectra fail: "
+            + ", ".join(f"{c} {k}" for c, k in counts.items()) + ".")
 
 
 

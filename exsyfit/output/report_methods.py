@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from exsyfit.fit.results import FitResult
 
 __all__ = ["file_sha256", "dependency_versions", "NOT_AVAILABLE", "NOT_RECORDED",
-           "symmetry_check", "reporting_blocks", "provenance_blocks"]
+           "symmetry_check", "reporting_blocks", "provenance_blocks",
+           "site_positions_table"]
 
 NOT_AVAILABLE = "not available (volume table input)"
 NOT_RECORDED = "not recorded"
@@ -188,6 +189,8 @@ def _as_mapping(obj: Any) -> dict[str, Any]:
     for name in ("method", "choices", "warnings"):
         if hasattr(obj, name):
             out[name] = getattr(obj, name)
+    if callable(getattr(obj, "site_positions", None)):
+        out["sites"] = obj.site_positions()
     table = getattr(obj, "table", None)
     if isinstance(table, pd.DataFrame):
         for col in ("half_width_f1_ppm", "half_width_f2_ppm", "baseline",
@@ -196,6 +199,53 @@ def _as_mapping(obj: Any) -> dict[str, Any]:
                 vals = pd.unique(table[col].dropna())
                 out[col] = ", ".join(fmt(v) for v in vals[:8]) + (" …" if len(vals) > 8 else "")
     return out
+
+
+def _ppm_pair(entry: Mapping[str, Any], key: str) -> str:
+    """``"F1 / F2"`` of ``<key>_f1_ppm`` and ``<key>_f2_ppm`` in ppm (3 decimals; — if absent)."""
+    def one(v: Any) -> str:
+        try:
+            value = float(v)
+        except (TypeError, ValueError):
+            return "—"
+        return f"{value:.3f}" if np.isfinite(value) else "—"
+
+    return f"{one(entry.get(f'{key}_f1_ppm'))} / {one(entry.get(f'{key}_f2_ppm'))}"
+
+
+def site_positions_table(sites: Any) -> Table | None:
+    """The site positions used by the integration: configured, found and fitted, ppm.
+
+    Parameters
+    ----------
+    sites : list of dict or None
+        The ``sites`` entry of integration.json
+        (:meth:`exsyfit.integrate.results.IntegrationResult.site_positions`).
+
+    Returns
+    -------
+    Table or None
+        One row per site and temperature group; None when nothing was recorded.
+    """
+    if not isinstance(sites, Sequence) or isinstance(sites, str) or not sites:
+        return None
+    rows = []
+    for e in sites:
+        if not isinstance(e, Mapping):
+            continue
+        configured = e.get("configured_ppm")
+        rows.append((fmt(e.get("temperature_K")), unicode_name(str(e.get("site", ""))),
+                     "—" if configured is None else f"{float(configured):.3f}",
+                     _ppm_pair(e, "found"), _ppm_pair(e, "fitted"), _ppm_pair(e, "fwhm"),
+                     _ppm_pair(e, "search")))
+    if not rows:
+        return None
+    return Table(("T (K)", "site", "configured (ppm)", "found F1 / F2 (ppm)",
+                  "fitted F1 / F2 (ppm)", "FWHM F1 / F2 (ppm)", "search ± F1 / F2 (ppm)"),
+                 tuple(rows),
+                 "Site positions of each temperature group: as configured, as found (maximum "
+                 "of the nearest diagonal peak, within the search tolerance) and as fitted by "
+                 "the line-shape fit (the positions the volumes use), with the fitted widths.")
 
 
 def _acquisition_summary(acq: Any) -> tuple[dict[str, str], pd.DataFrame | None]:
@@ -315,9 +365,12 @@ def reporting_blocks(result: FitResult, integration: Any, acquisition: Any) -> l
                          tuple(tuple(fmt(v) for v in r) for r in head.itertuples(index=False)),
                          "Experiments" + (" (first 60)" if len(acq_table) > 60 else "") + "."))
     other = [(k, fmt(v) if not isinstance(v, Mapping | list) else str(v))
-             for k, v in integ.items() if k not in ("method", "warnings")]
+             for k, v in integ.items() if k not in ("method", "warnings", "sites")]
     if other:
         out.append(Table(("integration setting", "value"), tuple(other)))
+    positions = site_positions_table(integ.get("sites"))
+    if positions is not None:
+        out.append(positions)
     for w in integ.get("warnings", []) or []:
         out.append(Warning_(f"Integration: {w}"))
     out.append(Heading(3, "Model"))
