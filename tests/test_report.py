@@ -378,9 +378,17 @@ def test_site_positions_and_matrix_log_causes(fits, tmp_path):
     causes = ml.loc[~ml["ok"].astype(bool), "cause"].value_counts()
     assert causes.sum() >= 2  # c8 at sigma 0.002: short mixing times and 263 K fail
     paths = write_report(tmp_path, res["arrhenius"], config_text="[data]\n",
-                         integration={"method": "lineshape", "sites": sites}, matrix_log=ml)
+                         integration={"method": "lineshape", "sites": sites,
+                                      "options": {"method": "auto", "half_width_ppm": None,
+                                                  "half_width_fwhm": 1.5, "baseline": "plane"}},
+                         matrix_log=ml)
     md = paths["markdown"].read_text(encoding="utf-8")
     rows = md_rows(md)
+    # integration.json keeps the [integration] options in "options": one setting per row
+    items = {r[0]: r[1] for r in rows if len(r) == 2}
+    assert items["integration method"] == "lineshape"
+    assert items["integration regions / baseline"] == "half_width_fwhm = 1.5; baseline = plane"
+    assert items["half_width_fwhm"] == "1.5" and "options" not in items
     assert ["303", "A", "1.000", "1.012 / 1.007", "1.010 / 1.005", "0.520 / 0.480",
             "0.300 / 0.300"] in rows
     assert ["303", "B", "2.000", "— / —", "2.000 / 2.000", "0.500 / 0.500",

@@ -184,7 +184,12 @@ def _as_mapping(obj: Any) -> dict[str, Any]:
     if obj is None:
         return {}
     if isinstance(obj, Mapping):
-        return dict(obj)
+        out = dict(obj)
+        options = out.pop("options", None)  # integration.json: the [integration] options
+        if isinstance(options, Mapping):
+            for k, v in options.items():
+                out.setdefault(k, v)
+        return out
     out = {}
     for name in ("method", "choices", "warnings"):
         if hasattr(obj, name):
@@ -339,11 +344,13 @@ def reporting_blocks(result: FitResult, integration: Any, acquisition: Any) -> l
     rows.append(("integration method", fmt(integ["method"]) if "method" in integ
                  else missing_int))
     region = [f"{k} = {integ[k]}" for k in ("half_width_f1_ppm", "half_width_f2_ppm",
-                                            "half_width_ppm", "baseline") if k in integ]
+                                            "half_width_ppm", "half_width_fwhm", "baseline")
+              if integ.get(k) is not None]
     rows.append(("integration regions / baseline", "; ".join(region) if region
                  else missing_int))
     sb = [f"{k} = {integ[k]}" for k in ("sidebands", "n_sideband_regions", "mas_rate_hz",
-                                        "f1_rotor_synchronised") if k in integ]
+                                        "f1_rotor_synchronised")
+          if integ.get(k) is not None]
     rows.append(("spinning-sideband handling", "; ".join(sb) if sb else missing_int))
     rows.append(("starting magnetisation", result.problem.spec.start))
     rows.append(("reported rate", "k_ex = k_AB + k_BA of each pair (s^-1), with both "
