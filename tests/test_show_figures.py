@@ -107,3 +107,26 @@ def test_real_bruker_2d_overview():
     # full ppm range, reversed
     assert ax_c.get_xlim() == pytest.approx((spec.ppm_f2.max(), spec.ppm_f2.min()))
     plt.close(fig)
+
+
+def test_slice_legend_above_the_peaks_and_short_titles():
+    # the strong site on the right, under the legend's corner unless there is room above it
+    folder = "/data/nmr/2026/li6ps5cl/argyrodite_series/"
+    long = [replace(s, experiment=folder + Path(s.source).name) for s in _series(pos_b=6.0)]
+    (fig,) = plot_series_overview(long, {"A": 2.0, "B": 6.0}, level_sigma=5.0)
+    rows = np.array(fig.axes).reshape(3, 3)
+    fig.canvas.draw()
+    ax = rows[0][1]
+    legend_box = ax.get_legend().get_window_extent()
+    for line in ax.get_lines()[:2]:
+        x, y = line.get_xydata().T
+        order = np.argsort(x)
+        fine = np.linspace(x.min(), x.max(), 2000)  # the drawn segments, not only the points
+        xy = ax.transData.transform(np.column_stack([fine, np.interp(fine, x[order],
+                                                                     y[order])]))
+        inside = ((xy[:, 0] >= legend_box.x0) & (xy[:, 0] <= legend_box.x1)
+                  & (xy[:, 1] >= legend_box.y0) & (xy[:, 1] <= legend_box.y1))
+        assert not inside.any()  # no slice point under the legend
+    title = rows[0][0].get_title(loc="left").splitlines()[0]
+    assert title == r"$t_\mathrm{m}$ = 0.01 s, …/argyrodite_series/tm0.01"
+    plt.close(fig)

@@ -112,6 +112,16 @@ def _slices(ax: Axes, spectrum: Spectrum2D, sites: Mapping[str, float], dim: str
     ax.set_yticks([])
     ax.set_title(f"{dim} slices through the sites", loc="left")
     ax.margins(y=0.08)
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, top + 0.3 * (top - bottom))  # room for the legend above the peaks
+
+
+def _short_name(name: str, limit: int = 40) -> str:
+    """An experiment name that fits a panel title: the last two parts of a long path."""
+    parts = Path(name).parts
+    if len(name) <= limit or len(parts) <= 2:
+        return name
+    return "…/" + "/".join(parts[-2:])
 
 
 def plot_spectrum_row(axes: Sequence[Axes], spectrum: Spectrum2D, sites: Mapping[str, float],
@@ -145,13 +155,14 @@ def plot_spectrum_row(axes: Sequence[Axes], spectrum: Spectrum2D, sites: Mapping
                 ax_c.plot([other], [ppm], "x", color="0.3", ms=4, mew=0.7)
     ppm_axes(ax_c, spectrum, view)
     tm = spectrum.mixing_time_s
-    name = spectrum.experiment or "/".join(Path(spectrum.source).parts[-2:])
+    name = _short_name(spectrum.experiment or "/".join(Path(spectrum.source).parts[-2:]))
     head = rf"$t_\mathrm{{m}}$ = {tm:g} s" if tm is not None else "mixing time unknown"
     phases = phase_text(spectrum.metadata)
     ax_c.set_title((f"{head}, {name}" if name else head)
                    + (f"\nphases {phases}" if phases else "\nphases not recorded"), loc="left")
     ax_c.text(0.01, 0.01, f"σ = {sigma:.3g}, lowest contour {level_sigma:g} σ",
-              transform=ax_c.transAxes, fontsize=style.font_size - 2, color="0.3")
+              transform=ax_c.transAxes, fontsize=style.font_size - 2, color="0.3",
+              bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1.0})
     _slices(ax_2, spectrum, sites, "F2", sigma, level_sigma, view, style)
     _slices(ax_1, spectrum, sites, "F1", sigma, level_sigma, view, style)
 
