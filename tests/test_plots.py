@@ -312,6 +312,12 @@ def test_parameters_vs_temperature(fits):
     line = ax_p.get_lines()[0]
     assert np.ptp(line.get_ydata()) == 0
     assert line.get_ydata()[0] == pytest.approx(np.median(res.draws("populations")[:, 0, 0]))
+    # the note saying so sits between the lines (p ~ 0.9 and 0.1), not on them
+    (note,) = [t for t in ax_p.texts if "every $T$" in t.get_text()]
+    lo, hi = ax_p.get_ylim()
+    y_note = lo + note.get_position()[1] * (hi - lo)
+    p_med = np.median(res.draws("populations")[:, 0, :], axis=0)
+    assert min(p_med) + 0.2 < y_note < max(p_med) - 0.2
     assert ax_p.get_ylabel() == "population" and ax_t.get_ylabel() == r"$T_1$ (s)"
     assert ax_t.get_yscale() == "log" and ax_t.get_xlabel() == r"$T$ (K)"
     bars = [c for c in ax_t.containers if isinstance(c, ErrorbarContainer)]

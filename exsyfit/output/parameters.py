@@ -109,6 +109,18 @@ def plot_parameters_vs_temperature(result: FitResult, *, fig: Figure | None = No
             ax_t.xaxis.get_major_formatter().set_useOffset(False)
             if len(result.pairs) > 1:
                 legend_above(ax_k)
-            legend_above(ax_p, source=ax_t, alignment="left",
-                         title="shared by all $T$: median and 95 % band" if shared else None)
+            legend_above(ax_p, source=ax_t)
+            if shared:
+                _shared_note(ax_p, np.median(pops[:, 0, :], axis=0), style)
     return fig
+
+
+def _shared_note(ax: Axes, values: np.ndarray, style: PlotStyle) -> None:
+    """Say that the population lines hold at every temperature, in the widest gap between them."""
+    lo, hi = ax.get_ylim()
+    levels = np.sort(np.concatenate([[lo, hi], np.clip(values, lo, hi)]))
+    k = int(np.argmax(np.diff(levels)))
+    y = 0.5 * (levels[k] + levels[k + 1])
+    ax.text(0.98, (y - lo) / (hi - lo), "same at every $T$: median and 95 % band",
+            transform=ax.transAxes, ha="right", va="center", fontsize=style.font_size - 1,
+            color="0.3")
