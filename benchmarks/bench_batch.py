@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         gb = args.target * size / 1000
         print(f"  {label}: {seconds:.1f} core-s/series -> {core_h:.0f} core-hours, wall about "
               f"{wall_min:.1f} min of computing; {gb:.0f} GB of results (at 1 GB/s to a "
-              f"shared file system {gb / 60:.1f} min of writing; the longer of the two sets the wall "
-              "time)")
+              f"shared file system {gb / 60:.1f} min of writing; the longer of the two "
+              "sets the wall time)")
     mem_node_GB = args.cores_per_node * base["peak_MB_max"] / 1000.0
     print(f"  memory: {base['peak_MB_max']:.0f} MB peak per worker -> {mem_node_GB:.1f} GB per "
           f"{args.cores_per_node}-core node; scheduler: {args.target} tasks (about 1 ms of "
