@@ -86,7 +86,7 @@ def _warm() -> int:
     import exsyfit.fit.sampling  # noqa: F401
     import exsyfit.output.figures  # noqa: F401
     import exsyfit.output.report  # noqa: F401
-    import exsyfit.pipeline  # noqa: F401
+    import exsyfit.workflow.pipeline  # noqa: F401
 
     return os.getpid()
 
@@ -108,7 +108,7 @@ def _rss_MB() -> float:
 def bench_workers(configs: list[Path], truths: list[float], n_workers: int, out: Path,
                   ) -> dict[str, float]:
     """One batch of all configs on ``n_workers`` warm worker processes."""
-    from exsyfit.batch import open_client, run_batch
+    from exsyfit.workflow.batch import open_client, run_batch
 
     t0 = time.perf_counter()
     with open_client(workers=n_workers) as client:
@@ -163,7 +163,7 @@ def time_default_job(root: Path) -> tuple[float, float, float]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from exsyfit.batch_task import run_config
+    from exsyfit.workflow.batch_task import run_config
 
     (config,), _ = write_series(root, 1, short=False)
     t0, c0 = time.perf_counter(), _cpu_s()

@@ -7,7 +7,8 @@ Measured side by side in one run, on this machine:
   the command line runs it (a fresh process: imports included), with ``--workers 1`` (one
   after another) and the default (one worker process per core);
 * ``run`` on the demo (20 bundled spectra; main law, two comparison models and the robustness
-  variants), in process, with the stage breakdown that :func:`exsyfit.pipeline.run` returns.
+  variants), in process, with the stage breakdown that
+  :func:`exsyfit.workflow.pipeline.run` returns.
 
 The machine's load average and the CPU seconds are printed beside the wall times: on a shared
 machine the parallel gain is bounded by the cores that are actually free, and CPU seconds show
@@ -86,7 +87,7 @@ def bench_fit_cli(config: Path, workers: int | None, out: Path) -> dict[str, flo
         row[f"sampling_{name}_s"] = s["diagnostics"]["sampling_seconds"]
     row["sampling_sum_s"] = sum(v for k, v in row.items() if k.startswith("sampling_"))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import exsyfit.pipeline, exsyfit.fit.sampling"],
+    subprocess.run([sys.executable, "-c", "import exsyfit.workflow.pipeline, exsyfit.fit.sampling"],
                    check=True)
     row["imports_s"] = time.perf_counter() - t0
     return row
@@ -98,7 +99,7 @@ def bench_run(workers: int | None, out: Path) -> dict[str, float]:
 
     matplotlib.use("Agg")
     from exsyfit.config import load_config
-    from exsyfit.pipeline import run
+    from exsyfit.workflow.pipeline import run
 
     config = load_config(ROOT / "examples" / "argyrodite_li2s" / "config.toml")
     c0 = time.process_time() + _child_cpu()
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-run", action="store_true")
     args = parser.parse_args()
-    from exsyfit.parallel import available_cores
+    from exsyfit.workflow.parallel import available_cores
 
     print(f"cores available: {available_cores()}; load average before: {_load()}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,7 +48,7 @@ __all__ = ["__version__", "fit_volumes", *_LAZY]
 
 def fit_volumes(config: Any, volumes: Any, *, checkpoint: Any = None) -> Any:
     """Fit a volume table (pandas DataFrame) with the model of a config; returns a FitResult."""
-    from exsyfit.pipeline import fit_one
+    from exsyfit.workflow.pipeline import fit_one
 
     return fit_one(config, volumes, checkpoint)
 

@@ -57,7 +57,7 @@ def _progress_factory(quiet: bool) -> Any:
 
 def _outdir(args: argparse.Namespace, config: Any) -> Path:
     """The output folder: -o, else results/ beside the config; checked and created."""
-    from exsyfit.pipeline import default_outdir
+    from exsyfit.workflow.pipeline import default_outdir
 
     outdir = Path(args.output) if args.output else default_outdir(config)
     return output_folder(outdir, config.input_folders())
@@ -100,7 +100,7 @@ def _print_paths(paths: Iterable[Path]) -> int:
 
 # ---------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import run
+    from exsyfit.workflow.pipeline import run
 
     with _stage(args) as (config, outdir):
         done = run(config, outdir, force=args.force, progress=_progress_factory(args.quiet),
@@ -130,8 +130,8 @@ def _find_example(name: str) -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from exsyfit.config import load_config
-    from exsyfit.demo import demo_config
-    from exsyfit.pipeline import run
+    from exsyfit.workflow.demo import demo_config
+    from exsyfit.workflow.pipeline import run
 
     outdir = Path(args.output) if args.output else Path.cwd() / "exsyfit-demo"
     with demo_config(_find_example) as path:
@@ -146,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import fit
+    from exsyfit.workflow.pipeline import fit
 
     with _stage(args) as (config, outdir):
         fit(config, outdir, force=args.force, resume=args.resume,
@@ -155,7 +155,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import show
+    from exsyfit.workflow.pipeline import show
 
     with _stage(args) as (config, outdir):
         paths = show(config, outdir, force=args.force, progress=_progress_factory(args.quiet))
@@ -163,7 +163,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import integrate
+    from exsyfit.workflow.pipeline import integrate
 
     with _stage(args) as (config, outdir):
         table = integrate(config, outdir, force=args.force,
@@ -173,7 +173,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import plot
+    from exsyfit.workflow.pipeline import plot
 
     with _stage(args) as (config, outdir):
         earlier = sorted(p for p in (outdir / "figures").glob("*")
@@ -189,7 +189,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from exsyfit.pipeline import report
+    from exsyfit.workflow.pipeline import report
 
     with _stage(args) as (config, outdir):
         paths = report(config, outdir, force=args.force)
@@ -313,7 +313,7 @@ def _count(low: int, high: int) -> Any:
 def cmd_init(args: argparse.Namespace) -> int:
     from exsyfit.errors import OutputError
     from exsyfit.files import output_error
-    from exsyfit.starter import write_starter_config
+    from exsyfit.starter.config import write_starter_config
 
     output = Path(args.output)
     if output.is_dir():
@@ -333,7 +333,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     import matplotlib
 
-    from exsyfit.batch import run_batch
+    from exsyfit.workflow.batch import run_batch
 
     matplotlib.use("Agg")
     out = run_batch(args.configs, Path(args.output), workers=args.workers,

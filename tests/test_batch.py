@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from exsyfit import batch  # noqa: E402
-from exsyfit.batch_task import FINGERPRINT, TRACEBACK_FILE  # noqa: E402
 from exsyfit.cli import main  # noqa: E402
 from exsyfit.simulate.series import example_truth, simulate_volume_table  # noqa: E402
+from exsyfit.workflow import batch  # noqa: E402
+from exsyfit.workflow.batch_task import FINGERPRINT, TRACEBACK_FILE  # noqa: E402
 
 TEMPERATURES_K = (263.0, 303.0, 343.0)
 MIXING_TIMES_S = (0.01, 0.05, 0.2, 1.0)
@@ -137,8 +137,8 @@ def test_more_than_two_sites_get_columns_per_pair() -> None:
 
 
 def test_a_changed_input_file_makes_results_stale(tmp_path: Path) -> None:
-    from exsyfit.batch_task import fingerprint, is_current
     from exsyfit.config import load_config
+    from exsyfit.workflow.batch_task import fingerprint, is_current
 
     config = write_series(tmp_path / "s", "s", 0.3, seed=1)
     out = tmp_path / "out"
@@ -209,12 +209,13 @@ def test_comparison_figure_and_table(first_run, project) -> None:
 
 def test_an_unexpected_failure_gives_exit_status_1(cluster, project, monkeypatch, capsys,
                                                    ) -> None:
-    import exsyfit.pipeline
+    import exsyfit.workflow.pipeline
 
     def broken_run(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr(exsyfit.pipeline, "run", broken_run)  # the worker shares the process
+    # the worker shares the process
+    monkeypatch.setattr(exsyfit.workflow.pipeline, "run", broken_run)
     out = project["root"] / "out_bug"
     status = main(["batch", str(project["pristine"]), "-o", str(out),
                    "--scheduler", cluster.scheduler_address, "-q"])
@@ -294,7 +295,7 @@ def test_bad_arguments_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
 
 def test_current_results_are_kept_and_a_changed_config_refits(first_run, project,
                                                                monkeypatch) -> None:
-    import exsyfit.pipeline
+    import exsyfit.workflow.pipeline
 
     out = project["out"]
     assert main(first_run["argv"]) == 2
@@ -319,7 +320,7 @@ def test_current_results_are_kept_and_a_changed_config_refits(first_run, project
 
     # --force runs every job again, current or not
     calls = []
-    monkeypatch.setattr(exsyfit.pipeline, "run",
+    monkeypatch.setattr(exsyfit.workflow.pipeline, "run",
                         lambda config, outdir, **kw: calls.append(Path(outdir).name))
     argv = ["batch", str(project["pristine"]), str(cycled), "-o", str(out), "--force", "-q",
             "--scheduler", first_run["argv"][first_run["argv"].index("--scheduler") + 1]]

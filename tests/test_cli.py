@@ -147,7 +147,7 @@ def _committed_chain(checkpoint: Path) -> np.ndarray | None:
 
 
 def test_fit_resumes_after_sigkill(tmp_path):
-    from exsyfit.runfolder import WORK_FOLDER
+    from exsyfit.workflow.runfolder import WORK_FOLDER
 
     config = write_job(tmp_path, sampler="steps = 5000\ncheckpoint_every = 100")
     out = tmp_path / "results"

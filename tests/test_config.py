@@ -85,7 +85,7 @@ def test_bad_toml_and_missing_file(tmp_path):
 
 def test_temperature_dependent_shifts(tmp_path):
     from exsyfit.errors import ConfigError as Err
-    from exsyfit.pipeline import _shift_overrides
+    from exsyfit.workflow.pipeline import _shift_overrides
 
     raw = minimal(sites={"A": {"ppm": 1.0},
                          "V2O5": {"ppm": 20.0, "ppm_by_temperature": {"263": 24.0, "303": 21.5}}})

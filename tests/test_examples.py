@@ -39,7 +39,7 @@ def test_volume_table_example_recovers_its_truth(tmp_path):
 
 def test_demo_uses_the_source_tree_example_here():
     from exsyfit.cli import _find_example
-    from exsyfit.demo import demo_config
+    from exsyfit.workflow.demo import demo_config
 
     with demo_config(_find_example) as path:
         assert path == ROOT / "examples" / "argyrodite_li2s" / "config.toml"
@@ -49,7 +49,7 @@ def test_packaged_demo_config_is_the_example(tmp_path):
     """The config shipped in the package is the source tree's example but for the data path."""
     import tomllib
 
-    from exsyfit.demo import packaged_config_text
+    from exsyfit.workflow.demo import packaged_config_text
 
     packaged = tomllib.loads(packaged_config_text())
     example = tomllib.loads((ROOT / "examples/argyrodite_li2s/config.toml").read_text())
@@ -59,7 +59,7 @@ def test_packaged_demo_config_is_the_example(tmp_path):
 
 
 def test_regenerated_demo_spectra_equal_the_bundled_ones(tmp_path):
-    from exsyfit.demo import DEMO_SERIES, write_demo
+    from exsyfit.workflow.demo import DEMO_SERIES, write_demo
 
     write_demo(tmp_path)
     bundled = ROOT / "spectra" / DEMO_SERIES

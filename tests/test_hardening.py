@@ -319,12 +319,12 @@ def test_every_command_help_ends_with_an_example(capsys):
 
 
 def test_ctrl_c_during_a_fit_says_how_to_continue(tmp_path, capsys, monkeypatch):
-    import exsyfit.pipeline
+    import exsyfit.workflow.pipeline
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(exsyfit.pipeline, "fit", interrupted)
+    monkeypatch.setattr(exsyfit.workflow.pipeline, "fit", interrupted)
     config = job(tmp_path)
     assert main(["fit", str(config), "-q"]) == 130
     err = capsys.readouterr().err

@@ -15,15 +15,15 @@ from exsyfit.config import load_config
 from exsyfit.errors import ExsyfitError, OutputExistsError, SeriesError
 from exsyfit.io.series import experiment_table
 from exsyfit.io.spectrum import Spectrum2D
-from exsyfit.peakpick import diagonal_profile, pick_diagonal_peaks, spectrum_noise
 from exsyfit.processing.lineshapes import peak_2d
-from exsyfit.spinning import Acquisition, acquisition_of, decide_spinning
-from exsyfit.starter import (
+from exsyfit.starter.config import (
     find_experiments,
     propose_sites,
     read_reference_spectrum,
     write_starter_config,
 )
+from exsyfit.starter.peakpick import diagonal_profile, pick_diagonal_peaks, spectrum_noise
+from exsyfit.starter.spinning import Acquisition, acquisition_of, decide_spinning
 
 from conftest import SHARED_REAL
 

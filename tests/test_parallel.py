@@ -7,7 +7,13 @@ import os
 import pytest
 
 from exsyfit.errors import ConfigError
-from exsyfit.parallel import Task, available_cores, can_start_processes, resolve_workers, run_tasks
+from exsyfit.workflow.parallel import (
+    Task,
+    available_cores,
+    can_start_processes,
+    resolve_workers,
+    run_tasks,
+)
 
 
 def _square(x: int) -> tuple[int, int, str | None]:

@@ -8,7 +8,7 @@ import pytest
 
 from exsyfit.cli import main
 from exsyfit.config import load_config
-from exsyfit.pipeline import load_fit, model_variants
+from exsyfit.workflow.pipeline import load_fit, model_variants
 
 from conftest import c8_volume_table
 
@@ -177,7 +177,7 @@ def _small_job(folder, exclude="", compare="false", seed=0):
 
 def test_summary_holds_every_warning_of_every_stage(tmp_path):
     """integration.json's warnings (of a table written by 'integrate') reach summary.json."""
-    from exsyfit.pipeline import fit
+    from exsyfit.workflow.pipeline import fit
 
     config = _small_job(tmp_path)
     out = tmp_path / "out"
@@ -199,8 +199,8 @@ def test_summary_holds_every_warning_of_every_stage(tmp_path):
 
 
 def test_results_appear_together_with_a_manifest(tmp_path):
-    from exsyfit.pipeline import fit
-    from exsyfit.runfolder import SWITCH_MARKER, WORK_FOLDER, file_sha256
+    from exsyfit.workflow.pipeline import fit
+    from exsyfit.workflow.runfolder import SWITCH_MARKER, WORK_FOLDER, file_sha256
 
     config = _small_job(tmp_path)
     out = tmp_path / "out"
@@ -223,7 +223,7 @@ def test_results_appear_together_with_a_manifest(tmp_path):
 
 
 def test_resume_only_what_is_current(tmp_path, capsys):
-    from exsyfit.runfolder import RunFolder, job_fingerprint
+    from exsyfit.workflow.runfolder import RunFolder, job_fingerprint
 
     _small_job(tmp_path)
     cfg = str(tmp_path / "config.toml")
@@ -252,7 +252,7 @@ def test_resume_only_what_is_current(tmp_path, capsys):
 
 def test_exclude_drops_spectra_by_name(tmp_path):
     from exsyfit.errors import ConfigError
-    from exsyfit.pipeline import load_volumes
+    from exsyfit.workflow.pipeline import load_volumes
 
     config = _small_job(tmp_path, exclude='exclude = ["T303_tm0.01", "T263_tm1"]')
     table = load_volumes(config, tmp_path / "volumes.csv")
@@ -265,7 +265,7 @@ def test_exclude_drops_spectra_by_name(tmp_path):
 
 
 def test_parallel_fits_equal_serial_fits(tmp_path):
-    from exsyfit.pipeline import fit
+    from exsyfit.workflow.pipeline import fit
 
     config = _small_job(tmp_path, compare="true")
     serial = fit(config, tmp_path / "serial", workers=1)
@@ -281,8 +281,8 @@ def test_parallel_fits_equal_serial_fits(tmp_path):
 
 
 def test_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
-    from exsyfit.pipeline import fit
-    from exsyfit.runfolder import WORK_FOLDER
+    from exsyfit.workflow.pipeline import fit
+    from exsyfit.workflow.runfolder import WORK_FOLDER
 
     config = _small_job(tmp_path)
     out = tmp_path / "out"
@@ -309,9 +309,9 @@ def test_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_a_failed_run_leaves_the_earlier_results_alone(tmp_path, monkeypatch):
-    import exsyfit.pipeline as pipeline
+    import exsyfit.workflow.pipeline as pipeline
     from exsyfit.errors import OutputError
-    from exsyfit.runfolder import WORK_FOLDER
+    from exsyfit.workflow.runfolder import WORK_FOLDER
 
     config = _small_job(tmp_path)
     out = tmp_path / "out"

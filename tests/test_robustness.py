@@ -10,10 +10,10 @@ import pytest
 
 from exsyfit.config import load_config
 from exsyfit.fit.results import FitResult
-from exsyfit.pipeline import run
-from exsyfit.robustness import Plan, Variant, _half_range, plan, summarise, variant_config
 from exsyfit.simulate.series import Acquisition, simulate_series
 from exsyfit.simulate.truth import example_truth
+from exsyfit.workflow.pipeline import run
+from exsyfit.workflow.robustness import Plan, Variant, _half_range, plan, summarise, variant_config
 
 CONFIG = """\
 [data]

@@ -9,9 +9,9 @@ import pytest
 from exsyfit.cli import main
 from exsyfit.config import load_config
 from exsyfit.errors import OutputExistsError
-from exsyfit.pipeline import show
 from exsyfit.simulate.series import Acquisition, simulate_series
 from exsyfit.simulate.truth import example_truth
+from exsyfit.workflow.pipeline import show
 
 CONFIG = """\
 [data]

@@ -2,7 +2,7 @@
 
 In the source tree the demo is ``examples/argyrodite_li2s/config.toml`` with the simulated
 spectra in ``spectra/``.  An installed package holds neither folder, so it ships the example's
-config as package data (``exsyfit/demo_data/argyrodite_li2s.toml``) and regenerates the
+config as package data (``exsyfit/workflow/demo_data/argyrodite_li2s.toml``) and regenerates the
 simulated series into a temporary folder with :mod:`exsyfit.simulate.bundled`: same truth,
 same seed, same acquisition, so the same files byte for byte as the bundled ``spectra/``.
 """
@@ -29,7 +29,7 @@ PACKAGED_CONFIG = "demo_data/argyrodite_li2s.toml"
 
 def packaged_config_text() -> str:
     """The demo config shipped inside the package."""
-    return resources.files("exsyfit").joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
+    return resources.files("exsyfit.workflow").joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
 
 
 def write_demo(folder: Path) -> Path:

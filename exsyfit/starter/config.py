@@ -10,9 +10,9 @@ What it does
    peaks are the sites, with the least exchange blurring them.
 3. Whether the experiment spins at the magic angle: the readers' decision from the probe
    head, the pulse program and the recorded rate, and, when they have only the rate, spinning
-   sidebands in the spectrum (:mod:`exsyfit.spinning`); the decision and its reason are
+   sidebands in the spectrum (:mod:`exsyfit.starter.spinning`); the decision and its reason are
    written into the config.  Only MAS experiments get sideband and rotor-synchronisation advice.
-4. :func:`exsyfit.peakpick.pick_diagonal_peaks`: genuine 2D peaks on the diagonal above the
+4. :func:`exsyfit.starter.peakpick.pick_diagonal_peaks`: genuine 2D peaks on the diagonal above the
    stated S/N become sites ``A``, ``B``, ``C`` ... (``A`` the strongest); truncation wiggles
    (at (k + 1/4)/AQ1 from a stronger peak, AQ1 from TD1 and SW1), t1 ridges, phase lobes and
    (under MAS) spinning sidebands are rejected and listed with the reason.
@@ -43,8 +43,8 @@ from exsyfit.errors import DataFormatError, ExsyfitError, OutputExistsError, Ser
 from exsyfit.files import atomic_path
 from exsyfit.io.series import detect_format, experiment_table, group_temperatures
 from exsyfit.io.spectrum import Spectrum2D
-from exsyfit.peakpick import DiagonalPeaks, pick_diagonal_peaks
-from exsyfit.spinning import Spinning, acquisition_of, decide_spinning
+from exsyfit.starter.peakpick import DiagonalPeaks, pick_diagonal_peaks
+from exsyfit.starter.spinning import Spinning, acquisition_of, decide_spinning
 
 __all__ = [
     "Experiments",

@@ -23,9 +23,10 @@ stage           reads                                           writes (in OUTDI
 ==============  ==============================================  ===============================
 
 ``fit`` and ``run`` write into a work folder and put the results in place together
-(:mod:`exsyfit.runfolder`); their independent fits run concurrently (:mod:`exsyfit.parallel`);
+(:mod:`exsyfit.workflow.runfolder`); their independent fits run concurrently
+(:mod:`exsyfit.workflow.parallel`);
 every warning of every stage reaches summary.json ``warnings``
-(:mod:`exsyfit.stage_warnings`).
+(:mod:`exsyfit.workflow.stage_warnings`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from exsyfit.config import Config
 from exsyfit.errors import ConfigError, ExsyfitError, OutputExistsError
 from exsyfit.files import write_text_atomic
 from exsyfit.fit.results import FitResult, load_result
-from exsyfit.fitting import (
+from exsyfit.integrate.volumes import read_volume_table
+from exsyfit.workflow.fitting import (
     FIT_OUTPUTS,
     ProgressFactory,
     fit_one,  # noqa: F401 - part of this module's interface (exsyfit.fit_volumes)
@@ -55,16 +57,15 @@ from exsyfit.fitting import (
     run_fits,
     variant_config,
 )
-from exsyfit.fitting import callback as _callback
-from exsyfit.integrate.volumes import read_volume_table
-from exsyfit.runfolder import (
+from exsyfit.workflow.fitting import callback as _callback
+from exsyfit.workflow.runfolder import (
     RunFolder,
     file_sha256,
     job_fingerprint,
     read_manifest,
     verify_results,
 )
-from exsyfit.stage_warnings import WarningCollector, unique_sentences
+from exsyfit.workflow.stage_warnings import WarningCollector, unique_sentences
 
 log = logging.getLogger("exsyfit")
 
@@ -366,7 +367,7 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
     cross-check is written to matrixlog.csv unless ``[report] matrix_log = false``.  Every
     warning (those of integration.json included) goes to summary.json ``warnings``.
 
-    The results appear in OUTDIR together when all are written (:mod:`exsyfit.runfolder`);
+    The results appear in OUTDIR together when all are written (:mod:`exsyfit.workflow.runfolder`);
     ``resume`` continues an interrupted fit of the same config and volume table and refuses
     one of other inputs (``force``: start afresh).
 
@@ -607,7 +608,7 @@ def _run_job(config: Config, outdir: Path, folder: RunFolder, work: Path,
              ) -> dict[str, Any]:
     import time
 
-    from exsyfit import robustness as robust
+    from exsyfit.workflow import robustness as robust
 
     seconds: dict[str, float] = {}
     names = ["main", *model_variants(config)]

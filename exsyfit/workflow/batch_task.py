@@ -170,7 +170,7 @@ def _one_line(exc: BaseException) -> str:
 
 def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> None:
     from exsyfit.config import load_config
-    from exsyfit.pipeline import run
+    from exsyfit.workflow.pipeline import run
 
     config = load_config(config_path)
     current = fingerprint(config_path, config)

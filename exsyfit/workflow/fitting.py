@@ -1,7 +1,7 @@
 """Fitting the models of one job: which models, one fit, and the fits as parallel tasks.
 
 The main model and its comparison variants (:func:`model_variants`) are independent fits of
-the same volume table; :func:`model_tasks` turns them into :class:`exsyfit.parallel.Task`
+the same volume table; :func:`model_tasks` turns them into :class:`exsyfit.workflow.parallel.Task`
 objects that :func:`run_fits` runs concurrently.  :func:`resume_mode` decides whether an
 interrupted fit may be continued (same config and volume table, by checksum) or not.
 """
@@ -20,8 +20,8 @@ import pandas as pd
 from exsyfit.config import Config
 from exsyfit.errors import FitError
 from exsyfit.fit.results import FitResult, load_result
-from exsyfit.parallel import Task, resolve_workers, run_tasks
-from exsyfit.runfolder import MANIFEST, RunFolder, describe_change, read_manifest
+from exsyfit.workflow.parallel import Task, resolve_workers, run_tasks
+from exsyfit.workflow.runfolder import MANIFEST, RunFolder, describe_change, read_manifest
 
 log = logging.getLogger("exsyfit")
 

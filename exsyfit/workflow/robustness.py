@@ -47,8 +47,8 @@ import pandas as pd
 from exsyfit.config import Config
 from exsyfit.errors import ExsyfitError
 from exsyfit.fit.results import FitResult
-from exsyfit.parallel import Task
-from exsyfit.stage_warnings import WarningCollector
+from exsyfit.workflow.parallel import Task
+from exsyfit.workflow.stage_warnings import WarningCollector
 
 log = logging.getLogger("exsyfit")
 
@@ -233,14 +233,14 @@ def run_variant(config: Config, variant: Variant, volumes: pd.DataFrame) -> dict
         ``name``, ``what``, ``Ea_eV_median``, ``temperatures_K``, ``k_ex_per_s_median``,
         ``steps``, ``converged``; or ``error`` when the variant could not be analysed.
     """
-    from exsyfit.fitting import fit_one
+    from exsyfit.workflow.fitting import fit_one
 
     cfg = variant_config(config, variant)
     entry: dict[str, Any] = {"name": variant.name, "what": variant.what}
     with WarningCollector(quiet=True):  # the variant's own warnings are not the result's
         try:
             if variant.needs_spectra:  # read again ([data] exclude applies) and integrate
-                from exsyfit.pipeline import integrate_spectra
+                from exsyfit.workflow.pipeline import integrate_spectra
 
                 _, _, volumes = integrate_spectra(cfg)
             result = fit_one(cfg, volumes, label=f"robustness: {variant.name}")

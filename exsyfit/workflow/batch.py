@@ -1,11 +1,12 @@
 """``exsyfit batch``: the whole job of many configs on a Dask cluster.
 
 Each config's job (what ``exsyfit run`` does) is one task, run by
-:func:`exsyfit.batch_task.run_config` on a ``dask.distributed`` worker: by default an embedded
-:class:`~distributed.LocalCluster` with one single-threaded worker process per core, or any
-running cluster given by its scheduler address.  Results go to ``OUTDIR/<name>/`` exactly as
-``run`` writes them; ``OUTDIR/batch.csv`` has one row per config; ``OUTDIR/comparison.*`` puts
-the Arrhenius laws of all configs on one axis and tabulates Ea and ln A.
+:func:`exsyfit.workflow.batch_task.run_config` on a ``dask.distributed`` worker: by default
+an embedded :class:`~distributed.LocalCluster` with one single-threaded worker process per
+core, or any running cluster given by its scheduler address.  Results go to ``OUTDIR/<name>/``
+exactly as ``run`` writes them; ``OUTDIR/batch.csv`` has one row per config;
+``OUTDIR/comparison.*`` puts the Arrhenius laws of all configs on one axis and tabulates Ea and
+ln A.
 
 Names: the config file's stem (``pristine.toml`` -> ``pristine``).  When several configs share
 a stem, each of them is named by its path: the stem preceded by as many parent folders as it
@@ -27,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from exsyfit.batch_task import run_config
 from exsyfit.errors import ExsyfitError
 from exsyfit.files import output_error, output_lock, write_text_atomic
+from exsyfit.workflow.batch_task import run_config
 
 log = logging.getLogger("exsyfit")
 

@@ -1,0 +1,1 @@
+"""Starter configs for a data folder (``exsyfit init``): real sites, spinning from the files."""
