@@ -426,6 +426,15 @@ def sample_posterior(
     n_walkers = settings.walkers or default_walkers(n_dim)
     target = settings.steps if settings.steps is not None else settings.max_steps
     _check_size(n_walkers, n_dim, target)
+    if n_walkers < 2 * n_dim + 2:
+        # the differential-evolution proposals of one half-ensemble span at most as many
+        # directions as the other half has walkers, less one: fewer than 2 d + 2 walkers
+        # cannot explore every parameter
+        log.warning("sampler.walkers = %d is too few for the %d parameters of this model; "
+                    "using %d (at least twice the number of parameters, plus two)",
+                    n_walkers, n_dim, 2 * n_dim + 2)
+        n_walkers = 2 * n_dim + 2
+        _check_size(n_walkers, n_dim, target)
     store = Checkpoint(checkpoint) if checkpoint is not None else None
 
     sampler_seed: int | list[int] = settings.seed

@@ -421,7 +421,9 @@ def finish_fit(config: Config, volumes: pd.DataFrame, dest: Path,
     if config.path is not None and config.path.exists():
         write_text_atomic(dest / "config_used.toml", config.path.read_text(encoding="utf-8"))
     if config.report.matrix_log:
-        write_matrix_log(config, volumes, dest)
+        main = results.get("main")
+        write_matrix_log(config, volumes, dest,
+                         fit_rates=main.rate_table() if main is not None else None)
     for name, result in results.items():
         if name != "main":
             for w in result.warnings:
@@ -453,21 +455,28 @@ def _log_result(result: FitResult) -> None:
                  e["q975"])
 
 
-def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path) -> pd.DataFrame:
-    """Single-mixing-time matrix-logarithm estimates of every spectrum (matrixlog.csv)."""
+def write_matrix_log(config: Config, volumes: pd.DataFrame, outdir: Path,
+                     fit_rates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Single-mixing-time matrix-logarithm estimates of every spectrum (matrixlog.csv).
+
+    With ``fit_rates`` (:meth:`FitResult.rate_table` of the global fit) every row also says
+    whether its rate agrees with the global posterior at its temperature.
+    """
     from exsyfit.kinetics.matrixlog import matrix_log_table
+    from exsyfit.output.report import matrix_log_causes
 
     try:
         table = matrix_log_table(volumes, list(config.site_names), n_draws=200,
-                                 seed=config.sampler.seed)
+                                 seed=config.sampler.seed, fit_rates=fit_rates)
     except ExsyfitError as exc:
         log.warning("matrix-logarithm cross-check skipped: %s", exc)
         return pd.DataFrame()
     write_text_atomic(outdir / "matrixlog.csv", table.to_csv(index=False))
-    failed = int((~table["ok"].astype(bool)).sum())
-    log.info("matrix-logarithm cross-check: %d of %d spectra gave rates on their own (%d "
-             "failed, as expected where cross peaks are near the noise, e.g. the shortest "
-             "mixing times; see matrixlog.csv)", len(table) - failed, len(table), failed)
+    message = f"matrix-logarithm cross-check: {matrix_log_causes(table)}"
+    if "agrees_with_fit" in table.columns:
+        off = int((table["agrees_with_fit"] == False).sum())  # noqa: E712 (None = no rate)
+        message += f" {off} spectra disagree with the global fit."
+    log.info("%s See matrixlog.csv.", message)
     return table
 
 
