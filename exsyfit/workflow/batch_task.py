@@ -53,21 +53,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def input_files(config: Any) -> list[Path]:
-    """Every data file a config's job reads: its volume table, or every file of its folders."""
-    if config.data.volumes is not None:
-        return [Path(config.data.volumes)]
-    from exsyfit.io.series import expand_paths
-
-    files: list[Path] = []
-    for _, folder in expand_paths(list(config.data.paths), config.base_dir):
-        if folder.is_dir():
-            files += sorted(p for p in folder.rglob("*") if p.is_file())
-        elif folder.is_file():
-            files.append(folder)
-    return files
-
-
 def fingerprint(config_path: Path, config: Any) -> dict[str, Any]:
     """Checksums of a config file and of every input file of its job.
 
@@ -75,6 +60,7 @@ def fingerprint(config_path: Path, config: Any) -> dict[str, Any]:
     outside it), so a project folder moved as a whole stays current.
     """
     from exsyfit import __version__
+    from exsyfit.workflow.pipeline import input_files
 
     base = Path(config.base_dir).resolve()
     inputs: dict[str, str] = {}

@@ -547,7 +547,7 @@ def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = 
             comparison = compare_models(named)
         except ExsyfitError as exc:
             log.warning("model comparison skipped: %s", exc)
-    inputs = _input_files(config)
+    inputs = input_files(config)
     acquisition = None
     if (outdir / "experiments.csv").exists():
         acquisition = pd.read_csv(outdir / "experiments.csv")
@@ -565,8 +565,8 @@ def report(config: Config, outdir: Path, results: dict[str, FitResult] | None = 
     )
 
 
-def _input_files(config: Config) -> list[Path]:
-    """Every data file the job read (for checksums in the report)."""
+def input_files(config: Config) -> list[Path]:
+    """Every data file a config's job reads: its volume table, or every file of its folders."""
     if config.data.volumes is not None:
         return [config.data.volumes]
     from exsyfit.io.series import expand_paths
@@ -602,7 +602,7 @@ def run(config: Config, outdir: Path, *, force: bool = False,
         outputs += list(INTEGRATE_OUTPUTS)
     ensure_writable(outdir, outputs, force)
     t0 = time.perf_counter()
-    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, _input_files(config),
+    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, input_files(config),
                                                "run"))
     work = folder.start()
     try:
