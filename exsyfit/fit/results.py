@@ -5,9 +5,11 @@ Files written by :meth:`FitResult.save` (all atomically):
 ``summary.json``
     Posterior medians and 2.5/16/84/97.5 % quantiles of every reported quantity, the global
     temperature law, and sampler diagnostics (see the README for every key).
-``summary.csv``
-    One row per temperature: medians and 95 % intervals of k_ex, the directional rates, the
-    populations and T1.
+``summary.csv``, ``summary_law.csv``, ``summary_rounded.csv``
+    One row per temperature (numbers: medians, 68 % and 95 % intervals of k_ex, ln k_ex, the
+    directional rates, the populations and T1), the global temperature law (one row per
+    quantity and pair) and the per-temperature table rounded as text; see
+    :mod:`exsyfit.fit.summary_csv`.
 ``posterior.nc``
     ArviZ InferenceData (netCDF4): groups ``posterior`` (physical quantities with dimensions
     ``chain`` (= walker), ``draw``, ``temperature``, ``site``, ``pair``, ``to_site``,
@@ -31,12 +33,13 @@ import pandas as pd
 
 from exsyfit import __version__
 from exsyfit.errors import ExsyfitError
-from exsyfit.files import atomic_path, write_text_atomic
+from exsyfit.files import atomic_path, write_bytes_atomic, write_text_atomic
 from exsyfit.fit.checkpoint import FINGERPRINT_ATTR, read_fingerprint
 from exsyfit.fit.goodness import GoodnessOfFit, goodness_of_fit, mismatch_warning
 from exsyfit.fit.likelihood import ExsyProblem
 from exsyfit.fit.posterior_file import PosteriorGroup, write_posterior_file
 from exsyfit.fit.sampling import SamplingOutput
+from exsyfit.fit.summary_csv import law_table, rounded_table, summary_table
 
 #: Upper bound of draws x volumes kept for per-volume quantities (about 160 MB as float64).
 MAX_DRAW_VALUES = 20_000_000
@@ -431,6 +434,17 @@ class FitResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def summary_table(self) -> pd.DataFrame:
+        """summary.csv: one row per temperature, medians with 68 % and 95 % intervals of
+        k_ex, ln k_ex, the directional rates, populations and T1 (all the columns of
+        :meth:`summary` and more; see :func:`exsyfit.fit.summary_csv.summary_table`)."""
+        return summary_table(self)
+
+    def law_table(self) -> pd.DataFrame:
+        """summary_law.csv: Ea, ln A (or dH, dS), ... one row per quantity and pair (see
+        :func:`exsyfit.fit.summary_csv.law_table`)."""
+        return law_table(self)
+
     # ------------------------------------------------------------------ files
     def posterior_groups(self) -> dict[str, PosteriorGroup]:
         """The content of posterior.nc as plain arrays, group by group (see the module
@@ -515,7 +529,7 @@ class FitResult:
             return az.InferenceData(**groups)
 
     def save(self, outdir: str | Path, stem: str = "") -> dict[str, Path]:
-        """Write summary.json, summary.csv and posterior.nc into ``outdir``.
+        """Write summary.json, the summary CSVs and posterior.nc into ``outdir``.
 
         Parameters
         ----------
@@ -534,11 +548,17 @@ class FitResult:
         paths = {
             "summary_json": outdir / f"{stem}summary.json",
             "summary_csv": outdir / f"{stem}summary.csv",
+            "summary_law_csv": outdir / f"{stem}summary_law.csv",
+            "summary_rounded_csv": outdir / f"{stem}summary_rounded.csv",
             "posterior": outdir / f"{stem}posterior.nc",
         }
         write_text_atomic(paths["summary_json"],
                           json.dumps(self.summary_dict(), indent=2) + "\n")
-        write_text_atomic(paths["summary_csv"], self.summary().to_csv(index=False))
+        write_text_atomic(paths["summary_csv"], self.summary_table().to_csv(index=False))
+        write_text_atomic(paths["summary_law_csv"], self.law_table().to_csv(index=False))
+        # with a byte-order mark, so that Excel reads the text (the ± sign) as UTF-8
+        write_bytes_atomic(paths["summary_rounded_csv"],
+                           rounded_table(self).to_csv(index=False).encode("utf-8-sig"))
         attrs = self._file_attrs()
         if self.fingerprint is not None:
             attrs[FINGERPRINT_ATTR] = self.fingerprint
