@@ -53,7 +53,9 @@ Errors and priors
 Sampling
   The posterior is sampled by an ensemble sampler with differential-evolution moves
   until the chain is longer than sampler.tau_multiple autocorrelation times (or for
-  sampler.steps steps); medians and 2.5 / 16 / 84 / 97.5 % quantiles are reported.
+  sampler.steps steps); medians and 2.5 / 16 / 84 / 97.5 % quantiles are reported
+  (in summary.csv and summary_law.csv the columns q025, q16, q84, q975: q16 to q84 is the
+  68 % interval, q025 to q975 the 95 % interval).
   Variants (the free model, with or without spin diffusion) are compared by leave-one-out
   cross-validation (LOO).
 """

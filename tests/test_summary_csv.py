@@ -201,3 +201,11 @@ def test_transport_adds_diffusion_coefficients():
                                    table["D_cm2_per_s_q84"][0])
     power = int(np.floor(np.log10(table["D_cm2_per_s"][0])))
     assert text.startswith("(") and text.endswith(f")e{power}")  # D ~ 1e-10 cm^2/s
+
+
+def test_info_explains_the_quantile_columns():
+    from exsyfit.info import describe
+
+    text = " ".join(describe("models").split())
+    assert "summary.csv" in text and "q16 to q84 is the 68 % interval" in text
+    assert "q025 to q975 the 95 % interval" in text
