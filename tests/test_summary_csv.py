@@ -121,7 +121,13 @@ def test_eyring_and_free_models():
     s = eyring.summary_dict()
     assert law_row(law, "dS_J_per_mol_K")["q84"] == pytest.approx(s["dS_J_per_mol_K"]["q84"])
     assert law_row(law, "dH_kJ_per_mol")["unit"] == "kJ/mol"
+    t = summary_table(eyring)
+    y = np.log(eyring.rate_draws() / eyring.temperatures_K)
+    np.testing.assert_allclose(t["ln_k_ex_over_T_q16"], np.percentile(y, 16, axis=0))
+    np.testing.assert_allclose(t["ln_k_ex_over_T_plus68"],
+                               np.percentile(y, 84, axis=0) - np.median(y, axis=0))
     free = quick_fit(table, "free", steps=STEPS)
+    assert "ln_k_ex_over_T" not in summary_table(free)
     assert law_table(free).empty and "median" in law_table(free).columns
     t = summary_table(free)
     np.testing.assert_allclose(t["k_ex_per_s_q025"],

@@ -410,7 +410,8 @@ class FitResult:
         return out
 
     def summary(self) -> pd.DataFrame:
-        """One row per temperature: medians and 95 % intervals (the content of summary.csv)."""
+        """One row per temperature: medians and 95 % intervals (a subset of the columns of
+        summary.csv, which :meth:`summary_table` gives in full)."""
         rows = []
         for entry in self.summary_dict()["temperatures"]:
             row: dict[str, float] = {"temperature_K": entry["temperature_K"]}

@@ -8,7 +8,9 @@ Three files, written by :meth:`exsyfit.fit.results.FitResult.save`:
     quantiles ``_q16``, ``_q84`` (68 % central interval), ``_q025``, ``_q975`` (95 %):
     ``k_ex_per_s``, ``ln_k_ex_per_s`` (natural log of k_ex in s^-1, the y axis of an
     Arrhenius plot; with the error-bar lengths ``_minus68``, ``_plus68``, ``_minus95``,
-    ``_plus95`` as Origin and Excel expect them), ``k_per_s[A->B]``, ``population[A]``,
+    ``_plus95`` as Origin and Excel expect them), for the Eyring model ``ln_k_ex_over_T``
+    (ln of k_ex/T in s^-1 K^-1, the y axis of an Eyring plot, with the same error-bar
+    lengths), ``k_per_s[A->B]``, ``population[A]``,
     ``T1_s[A]``, and, when present, ``sample_temperature_K``, ``D_over_L2_per_s``,
     ``D_cm2_per_s``, ``h_m_per_s``; last ``chi2_reduced``.  With more than two sites pair
     quantities carry the pair: ``k_ex_per_s[A<->B]``, ``ln_k_ex_per_s[A<->B]_q16``, ...
@@ -132,6 +134,8 @@ def _quantity_draws(result: FitResult) -> list[tuple[str, np.ndarray]]:
     per_pair("k_ex_per_s", k_ex)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_pair("ln_k_ex_per_s", np.log(k_ex))
+        if result.temperature_model == "eyring":  # the y axis of an Eyring plot
+            per_pair("ln_k_ex_over_T", np.log(k_ex / result.draws("temperature_K")[:, None, :]))
     K = result.draws("K")
     for i, j in result.problem.spec.pairs:
         out.append((f"k_per_s[{sites[i]}->{sites[j]}]", K[:, :, j, i]))
@@ -173,7 +177,7 @@ def summary_table(result: FitResult) -> pd.DataFrame:
         base, rest = (name.split("[", 1) + [""])[:2]
         for s, row in zip(SUFFIXES, q, strict=True):
             columns[f"{name}{s}"] = row
-        if base == "ln_k_ex_per_s":
+        if base in ("ln_k_ex_per_s", "ln_k_ex_over_T"):
             med, q16, q84, q025, q975 = q
             for label, values in (("_minus68", med - q16), ("_plus68", q84 - med),
                                   ("_minus95", med - q025), ("_plus95", q975 - med)):
