@@ -140,6 +140,19 @@ def _mixing_time(value: Any) -> str | float | dict[str, float]:
                      "in (0, 3600], or a table experiment -> seconds (NMRPipe, Sparky)")
 
 
+def _peak_sigma(value: Any) -> float | str:
+    if _is_number(value) and value > 0:
+        return float(value)
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            if 0 < float(value.strip()[:-1]) <= 100:
+                return value.strip()
+        except ValueError:
+            pass
+    raise ValueError("a positive number (intensity units of the peak tables) or a "
+                     "percentage of each file's largest volume, e.g. \"2%\"")
+
+
 def _skip_checks(value: Any) -> tuple[str, ...]:
     from exsyfit.integrate.volumes import PLAUSIBILITY_CHECKS
 
@@ -164,6 +177,18 @@ class DataConfig:
     volumes: Path | None = option(
         None, kind="any", parse=_text, help="a volume table (CSV) to fit instead of reading "
         "spectra, relative to the config file")
+    peak_tables: tuple[str, ...] = option(
+        (), kind="any", parse=_strings("a list of peak-table files or globs (strings)"),
+        help="NMRPipe .tab tables or Sparky peak lists, one file per spectrum, to fit "
+        "instead of reading spectra (mixing time and temperature per file from "
+        "data.mixing_time and temperature.per_experiment)")
+    peak_sigma: float | str | None = option(
+        None, kind="any", parse=_peak_sigma, help="uncertainty of a peak-table volume when "
+        "the file gives none: a number in the files' intensity units, or \"2%\" of each "
+        "file's largest volume")
+    peak_tolerance_ppm: float = option(0.5, low=0, high=100, low_open=True,
+                                       help="largest distance of a listed peak from its site "
+                                       "shift in F1 and in F2, ppm")
     procno: int = option(1, low=1, high=99999, help="Bruker processing number to read")
     prefer: str = option("processed", choices=("processed", "raw"),
                          help="'processed' reads TopSpin's 2rr, 'raw' processes the ser/fid "
@@ -456,12 +481,15 @@ def _section(raw: Mapping[str, Any], name: str, c: Problems) -> dict[str, Any]:
 def _parse_data(raw: Mapping[str, Any], base: Path, c: Problems) -> DataConfig:
     d = _section(raw, "data", c)
     data = parse_table(DataConfig, d, "data", problems=c)
-    if not data.paths and data.volumes is None:
+    if data.peak_tables and (data.paths or data.volumes is not None):
+        c.add("data", "peak_tables with paths or volumes",
+              "only one of data.paths, data.volumes and data.peak_tables")
+    if not data.paths and data.volumes is None and not data.peak_tables:
         if "paths" in d:
             if d["paths"] == []:  # other bad values are named by the table check
                 c.add("data.paths", d["paths"], "at least one folder path or glob (or "
                       "data.volumes, a CSV table)")
-        elif "volumes" not in d:
+        elif "volumes" not in d and "peak_tables" not in d:
             c.add("data", "neither paths nor volumes",
                   "data.paths (spectrometer folders) or data.volumes (a CSV table)")
     if data.paths and data.volumes is not None:

@@ -121,11 +121,37 @@ def excluded_experiments(config: Config, experiments: Iterable[str]) -> set[str]
     return out
 
 
+def peak_table_volumes(config: Config) -> pd.DataFrame:
+    """The volume table of ``[data] peak_tables`` (:mod:`exsyfit.integrate.peaktables`)."""
+    from exsyfit.integrate.peaktables import peak_tables_to_volumes
+
+    tol = config.data.temperature_tolerance_K
+    by_t = {s.name: s.ppm_by_temperature for s in config.sites}
+
+    def ppm_at(site: str, t_k: float) -> float:
+        hits = [v for k, v in by_t[site].items() if abs(float(k) - t_k) <= tol]
+        return float(hits[0]) if hits else {s.name: s.ppm for s in config.sites}[site]
+
+    return peak_tables_to_volumes(
+        list(config.data.peak_tables), config.base_dir, {s.name: s.ppm for s in config.sites},
+        mixing_time=config.data.mixing_time, temperatures_K=config.temperature.per_experiment,
+        peak_sigma=config.data.peak_sigma, tolerance_ppm=config.data.peak_tolerance_ppm,
+        site_ppm_at=ppm_at)
+
+
 def load_volumes(config: Config, path: Path) -> pd.DataFrame:
-    """Read a volume table and drop the experiments ``[data] exclude`` names."""
-    table = read_volume_table(path, sites=config.site_names,
-                              skip_checks=config.data.skip_checks,
-                              temperature_tolerance_K=config.data.temperature_tolerance_K)
+    """Read a volume table (or convert ``[data] peak_tables``) and drop ``[data] exclude``."""
+    if config.data.peak_tables:
+        from exsyfit.integrate.volumes import check_plausibility, validate_volume_table
+
+        table = validate_volume_table(peak_table_volumes(config), "[data] peak_tables",
+                                      sites=config.site_names)
+        check_plausibility(table, "[data] peak_tables", skip_checks=config.data.skip_checks,
+                           temperature_tolerance_K=config.data.temperature_tolerance_K)
+    else:
+        table = read_volume_table(path, sites=config.site_names,
+                                  skip_checks=config.data.skip_checks,
+                                  temperature_tolerance_K=config.data.temperature_tolerance_K)
     if not config.data.exclude:
         return table
     known = list(dict.fromkeys(table["experiment"].astype(str)))
@@ -343,9 +369,18 @@ def show(config: Config, outdir: Path, *, force: bool = False,
 
 # ---------------------------------------------------------------------- fit
 def volume_table_path(config: Config, outdir: Path) -> Path:
-    """``[data] volumes`` if set, else OUTDIR/volumes.csv."""
+    """``[data] volumes`` if set, else OUTDIR/volumes.csv (written from ``[data] peak_tables``)."""
     if config.data.volumes is not None:
         return config.data.volumes
+    if config.data.peak_tables:
+        with warnings.catch_warnings():  # given again when the table is loaded
+            warnings.simplefilter("ignore")
+            text = peak_table_volumes(config).to_csv(index=False, float_format="%.10g")
+        path = outdir / "volumes.csv"
+        outdir.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text_atomic(path, text)
+        return path
     path = outdir / "volumes.csv"
     if not path.exists():
         raise ExsyfitError(
@@ -569,6 +604,10 @@ def input_files(config: Config) -> list[Path]:
     """Every data file a config's job reads: its volume table, or every file of its folders."""
     if config.data.volumes is not None:
         return [config.data.volumes]
+    if config.data.peak_tables:
+        from exsyfit.integrate.peaktables import expand_peak_tables
+
+        return [p for _, p in expand_peak_tables(config.data.peak_tables, config.base_dir)]
     from exsyfit.io.series import expand_paths
 
     files: list[Path] = []
