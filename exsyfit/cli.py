@@ -200,19 +200,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     import pandas as pd
 
     config = _load(args)
-    if config.data.volumes is not None:
+    if config.data.volumes is not None or config.data.peak_tables:
         from exsyfit.integrate.volumes import read_volume_table
+        from exsyfit.workflow.pipeline import load_volumes
 
-        table = read_volume_table(config.data.volumes, sites=config.site_names,
-                                  skip_checks=config.data.skip_checks,
-                                  temperature_tolerance_K=config.data.temperature_tolerance_K)
+        table = load_volumes(config, Path()) if config.data.peak_tables else read_volume_table(
+            config.data.volumes, sites=config.site_names, skip_checks=config.data.skip_checks,
+            temperature_tolerance_K=config.data.temperature_tolerance_K)
         overview = table.groupby("temperature_K").agg(
             spectra=("experiment", "nunique"),
             mixing_times_s=("mixing_time_s", lambda s: ", ".join(f"{v:g}" for v in sorted(
                 set(s)))),
             peaks=("volume", "size"),
         )
-        print(f"volume table {config.data.volumes}: {len(table)} volumes")
+        print(f"volume table {config.data.volumes or 'of data.peak_tables'}: {len(table)} "
+              "volumes")
         print(overview.to_string())
         return 0
     from exsyfit.io.series import experiment_table

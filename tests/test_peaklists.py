@@ -290,3 +290,19 @@ def test_fit_on_peak_tables_equals_the_fit_on_the_volume_table(tmp_path):
     for a, b in zip(from_tables["temperatures"], from_csv["temperatures"], strict=True):
         ka, kb = a["k_ex_per_s"], b["k_ex_per_s"]  # equal up to the rounding of the files
         assert abs(ka["median"] - kb["median"]) < 1e-3 * (kb["q84"] - kb["q16"])
+
+
+def test_cli_check_and_fit_read_peak_tables(tmp_path, capsys):
+    from exsyfit.cli import main
+
+    _write_pipe(tmp_path / "tabs", _truth())
+    _config(tmp_path, "tabs/*.tab")
+    assert main(["check", str(tmp_path / "config.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "volume table of data.peak_tables: 24 volumes" in out
+    assert main(["fit", str(tmp_path / "config.toml"), "-o", str(tmp_path / "res"),
+                 "--workers", "1"]) == 0
+    assert json.loads((tmp_path / "res" / "summary.json").read_text())["n_volumes"] == 24
+    (tmp_path / "tabs" / "T263_tm0.01.tab").unlink()
+    assert main(["fit", str(tmp_path / "config.toml"), "-o", str(tmp_path / "res2")]) == 2
+    assert "[data] mixing_time: 'T263_tm0.01.tab' is not an experiment" in capsys.readouterr().err
