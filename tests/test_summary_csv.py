@@ -34,12 +34,13 @@ def law_row(table: pd.DataFrame, quantity: str, pair: str = "A<->B") -> pd.Serie
 # ---------------------------------------------------------------------- rounding rule
 @pytest.mark.parametrize(("values", "text"), [
     ((5.07, 4.97, 5.17), "5.07 ± 0.10"),            # two significant figures of 0.10
-    ((5.065, 4.9, 5.2), "5.07 +0.14/-0.17"),        # half up, asymmetric
+    ((5.065, 4.9, 5.2), "5.07 +0.14/−0.17"),        # half up, asymmetric
     ((0.298, 0.2965, 0.2995), "0.2980 ± 0.0015"),   # trailing zero kept
     ((12345, 12100, 12590), "12350 ± 250"),         # rounded to tens
-    ((3.42e-12, 3.2e-12, 3.65e-12), "(3.42 +0.23/-0.22)e-12"),
+    ((3.42e-12, 3.2e-12, 3.65e-12), "(3.42 +0.23/−0.22)e−12"),
     ((1234567.0, 1200000.0, 1270000.0), "(1.235 ± 0.035)e6"),
     ((-0.001, -0.2, 0.2), "0.00 ± 0.20"),            # no "-0.00"
+    ((-0.785, -0.81, -0.759), "−0.785 +0.026/−0.025"),  # U+2212: no formula in Excel
     ((0.5, 0.5, 0.5), "0.5"),                        # fixed quantity: no interval
     ((float("nan"), 1.0, 2.0), ""),
 ])
@@ -51,7 +52,8 @@ def test_rounded_interval_form():
     assert round_uncertain(5.07, 4.87, 5.28, interval=True) == "5.07 [4.87, 5.28]"
     assert round_uncertain(0.2992, 0.2924, 0.30525, interval=True) == "0.2992 [0.2924, 0.3053]"
     assert (round_uncertain(3.42e-12, 3.2e-12, 3.65e-12, interval=True)
-            == "3.42e-12 [3.20e-12, 3.65e-12]")
+            == "3.42e−12 [3.20e−12, 3.65e−12]")
+    assert round_uncertain(-0.785, -0.833, -0.735, interval=True) == "−0.785 [−0.833, −0.735]"
     assert round_uncertain(5.07, 4.87, 5.28, sig=1) == "5.1 ± 0.2"
 
 
@@ -141,7 +143,9 @@ def test_save_writes_the_three_tables(arrhenius, tmp_path):
     expected = arrhenius.summary_table()
     assert list(csv.columns) == list(expected.columns)
     np.testing.assert_allclose(csv["k_ex_per_s_q16"], expected["k_ex_per_s_q16"], rtol=1e-12)
+    assert paths["summary_law_csv"].read_bytes().startswith(b"\xef\xbb\xbf")
     law = pd.read_csv(paths["summary_law_csv"])
+    assert law.columns[0] == "quantity"
     assert law_row(law, "Ea_eV")["median"] == pytest.approx(
         arrhenius.summary_dict()["Ea_eV"]["median"], rel=1e-12)
     raw = paths["summary_rounded_csv"].read_bytes()
@@ -206,7 +210,7 @@ def test_transport_adds_diffusion_coefficients():
     assert text == round_uncertain(table["D_cm2_per_s"][0], table["D_cm2_per_s_q16"][0],
                                    table["D_cm2_per_s_q84"][0])
     power = int(np.floor(np.log10(table["D_cm2_per_s"][0])))
-    assert text.startswith("(") and text.endswith(f")e{power}")  # D ~ 1e-10 cm^2/s
+    assert text.startswith("(") and text.endswith(f")e{power}".replace("-", "−"))  # D ~ 1e-10
 
 
 def test_info_explains_the_quantile_columns():

@@ -556,8 +556,9 @@ class FitResult:
         write_text_atomic(paths["summary_json"],
                           json.dumps(self.summary_dict(), indent=2) + "\n")
         write_text_atomic(paths["summary_csv"], self.summary_table().to_csv(index=False))
-        write_text_atomic(paths["summary_law_csv"], self.law_table().to_csv(index=False))
-        # with a byte-order mark, so that Excel reads the text (the ± sign) as UTF-8
+        # with a byte-order mark, so that Excel reads the text (± and −) as UTF-8
+        write_bytes_atomic(paths["summary_law_csv"],
+                           self.law_table().to_csv(index=False).encode("utf-8-sig"))
         write_bytes_atomic(paths["summary_rounded_csv"],
                            rounded_table(self).to_csv(index=False).encode("utf-8-sig"))
         attrs = self._file_attrs()

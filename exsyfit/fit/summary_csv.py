@@ -21,9 +21,11 @@ Three files, written by :meth:`exsyfit.fit.results.FitResult.save`:
     ``rounded_68``, ``rounded_95``.  Header only for the free model without transport.
 ``summary_rounded.csv`` (:func:`rounded_table`)
     The per-temperature table as text for a paper: ``"5.07 ± 0.10"`` (median and 68 %
-    interval, ``"5.07 +0.12/-0.10"`` when asymmetric) and ``"5.07 [4.87, 5.28]"`` (95 %),
-    rounded by :func:`round_uncertain`.  Written with a UTF-8 byte-order mark so that Excel
-    shows the ± sign.
+    interval, ``"5.07 +0.12/−0.10"`` when asymmetric) and ``"5.07 [4.87, 5.28]"`` (95 %),
+    rounded by :func:`round_uncertain`.
+
+summary_law.csv and summary_rounded.csv hold text with ± and − (U+2212) and are written with a
+UTF-8 byte-order mark, so that Excel reads them as UTF-8 (pandas skips the mark).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ import pandas as pd
 if TYPE_CHECKING:
     from exsyfit.fit.results import FitResult
 
+#: The minus sign of the rounded text (U+2212): typographically right, and Excel does not take
+#: a cell that starts with it for a formula, as it would "-0.785 +0.026/-0.025".
+MINUS = "\u2212"
 #: Column suffix -> percentile of the posterior, in the order the columns are written.
 SUFFIXES = {"": 50.0, "_q16": 16.0, "_q84": 84.0, "_q025": 2.5, "_q975": 97.5}
 #: Quantile columns of summary_law.csv -> percentile.
@@ -88,8 +93,9 @@ def round_uncertain(median: float, lo: float, hi: float, interval: bool = False,
     Returns
     -------
     str
-        The text; ``""`` when the median is not finite, the median to four significant
-        figures when the interval has zero width (a fixed quantity).
+        The text, minus signs as U+2212 (``"−0.785 +0.026/−0.025"``); ``""`` when the median
+        is not finite, the median to four significant figures when the interval has zero
+        width (a fixed quantity).
     """
     if not math.isfinite(median):
         return ""
@@ -99,7 +105,7 @@ def round_uncertain(median: float, lo: float, hi: float, interval: bool = False,
     down, up = m - lo_d, hi_d - m
     widths = [w for w in (down, up) if w > 0]
     if not widths:
-        return f"{median:.4g}"
+        return f"{median:.4g}".replace("-", MINUS)
     power = (m.copy_abs() if not m.is_zero() else min(widths)).adjusted()
     if -3 <= power < 5:
         power = 0
@@ -111,10 +117,12 @@ def round_uncertain(median: float, lo: float, hi: float, interval: bool = False,
 
     if interval:
         m_t, lo_t, hi_t = (_text(rounded(v), power) for v in (m, lo_d, hi_d))
-        return f"{m_t} [{lo_t}, {hi_t}]"
-    med_t, down_t, up_t = (_text(rounded(v)) for v in (m, down, up))
-    body = f"{med_t} ± {up_t}" if down_t == up_t else f"{med_t} +{up_t}/-{down_t}"
-    return body if power == 0 else f"({body})e{power}"
+        text = f"{m_t} [{lo_t}, {hi_t}]"
+    else:
+        med_t, down_t, up_t = (_text(rounded(v)) for v in (m, down, up))
+        body = f"{med_t} ± {up_t}" if down_t == up_t else f"{med_t} +{up_t}/-{down_t}"
+        text = body if power == 0 else f"({body})e{power}"
+    return text.replace("-", MINUS)
 
 
 # ---------------------------------------------------------------------- per temperature
