@@ -219,3 +219,16 @@ def test_info_explains_the_quantile_columns():
     text = " ".join(describe("models").split())
     assert "summary.csv" in text and "q16 to q84 is the 68 % interval" in text
     assert "q025 to q975 the 95 % interval" in text
+
+
+def test_sampled_temperatures_and_spin_diffusion():
+    volumes = c8_volume_table()
+    volumes["temperature_sigma_K"] = 1.0
+    result = quick_fit(volumes, "arrhenius", steps=STEPS, spin_diffusion=True)
+    assert result.problem.sample_temperatures
+    table = summary_table(result)
+    T = result.draws("temperature_K")
+    np.testing.assert_allclose(table["sample_temperature_K_q84"], np.percentile(T, 84, axis=0))
+    s = result.summary_dict()
+    row = law_row(law_table(result), "k_sd_per_s")
+    assert row["q16"] == pytest.approx(s["k_sd_per_s"]["q16"]) and row["unit"] == "s^-1"
