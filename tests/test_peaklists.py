@@ -306,3 +306,16 @@ def test_cli_check_and_fit_read_peak_tables(tmp_path, capsys):
     (tmp_path / "tabs" / "T263_tm0.01.tab").unlink()
     assert main(["fit", str(tmp_path / "config.toml"), "-o", str(tmp_path / "res2")]) == 2
     assert "[data] mixing_time: 'T263_tm0.01.tab' is not an experiment" in capsys.readouterr().err
+
+
+def test_exclude_and_temperature_sigma_apply_to_peak_tables(tmp_path):
+    _write_pipe(tmp_path / "tabs", _truth())
+    _config(tmp_path, "tabs/*.tab", extra='exclude = ["T263_tm0.01.tab"]')
+    text = (tmp_path / "config.toml").read_text()
+    (tmp_path / "config.toml").write_text(text.replace("[temperature]\n",
+                                                       "[temperature]\nsigma_K = 1.5\n"))
+    config = load_config(tmp_path / "config.toml")
+    table = load_volumes(config, volume_table_path(config, tmp_path / "out"))
+    assert len(table) == 20  # one spectrum of 4 peaks left out
+    assert "tabs/T263_tm0.01.tab" not in set(table.experiment)
+    np.testing.assert_allclose(table.temperature_sigma_K, 1.5)

@@ -218,7 +218,7 @@ def peak_tables_to_volumes(
     patterns: Sequence[str], base_dir: str | os.PathLike, sites_ppm: Mapping[str, float], *,
     mixing_time: Any, temperatures_K: Any, peak_sigma: float | str | None = None,
     tolerance_ppm: float = DEFAULT_TOLERANCE_PPM,
-    site_ppm_at: Callable[[str, float], float] | None = None,
+    site_ppm_at: Callable[[str, float], float] | None = None, temperature_sigma_K: float = 0.0,
 ) -> pd.DataFrame:
     """Read peak tables and return exsyfit's volume table (one row per site pair per file).
 
@@ -240,13 +240,16 @@ def peak_tables_to_volumes(
         Largest distance of a peak from its site shift in F1 and in F2, ppm.
     site_ppm_at : callable, optional
         ``(site, temperature_K) -> ppm`` for shifts that move with temperature.
+    temperature_sigma_K : float
+        ``[temperature] sigma_K``: 1-sigma uncertainty of every sample temperature, K.
 
     Returns
     -------
     pandas.DataFrame
         The volume-table columns (``experiment``, ``temperature_K``, ``mixing_time_s``,
-        ``from_site``, ``to_site``, ``volume``, ``sigma``) plus ``f1_ppm``, ``f2_ppm``,
-        ``intensity`` (what the volume was made from) and ``source_line``.
+        ``from_site``, ``to_site``, ``volume``, ``sigma``, ``temperature_sigma_K``) plus
+        ``f1_ppm``, ``f2_ppm``, ``intensity`` (what the volume was made from) and
+        ``source_line``.
 
     Raises
     ------
@@ -280,6 +283,7 @@ def peak_tables_to_volumes(
             "experiment": name, "temperature_K": temp, "mixing_time_s": tm,
             "from_site": peaks.from_site, "to_site": peaks.to_site,
             "volume": peaks.volume.to_numpy(float), "sigma": peaks.sigma.to_numpy(float),
+            "temperature_sigma_K": float(temperature_sigma_K),
             "f1_ppm": peaks.f1_ppm, "f2_ppm": peaks.f2_ppm, "intensity": kind,
             "source_line": peaks.line}))
     order = {s: k for k, s in enumerate(sites_ppm)}

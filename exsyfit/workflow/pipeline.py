@@ -136,7 +136,7 @@ def peak_table_volumes(config: Config) -> pd.DataFrame:
         list(config.data.peak_tables), config.base_dir, {s.name: s.ppm for s in config.sites},
         mixing_time=config.data.mixing_time, temperatures_K=config.temperature.per_experiment,
         peak_sigma=config.data.peak_sigma, tolerance_ppm=config.data.peak_tolerance_ppm,
-        site_ppm_at=ppm_at)
+        site_ppm_at=ppm_at, temperature_sigma_K=config.temperature.sigma_K)
 
 
 def load_volumes(config: Config, path: Path) -> pd.DataFrame:
