@@ -25,7 +25,8 @@ from exsyfit.workflow.runfolder import MANIFEST, RunFolder, describe_change, rea
 
 log = logging.getLogger("exsyfit")
 
-FIT_OUTPUTS = ("summary.json", "summary.csv", "posterior.nc")
+FIT_OUTPUTS = ("summary.json", "summary.csv", "summary_law.csv", "summary_rounded.csv",
+               "posterior.nc")
 #: Checkpoint of each model in the work folder (``<variant>_`` prefix for comparison models).
 CHECKPOINT = "checkpoint.h5"
 
