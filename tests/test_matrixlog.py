@@ -433,3 +433,30 @@ def test_rows_that_disagree_with_the_global_fit_are_flagged():
     assert not out.loc[first, "agrees_with_fit"].any()
     assert out.loc[~first, "agrees_with_fit"].all()
     assert "against the global fit" in out.loc[first, "fit_disagreement"].iloc[0]
+
+
+def test_noisy_spectra_of_the_true_model_rarely_disagree_with_the_true_rates():
+    # the c8 series with the noise its sigma states, against the true rates: a flag here is a
+    # false alarm, which must stay rare (the rule allows about 0.3 % per spectrum)
+    truth = pd.DataFrame([{"temperature_K": T, "pair": "A<->B", "k_ex_per_s_median": 10 * k,
+                           "k_ex_per_s_q025": 9.8 * k, "k_ex_per_s_q975": 10.2 * k}
+                          for T, k in zip(C8_T, C8_KAB, strict=True)])
+    flagged = compared = 0
+    for seed in range(4):
+        table = _c8_table()
+        rng = np.random.default_rng(seed)
+        table["volume"] = table["volume"] + rng.normal(0.0, 0.002, len(table))
+        out = matrix_log_table(table, ["A", "B"], [0.9, 0.1], n_draws=200, seed=seed,
+                               fit_rates=truth)
+        rated = out["agrees_with_fit"].notna()
+        compared += int(rated.sum())
+        flagged += int((out.loc[rated, "agrees_with_fit"] == False).sum())  # noqa: E712
+    assert compared > 60
+    assert flagged <= 2
+    # a wrong global rate is found in the same noisy spectra
+    wrong = truth.assign(k_ex_per_s_median=truth["k_ex_per_s_median"] * 3,
+                         k_ex_per_s_q025=truth["k_ex_per_s_q025"] * 3,
+                         k_ex_per_s_q975=truth["k_ex_per_s_q975"] * 3)
+    out = matrix_log_table(table, ["A", "B"], [0.9, 0.1], n_draws=200, seed=0, fit_rates=wrong)
+    rated = out["agrees_with_fit"].notna()
+    assert (out.loc[rated, "agrees_with_fit"] == False).mean() > 0.5  # noqa: E712
