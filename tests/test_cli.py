@@ -186,7 +186,7 @@ def test_fit_resumes_after_sigkill(tmp_path):
 
 
 def test_run_on_a_simulated_volume_table_recovers_the_truth(tmp_path):
-    """The issue's acceptance check: default (automatic) sampling, truth inside 95 %."""
+    """Default (automatic) sampling puts the truth inside the 95 % interval."""
     config = write_job(tmp_path, c8_volume_table(sigma=0.002, seed=21),
                        sampler="")
     proc = run_cli("run", str(config), "-q")
