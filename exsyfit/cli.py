@@ -229,12 +229,21 @@ def cmd_check(args: argparse.Namespace) -> int:
              if c in table]
     if "mixing_time_error" in table and table["mixing_time_error"].notna().any():
         shown.append("mixing_time_error")
+    excluded_note = ""
+    if config.data.exclude:
+        from exsyfit.workflow.pipeline import excluded_experiments
+
+        left_out = excluded_experiments(config, table["experiment"])
+        table["excluded"] = table["experiment"].astype(str).isin(left_out)
+        shown.append("excluded")
+        excluded_note = f" ({int(table['excluded'].sum())} more left out by data.exclude)"
     with pd.option_context("display.width", 250, "display.max_columns", 30,
                            "display.max_rows", 1000):
         print(table[shown].to_string(index=False))
-    temps = sorted({round(float(t), 1) for t in table["temperature_K"].dropna()})
-    tms = sorted({float(t) for t in table["mixing_time_s"].dropna()})
-    print(f"\n{len(table)} experiments; {len(temps)} temperature(s): "
+    used = table[~table["excluded"]] if "excluded" in table else table
+    temps = sorted({round(float(t), 1) for t in used["temperature_K"].dropna()})
+    tms = sorted({float(t) for t in used["mixing_time_s"].dropna()})
+    print(f"\n{len(used)} experiments{excluded_note}; {len(temps)} temperature(s): "
           f"{', '.join(f'{t:g}' for t in temps)} K; {len(tms)} mixing time(s): "
           f"{', '.join(f'{t:g}' for t in tms)} s")
     return 0

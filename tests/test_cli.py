@@ -209,3 +209,20 @@ def test_init_into_a_new_project_folder(tmp_path, capsys):
     assert "is a folder; expected the name of the config file" in capsys.readouterr().err
     assert main(["init", str(tmp_path / "nothing"), "-o", str(tmp_path / "x" / "c.toml")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_check_marks_the_experiments_left_out_by_exclude(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "spectra"), "-q"]) == 0
+    config = tmp_path / "config.toml"
+    assert main(["init", str(tmp_path / "spectra"), "-o", str(config), "-q"]) == 0
+    first = sorted(p.name for p in (tmp_path / "spectra").iterdir() if p.is_dir())[0]
+    text = config.read_text().replace("[data]\n", f'[data]\nexclude = ["{first}"]\n', 1)
+    config.write_text(text)
+    capsys.readouterr()
+    assert main(["check", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "11 experiments (1 more left out by data.exclude)" in out
+    assert "excluded" in out.splitlines()[0]
+    config.write_text(text.replace(f'exclude = ["{first}"]', 'exclude = ["no-such-folder"]'))
+    assert main(["check", str(config)]) == 2
+    assert "[data.exclude]: found 'no-such-folder'" in capsys.readouterr().err
