@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -497,3 +498,25 @@ def test_real_27al_31p_topspin_parameters_map():
     assert (d["mode"], d["td_complex"], d["window"], d["size"]) == ("complex", 73, "em", 1024)
     assert d["sw_hz"] == pytest.approx(13513.5135, rel=1e-8)
     assert d["first_point_scale"] == 0.5
+
+
+def test_a_topspin_2rr_records_the_phases_topspin_applied(tmp_path):
+    from exsyfit.io.bruker import read_experiment
+    from exsyfit.output.spectra import phase_text
+
+    bundled = Path(__file__).resolve().parents[1] / "spectra/argyrodite_li2s_bruker_processed/10"
+    folder = tmp_path / "10"
+    shutil.copytree(bundled, folder)
+    for name, (p0, p1) in (("procs", (12.5, -3.0)), ("proc2s", (90.0, 0.0))):
+        path = folder / "pdata/1" / name
+        text = path.read_text()
+        text = re.sub(r"##\$PHC0= .*", f"##$PHC0= {p0}", text)
+        text = re.sub(r"##\$PHC1= .*", f"##$PHC1= {p1}", text)
+        path.write_text(text)
+    spectrum = read_experiment(folder)
+    spectrum = spectrum[0] if isinstance(spectrum, list) else spectrum
+    phases = spectrum.metadata["phases"]
+    assert phases["F2"] == {"p0_deg": 12.5, "p1_deg": -3.0}
+    assert phases["F1"] == {"p0_deg": 90.0, "p1_deg": 0.0}
+    assert "TopSpin" in phases["source"]
+    assert phase_text(spectrum.metadata).startswith("F2 12.5/−3.0°, F1 90.0/0.0°")

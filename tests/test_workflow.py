@@ -172,6 +172,9 @@ def test_copy_of_bundled_series_init_check_run(tmp_path):
     assert summary["diagnostics"]["converged"] is True
     # the bundled spectra were simulated with Ea = 0.30 eV (spectra/README.md)
     assert ea["q025"] < 0.30 < ea["q975"], ea
+    # the phases TopSpin applied to each 2rr are recorded with the experiment
+    phases = pd.read_csv(out / "experiments.csv")["phases"]
+    assert phases.str.contains("applied by TopSpin").all()
     assert checksums(data) == before
     assert not list(elsewhere.iterdir())  # nothing written in the working folder either
 

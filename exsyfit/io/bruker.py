@@ -67,7 +67,7 @@ from exsyfit.io.bruker_params import (
     _text,
 )
 from exsyfit.io.spectrum import Spectrum2D
-from exsyfit.processing.raw import process_planes
+from exsyfit.processing.raw import TOPSPIN_PHASES, phases_metadata, process_planes
 from exsyfit.processing.transforms import AcquisitionParameters, ProcessingOptions
 
 __all__ = [
@@ -308,6 +308,10 @@ def _read_processed(exp: _Experiment, normalise: bool, mix: Any, mix_src: str,
     base = _base_metadata(exp)
     meta = dict(base["extra"], NC_proc=nc_proc, mixing_time_source=mix_src, SI=(si1, si2),
                 sf_mhz_f1=exp.sf("proc2s"), **_topspin_descriptions(exp))
+    # the phases TopSpin applied when it wrote this 2rr (as stored, TopSpin's convention)
+    stored = [float(exp.num(key, 0.0, which=which)) for which in ("procs", "proc2s")
+              for key in ("PHC0", "PHC1")]
+    meta["phases"] = phases_metadata(stored, TOPSPIN_PHASES)
     return [Spectrum2D(
         data=raw * factor, ppm_f1=axes[0], ppm_f2=axes[1], nucleus=base["nucleus"],
         sf_mhz=exp.sf("procs"), mixing_time_s=mix, temperature_K=base["temperature_K"],

@@ -132,9 +132,19 @@ def phase_text(metadata: Mapping[str, Any]) -> str:
     """The processing phases of a spectrum, e.g. ``F2 12.0/−3.5°, F1 90.0/0.0° (0th/1st order)``.
 
     Reads ``phases_deg`` or ``phases``: a sequence ``(p0_f2, p1_f2, p0_f1, p1_f1)`` in
-    degrees or a mapping of names to degrees.  Empty when the spectrum records none.
+    degrees, a mapping of names to degrees, or the ``{"F2": {"p0_deg", "p1_deg"}, "F1": ...,
+    "source"}`` mapping of :func:`exsyfit.processing.raw.phases_metadata` (the source is
+    named).  Empty when the spectrum records none.
     """
     ph = metadata.get("phases_deg", metadata.get("phases"))
+    if isinstance(ph, Mapping) and isinstance(ph.get("F2"), Mapping):
+        try:
+            p = [float(ph[d][k]) for d in ("F2", "F1") for k in ("p0_deg", "p1_deg")]
+        except (KeyError, TypeError, ValueError):
+            return ""
+        source = f", {ph['source']}" if ph.get("source") else ""
+        return (f"F2 {p[0]:.1f}/{p[1]:.1f}°, F1 {p[2]:.1f}/{p[3]:.1f}° (0th/1st order"
+                f"{source})").replace("-", "−")
     if ph is None:
         return ""
     if isinstance(ph, Mapping):

@@ -69,6 +69,10 @@ class RawProcessed:
     fnmode: str
 
 
+#: ``source`` of the phases of a spectrum TopSpin processed (its 2rr): applied by TopSpin.
+TOPSPIN_PHASES = "applied by TopSpin (procs/proc2s)"
+
+
 def phases_metadata(phases: Sequence[float], source: str) -> dict[str, Any]:
     """``{"F2": {"p0_deg", "p1_deg"}, "F1": {"p0_deg", "p1_deg"}, "source": source}``."""
     p0_2, p1_2, p0_1, p1_1 = (float(v) for v in phases)

@@ -248,10 +248,23 @@ def integrate_spectra(config: Config, progress: ProgressFactory | None = None,
     return series, result, table
 
 
+def _with_phases(series: Any) -> pd.DataFrame:
+    """The experiment table with the processing phases of each experiment's spectra."""
+    from exsyfit.output.spectra import phase_text
+
+    phases: dict[str, str] = {}
+    for spectrum in series.spectra:
+        key = str(getattr(spectrum, "experiment", None) or spectrum.source)
+        phases.setdefault(key, phase_text(spectrum.metadata))
+    table = series.table.copy()
+    table["phases"] = table["experiment"].astype(str).map(phases).fillna("")
+    return table
+
+
 def _write_integration(config: Config, dest: Path, series: Any, result: Any,
                        table: pd.DataFrame, warnings_: list[str]) -> None:
     write_text_atomic(dest / "volumes.csv", table.to_csv(index=False))
-    write_text_atomic(dest / "experiments.csv", series.table.to_csv(index=False))
+    write_text_atomic(dest / "experiments.csv", _with_phases(series).to_csv(index=False))
     write_text_atomic(dest / "integration.json", json.dumps(
         {"method": str(result.method), "warnings": unique_sentences(warnings_),
          "options": _jsonable(dataclasses.asdict(config.integration)),
