@@ -315,6 +315,10 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+#: Resolution of the integration QC figures (dots per inch, at most).
+QC_DPI = 150
+
+
 def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) -> None:
     try:
         from exsyfit.output.figures import save_figure
@@ -326,7 +330,10 @@ def _write_qc_figures(series: Any, result: Any, outdir: Path, config: Config) ->
 
     from exsyfit.io.temperature import group_temperatures
 
-    style = config.plots
+    # diagnostic figures (many image panels per temperature): PNG at up to 150 dpi only,
+    # which takes a third of the time of 300 dpi PNG + PDF
+    style = dataclasses.replace(config.plots, formats=("png",),
+                                dpi=min(int(config.plots.dpi), QC_DPI))
     temps = np.asarray(series.temperatures_K, dtype=float)
     groups = group_temperatures(temps, 0.0)[0]  # already grouped by the series reader
     (outdir / "figures").mkdir(exist_ok=True)
