@@ -85,3 +85,11 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path: Path) -> None:
 def test_no_module_is_too_long(module: str, path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{module} has {lines} lines (at most {MAX_LINES})"
+
+
+def test_every_public_name_resolves() -> None:
+    import exsyfit
+
+    missing = [name for name in exsyfit.__all__ if not hasattr(exsyfit, name)]
+    assert not missing, f"exsyfit.__all__ names that do not resolve: {missing}"
+    assert callable(exsyfit.plot_arrhenius) and callable(exsyfit.integrate_series)
