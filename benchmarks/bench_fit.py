@@ -24,31 +24,20 @@ from exsyfit.config import config_from_dict  # noqa: E402
 from exsyfit.fit import sampling  # noqa: E402
 from exsyfit.fit.likelihood import problem_from_config  # noqa: E402
 from exsyfit.fit.results import FitResult  # noqa: E402
-from exsyfit.kinetics.exchange import exchange_rate_matrix, mixing_matrix, predict_volumes  # noqa: E402
-from exsyfit.kinetics.laws import K_B_EV_PER_K  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - T0
 TEMPERATURES = (253.0, 273.0, 293.0, 313.0, 333.0, 353.0)
 MIXING_TIMES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
 
-def volume_table(seed: int = 3, sigma: float = 0.002) -> pd.DataFrame:
+def volume_table() -> pd.DataFrame:
     """Two sites (p = 0.88/0.12, T1 = 0.5/3 s), Ea 0.30 eV, k_ex(303 K) = 5 s^-1."""
-    rng = np.random.default_rng(seed)
-    p = np.array([0.88, 0.12])
-    rows = []
-    for T in TEMPERATURES:
-        k_ex = 5.0 * np.exp(-0.30 / K_B_EV_PER_K * (1 / T - 1 / 303))
-        K = exchange_rate_matrix([k_ex], p, [(0, 1)])
-        V = predict_volumes(mixing_matrix(K, [2.0, 1 / 3], MIXING_TIMES), p)
-        for m, tm in enumerate(MIXING_TIMES):
-            for i, a in enumerate("AB"):
-                for j, b in enumerate("AB"):
-                    rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
-                                     from_site=b, to_site=a,
-                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
-                                     sigma=sigma))
-    return pd.DataFrame(rows)
+    # imported here, after the import stage is timed (bench_logprob also imports scipy.linalg)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_logprob import volume_table as two_site_table
+
+    return two_site_table(seed=3, temperatures=TEMPERATURES, mixing_times=MIXING_TIMES,
+                          populations=(0.88, 0.12), k_ex_303=5.0)
 
 
 class _Timed:

@@ -51,21 +51,24 @@ MIXING_TIMES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 N_WALKERS = 64
 
 
-def volume_table(seed: int = 0) -> pd.DataFrame:
+def volume_table(seed: int = 0, sigma: float = 0.002, temperatures=TEMPERATURES,
+                 mixing_times=MIXING_TIMES, populations=(0.9, 0.1),
+                 k_ex_303: float = 10.0) -> pd.DataFrame:
+    """Two noisy sites (T1 = 0.5/3 s), Ea 0.30 eV, k_ex(303 K) = ``k_ex_303`` s^-1."""
     rng = np.random.default_rng(seed)
-    p = np.array([0.9, 0.1])
+    p = np.asarray(populations, dtype=float)
     rows = []
-    for T in TEMPERATURES:
-        k_ex = 10.0 * np.exp(-0.3 / K_B_EV_PER_K * (1 / T - 1 / 303))
+    for T in temperatures:
+        k_ex = k_ex_303 * np.exp(-0.3 / K_B_EV_PER_K * (1 / T - 1 / 303))
         K = exchange_rate_matrix([k_ex], p, [(0, 1)])
-        V = predict_volumes(mixing_matrix(K, [2.0, 1 / 3], MIXING_TIMES), p)
-        for m, tm in enumerate(MIXING_TIMES):
+        V = predict_volumes(mixing_matrix(K, [2.0, 1 / 3], mixing_times), p)
+        for m, tm in enumerate(mixing_times):
             for i, a in enumerate("AB"):
                 for j, b in enumerate("AB"):
                     rows.append(dict(experiment=f"{T}_{tm}", temperature_K=T, mixing_time_s=tm,
                                      from_site=b, to_site=a,
-                                     volume=V[m, i, j] + 0.002 * rng.standard_normal(),
-                                     sigma=0.002))
+                                     volume=V[m, i, j] + sigma * rng.standard_normal(),
+                                     sigma=sigma))
     return pd.DataFrame(rows)
 
 
