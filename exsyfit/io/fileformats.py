@@ -48,8 +48,11 @@ def check_file_size(path: Path, header_bytes: int) -> None:
 def spectrum_from_arrays(path: Path, data: np.ndarray, ppm_f1: np.ndarray,
                          ppm_f2: np.ndarray, *, nucleus: str, sf_mhz: float, fmt: str,
                          temperature_K: float | None, metadata: dict[str, Any],
-                         temperature_key: str = "") -> Spectrum2D:
-    """Check a 2D array and its ppm axes and build the spectrum (mixing time unknown).
+                         temperature_key: str = "",
+                         mixing_time: float | None = None) -> Spectrum2D:
+    """Check a 2D array and its ppm axes and build the spectrum.
+
+    The formats record no mixing time: ``mixing_time`` (s) is the caller's, None if not given.
 
     ``metadata`` gets the keys of :data:`exsyfit.io.metadata.ACQUISITION_KEYS` (None: these
     files do not record them) and the temperature source (``temperature_key`` names the
@@ -85,7 +88,8 @@ def spectrum_from_arrays(path: Path, data: np.ndarray, ppm_f1: np.ndarray,
         raise DataFormatError(f"{path}: the data contain NaN or infinite values")
     return Spectrum2D(
         data=np.ascontiguousarray(data), ppm_f1=axes[0].copy(), ppm_f2=axes[1].copy(),
-        nucleus=nucleus, sf_mhz=float(sf_mhz), mixing_time_s=None,
+        nucleus=nucleus, sf_mhz=float(sf_mhz),
+        mixing_time_s=None if mixing_time is None else float(mixing_time),
         temperature_K=temperature_K, source=str(path), format=fmt, intensity_factor=1.0,
         metadata={**dict.fromkeys(ACQUISITION_KEYS),
                   "spinning_reason": f"not recorded in {fmt} files",

@@ -21,7 +21,6 @@ Intensities are used as stored (see :mod:`exsyfit.io.fileformats`).
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -143,9 +142,6 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
                                   "expected 1 (real data: delete the imaginaries, nmrPipe -di)")
         _value(dic, f"{dim}SW", p)
         _value(dic, f"{dim}OBS", p)
-    if min(data.shape) < 2:
-        raise DataFormatError(f"{p}: data of shape {data.shape}; expected at least 2 points "
-                              "in each dimension")
     order = list(dic.get("FDDIMORDER", []))[:2]
     if sorted(order) != [1.0, 2.0]:
         raise DataFormatError(f"{p}: FDDIMORDER starts {order!r}; expected the dimensions 2 "
@@ -158,7 +154,6 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
         fmt="nmrpipe", temperature_K=_temperature(dic), temperature_key="FDTEMPERATURE",
         metadata={"sf_mhz_f1": _value(dic, "FDF1OBS", p),
                   "nucleus_f1": nucleus_name(str(dic.get("FDF1LABEL", ""))),
-                  "transposed": order[0] != 2})
-    if mixing_time is not None:
-        spec = replace(spec, mixing_time_s=float(mixing_time))
+                  "transposed": order[0] != 2},
+        mixing_time=mixing_time)
     return [spec]

@@ -16,7 +16,6 @@ Intensities are used as stored (see :mod:`exsyfit.io.fileformats`).
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +121,6 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
     if data.ndim != 2 or dic.get("naxis") != 2:
         raise DataFormatError(f"{p}: naxis = {dic.get('naxis')!r} (data shape {data.shape}); "
                               "expected a 2D spectrum")
-    if min(data.shape) < 2:
-        raise DataFormatError(f"{p}: data of shape {data.shape}; expected at least 2 points "
-                              "in each dimension")
     for axis in ("w1", "w2"):
         _axis_value(dic, axis, "spectral_width", p)
         _axis_value(dic, axis, "spectrometer_freq", p)
@@ -134,7 +130,6 @@ def read_experiment(path: str | os.PathLike, *, mixing_time: float | None = None
         sf_mhz=_axis_value(dic, "w2", "spectrometer_freq", p), fmt="sparky",
         temperature_K=None,
         metadata={"sf_mhz_f1": _axis_value(dic, "w1", "spectrometer_freq", p),
-                  "nucleus_f1": nucleus_name(str(dic["w1"].get("nucleus", "")))})
-    if mixing_time is not None:
-        spec = replace(spec, mixing_time_s=float(mixing_time))
+                  "nucleus_f1": nucleus_name(str(dic["w1"].get("nucleus", "")))},
+        mixing_time=mixing_time)
     return [spec]
