@@ -21,7 +21,7 @@ from matplotlib.patches import Ellipse, Rectangle
 from exsyfit.integrate.results import GroupIntegration, IntegrationResult
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.output.labels import temperature_text
-from exsyfit.output.spectra import View, draw_contours, noise_sigma, ppm_axes
+from exsyfit.output.spectra import View, draw_contours, draw_region, noise_sigma, ppm_axes
 
 __all__ = ["plot_integration_qc"]
 
@@ -51,17 +51,6 @@ def _view(group: GroupIntegration, margin: float = 1.0) -> View:
             max(x.ppm_f1 + 3 * x.fwhm_f1 for x in s) + margin,
             min(x.ppm_f2 - 3 * x.fwhm_f2 for x in s) - margin,
             max(x.ppm_f2 + 3 * x.fwhm_f2 for x in s) + margin)
-
-
-def _draw_regions(ax: Axes, group: GroupIntegration) -> None:
-    for reg in group.regions:
-        w, h = 2 * reg.half_width_f2, 2 * reg.half_width_f1
-        if reg.kind == "ellipse":
-            patch = Ellipse((reg.center_f2, reg.center_f1), w, h, fill=False, color="k", lw=0.9)
-        else:
-            corner = (reg.center_f2 - reg.half_width_f2, reg.center_f1 - reg.half_width_f1)
-            patch = Rectangle(corner, w, h, fill=False, color="k", lw=0.9)
-        ax.add_patch(patch)
 
 
 def _draw_peaks(ax: Axes, group: GroupIntegration) -> None:
@@ -159,7 +148,8 @@ def plot_integration_qc(
         if lineshape:
             _draw_peaks(ax, group)
         else:
-            _draw_regions(ax, group)
+            for reg in group.regions:
+                draw_region(ax, reg, "k", 0.9)
         ax.set_title(rf"$t_\mathrm{{m}}$ = {tm[idx]:g} s", loc="left")
         used = [ax]
         if lineshape:

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from exsyfit.output.labels import temperature_text, text_name
-from exsyfit.output.spectra import axis_label, draw_contours, noise_sigma, phase_text, ppm_axes
+from exsyfit.output.spectra import (
+    axis_label,
+    draw_contours,
+    draw_region,
+    noise_sigma,
+    phase_text,
+    ppm_axes,
+)
 from exsyfit.output.style import PlotStyle
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,19 +56,6 @@ def _region_list(regions: Any, spectrum: Spectrum2D) -> list[Any]:
                 return list(g.regions)
         return list(groups[0].regions) if len(groups) == 1 else []
     return list(regions)
-
-
-def _draw_region(ax: Axes, reg: Any, colour: str) -> None:
-    from matplotlib.patches import Ellipse, Rectangle
-
-    w, h = 2 * reg.half_width_f2, 2 * reg.half_width_f1
-    if getattr(reg, "kind", "box") == "ellipse":
-        ax.add_patch(Ellipse((reg.center_f2, reg.center_f1), w, h, fill=False, ec=colour,
-                             lw=0.8))
-    else:
-        ax.add_patch(Rectangle((reg.center_f2 - reg.half_width_f2,
-                                reg.center_f1 - reg.half_width_f1), w, h, fill=False,
-                               ec=colour, lw=0.8))
 
 
 def _boxes(sites: Mapping[str, float], half_width_ppm: float) -> list[Any]:
@@ -142,7 +136,7 @@ def plot_spectrum_row(axes: Sequence[Axes], spectrum: Spectrum2D, sites: Mapping
     if not regs and half_width_ppm:
         regs = _boxes(sites, half_width_ppm)
     for reg in regs:
-        _draw_region(ax_c, reg, "0.25")
+        draw_region(ax_c, reg, "0.25", 0.8)
     for ppm in sites.values():
         ax_c.axvline(ppm, color="0.6", lw=0.5, ls=":", zorder=0)
         ax_c.axhline(ppm, color="0.6", lw=0.5, ls=":", zorder=0)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from exsyfit.io.spectrum import Spectrum2D
 
-__all__ = ["noise_sigma", "contour_levels", "draw_contours", "ppm_axes", "axis_label",
-           "phase_text", "View"]
+__all__ = ["noise_sigma", "contour_levels", "draw_contours", "draw_region", "ppm_axes",
+           "axis_label", "phase_text", "View"]
 
 View = tuple[float, float, float, float]
 """ppm limits ``(f1_lo, f1_hi, f2_lo, f2_hi)``."""
@@ -109,6 +109,19 @@ def draw_contours(ax: Axes, spectrum: Spectrum2D, *, sigma: float | None = None,
         ax.contour(f2, f1, block, levels=-neg[::-1], colors=colours[1], linewidths=lw,
                    linestyles="dashed")
     return levels
+
+
+def draw_region(ax: Axes, reg: Any, colour: str, lw: float) -> None:
+    """Outline of an integration region (box, or ``kind == "ellipse"``) in ppm (F2, F1)."""
+    from matplotlib.patches import Ellipse, Rectangle
+
+    w, h = 2 * reg.half_width_f2, 2 * reg.half_width_f1
+    if getattr(reg, "kind", "box") == "ellipse":
+        ax.add_patch(Ellipse((reg.center_f2, reg.center_f1), w, h, fill=False, ec=colour, lw=lw))
+    else:
+        ax.add_patch(Rectangle((reg.center_f2 - reg.half_width_f2,
+                                reg.center_f1 - reg.half_width_f1), w, h, fill=False,
+                               ec=colour, lw=lw))
 
 
 def axis_label(dim: str, nucleus: str | None) -> str:
