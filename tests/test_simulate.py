@@ -165,8 +165,9 @@ def test_heating_offset_is_stored_as_set_temperature(tmp_path):
 
 def test_command_line_series(tmp_path):
     out = tmp_path / "cli"
-    assert bundled.main(["series", str(out), "--format", "varian", "--temperatures", "290",
-                     "--mixing-times", "0.02", "0.2", "--seed", "2", "--kind", "three_site"]) == 0
+    argv = ["series", str(out), "--format", "varian", "--temperatures", "290",
+            "--mixing-times", "0.02", "0.2", "--seed", "2", "--kind", "three_site"]
+    assert bundled.main(argv) == 0
     table = pd.read_csv(out / "truth_volumes.csv")
     assert len(table) == 2 * 9
     assert set(table["from_site"]) == {"PEO", "LLZO", "LiOH"}
@@ -198,7 +199,9 @@ def test_bundled_varian_series_regenerates_exactly(tmp_path):
     sim.simulate_series(tmp_path, sim.example_truth("argyrodite_li2s"), spec["temperatures_K"],
                         spec["mixing_times_s"], format=spec["format"], seed=spec["seed"],
                         acquisition=spec["acquisition"])
-    for fid in sorted((SPECTRA / "argyrodite_li2s_varian").glob("*.fid")):
+    fids = sorted((SPECTRA / "argyrodite_li2s_varian").glob("*.fid"))
+    assert len(fids) == len(spec["temperatures_K"])  # one arrayed .fid per temperature
+    for fid in fids:
         assert (fid / "fid").read_bytes() == (tmp_path / fid.name / "fid").read_bytes()
         assert (fid / "procpar").read_bytes() == (tmp_path / fid.name / "procpar").read_bytes()
 
