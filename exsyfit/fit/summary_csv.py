@@ -43,10 +43,10 @@ if TYPE_CHECKING:
 #: The minus sign of the rounded text (U+2212): typographically right, and Excel does not take
 #: a cell that starts with it for a formula, as it would "-0.785 +0.026/-0.025".
 MINUS = "\u2212"
-#: Column suffix -> percentile of the posterior, in the order the columns are written.
-SUFFIXES = {"": 50.0, "_q16": 16.0, "_q84": 84.0, "_q025": 2.5, "_q975": 97.5}
-#: Quantile columns of summary_law.csv -> percentile.
+#: Quantile columns of summary_law.csv -> percentile, in the order the columns are written.
 LAW_STATS = {"median": 50.0, "q16": 16.0, "q84": 84.0, "q025": 2.5, "q975": 97.5}
+#: Column suffix of summary.csv -> percentile of the posterior (the same quantiles).
+SUFFIXES = {("" if k == "median" else f"_{k}"): v for k, v in LAW_STATS.items()}
 #: Units of the law quantities (summary_law.csv ``unit`` column).
 LAW_UNITS = {"Ea_eV": "eV", "Ea_kJ_per_mol": "kJ/mol", "ln_A_per_s": "ln(A/s^-1)",
              "A_per_s": "s^-1", "dH_kJ_per_mol": "kJ/mol", "dS_J_per_mol_K": "J/(mol K)",
