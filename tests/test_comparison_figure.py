@@ -69,6 +69,16 @@ def test_figure_points_law_and_band(fits):
         plot_arrhenius_comparison({"x": {}})
 
 
+def test_an_analysis_without_the_pair_is_left_out(fits):
+    entries = {"a": _summary(fits["arrhenius"]), "b": _summary(fits["free"])}
+    fig = plot_arrhenius_comparison(entries, pair="A<->B")
+    assert len([c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]) == 2
+    plt.close(fig)
+    # another pair's rates are never drawn under this pair's name
+    with pytest.raises(ValueError, match="none has the pair A<->C"):
+        plot_arrhenius_comparison(entries, pair="A<->C")
+
+
 def test_table(fits):
     s = _summary(fits["arrhenius"])
     table = comparison_table({"a": s, "b": _summary(fits["free"]), "c": {}})

@@ -99,9 +99,12 @@ def _law(summary: Mapping[str, Any], pair: str | None, T: np.ndarray,
     return None
 
 
-def _usable(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _usable(entries: Mapping[str, Mapping[str, Any]], pair: str | None = None,
+            ) -> dict[str, Mapping[str, Any]]:
+    """Entries with per-temperature results (and, when ``pair`` is given, that pair)."""
     return {str(k): v for k, v in entries.items()
-            if isinstance(v, Mapping) and v.get("temperatures")}
+            if isinstance(v, Mapping) and v.get("temperatures")
+            and (pair is None or pair in _pairs(v))}
 
 
 def plot_arrhenius_comparison(entries: Mapping[str, Mapping[str, Any]], *,
@@ -116,7 +119,7 @@ def plot_arrhenius_comparison(entries: Mapping[str, Mapping[str, Any]], *,
         config name).  Entries without per-temperature results (failed runs) are left out.
     pair : str, optional
         Exchanging pair ``"A<->B"`` for analyses with more than two sites (default: the first
-        pair of each analysis).
+        pair of each analysis); analyses without that pair are left out.
     style : PlotStyle, optional
         Default: a double-column figure.
     fig : matplotlib.figure.Figure, optional
@@ -133,14 +136,15 @@ def plot_arrhenius_comparison(entries: Mapping[str, Mapping[str, Any]], *,
     Raises
     ------
     ValueError
-        When no entry has per-temperature results.
+        When no entry has per-temperature results (for ``pair``, when given).
     """
     import matplotlib as mpl
 
-    usable = _usable(entries)
+    usable = _usable(entries, pair)
     if not usable:
         raise ValueError("no analysis with per-temperature results to compare (every entry "
-                         "failed or is empty)")
+                         "failed or is empty"
+                         + (f", or none has the pair {pair})" if pair is not None else ")"))
     style = style or PlotStyle(width="double")
     all_T = np.concatenate([_points(s, pair)["T"].to_numpy() for s in usable.values()])
     all_T = all_T[np.isfinite(all_T)]
