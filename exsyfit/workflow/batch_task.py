@@ -16,7 +16,6 @@ when stale; results written by anything else are never overwritten without ``for
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Any
 
 from exsyfit.errors import ExsyfitError
 from exsyfit.files import output_error, output_lock, write_text_atomic
+from exsyfit.workflow.runfolder import file_sha256
 
 log = logging.getLogger("exsyfit")
 
@@ -44,37 +44,40 @@ TRACEBACK_FILE = "batch_error.txt"
 _RUN_LOCK = threading.Lock()
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def input_checksums(config: Any) -> dict[Path, str]:
+    """SHA-256 of every input file of a config's job, by its path as the job names it."""
+    from exsyfit.workflow.pipeline import input_files
+
+    sums: dict[Path, str] = {}
+    for path in input_files(config):
+        try:
+            sums[path] = file_sha256(path)
+        except OSError as exc:
+            raise ExsyfitError(f"{path}: cannot be read ({exc.strerror or exc}); expected a "
+                               "readable input file") from exc
+    return sums
 
 
-def fingerprint(config_path: Path, config: Any) -> dict[str, Any]:
+def fingerprint(config_path: Path, config: Any,
+                checksums: dict[Path, str] | None = None) -> dict[str, Any]:
     """Checksums of a config file and of every input file of its job.
 
     Input files are keyed by their path relative to the config's folder (absolute when
-    outside it), so a project folder moved as a whole stays current.
+    outside it), so a project folder moved as a whole stays current.  ``checksums``:
+    :func:`input_checksums` of the config, when already computed.
     """
     from exsyfit import __version__
-    from exsyfit.workflow.pipeline import input_files
 
     base = Path(config.base_dir).resolve()
     inputs: dict[str, str] = {}
-    for path in input_files(config):
+    sums = input_checksums(config) if checksums is None else checksums
+    for path, digest in sums.items():
         resolved = path.resolve()
         try:
             key = resolved.relative_to(base).as_posix()
         except ValueError:
             key = str(resolved)
-        try:
-            inputs[key] = file_sha256(resolved)
-        except OSError as exc:
-            raise ExsyfitError(f"{path}: cannot be read ({exc.strerror or exc}); expected a "
-                               "readable input file") from exc
+        inputs[key] = digest
     return {"config_sha256": file_sha256(config_path), "inputs": inputs,
             "exsyfit_version": __version__}
 
@@ -159,7 +162,8 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
     from exsyfit.workflow.pipeline import run
 
     config = load_config(config_path)
-    current = fingerprint(config_path, config)
+    sums = input_checksums(config)  # hashed once: for this fingerprint and for run.json
+    current = fingerprint(config_path, config, sums)
     if not force and is_current(outdir, current):
         row["reused"] = True
     else:
@@ -175,7 +179,8 @@ def _job(config_path: Path, outdir: Path, force: bool, row: dict[str, Any]) -> N
             if owned or fresh:
                 _write_fingerprint(outdir, current, complete=False)
             # one core per job: the cluster runs the jobs side by side
-            done = run(config, outdir, force=force or owned or fresh, workers=1)
+            done = run(config, outdir, force=force or owned or fresh, workers=1,
+                       checksums=sums)
             if isinstance(done, dict) and isinstance(done.get("seconds"), dict):
                 row["stage_seconds"] = dict(done["seconds"])
             _write_fingerprint(outdir, current, complete=True)

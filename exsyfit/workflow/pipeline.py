@@ -641,12 +641,13 @@ def input_files(config: Config) -> list[Path]:
 
 def run(config: Config, outdir: Path, *, force: bool = False,
         progress: ProgressFactory | None = None, workers: int | None = None,
-        ) -> dict[str, Any]:
+        checksums: dict[Path, str] | None = None) -> dict[str, Any]:
     """The whole job: integrate (if spectra are given), fit, robustness, plot, report.
 
     The fits (main model, comparison models, robustness variants) run concurrently on
     ``workers`` processes (default one per core; 1: one after another in this process).
     Everything is written into a work folder and appears in OUTDIR together at the end.
+    ``checksums``: SHA-256 of input files the caller already computed, by path (not read again).
 
     Returns
     -------
@@ -662,7 +663,7 @@ def run(config: Config, outdir: Path, *, force: bool = False,
     ensure_writable(outdir, outputs, force)
     t0 = time.perf_counter()
     folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, input_files(config),
-                                               "run"))
+                                               "run", checksums))
     work = folder.start()
     try:
         return _run_job(config, outdir, folder, work, progress, workers, t0)

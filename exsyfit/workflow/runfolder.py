@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def job_fingerprint(config_path: Path | None, config_raw: Any, inputs: Sequence[Path],
-                    extra: str = "") -> dict[str, str]:
+                    extra: str = "", checksums: Mapping[Path, str] | None = None,
+                    ) -> dict[str, str]:
     """Checksums that identify what a result was computed from.
 
     Parameters
@@ -65,6 +66,8 @@ def job_fingerprint(config_path: Path | None, config_raw: Any, inputs: Sequence[
         the order given together with their names.
     extra : str
         Anything else that changes the result (e.g. the stage).
+    checksums : mapping, optional
+        SHA-256 of input files already hashed by the caller, by path (the others are read).
 
     Returns
     -------
@@ -76,9 +79,11 @@ def job_fingerprint(config_path: Path | None, config_raw: Any, inputs: Sequence[
     else:
         cfg = hashlib.sha256(json.dumps(config_raw, sort_keys=True, default=str)
                              .encode()).hexdigest()
+    known = checksums or {}
     h = hashlib.sha256()
     for path in inputs:
-        h.update(Path(path).name.encode() + b"\0" + file_sha256(Path(path)).encode() + b"\n")
+        digest = known.get(path) or file_sha256(Path(path))
+        h.update(Path(path).name.encode() + b"\0" + digest.encode() + b"\n")
     inp = h.hexdigest()
     job = hashlib.sha256(f"{cfg}:{inp}:{extra}".encode()).hexdigest()
     return {"config": cfg, "inputs": inp, "job": job}
