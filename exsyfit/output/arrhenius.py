@@ -192,7 +192,10 @@ def _rate_figure(result: FitResult, free: FitResult | None, ax: Axes | None,
         fig = ax.figure
         conv = 1.0 / np.log(10.0) if log10 else 1.0
         src = free if free is not None else result
-        q_src = src.pairs.index(pair_name) if pair_name in src.pairs else 0
+        if pair_name not in src.pairs:
+            raise ConfigError(f"pair '{pair_name}' is not exchanging in the free fit; pairs: "
+                              f"{', '.join(src.pairs)}")
+        q_src = src.pairs.index(pair_name)
         draws = _point_draws(src, rate, q_src)
         T_pts = src.temperatures_K
         if src.problem.sample_temperatures:
