@@ -370,6 +370,9 @@ def _by_temperature(value: Any, key: str, c: Problems, example: str,
         if not (math.isfinite(temperature) and temperature > 0):
             c.add(f"{key}.{t}", t, "a temperature in K as the key")
             continue
+        if temperature in out:  # "263" and "263.0": one would silently replace the other
+            c.add(f"{key}.{t}", t, f"one entry per temperature ({temperature:g} K given twice)")
+            continue
         parsed = parse(item, f"{key}.{t}")
         if parsed is not None:
             out[temperature] = parsed

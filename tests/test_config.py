@@ -98,6 +98,11 @@ def test_temperature_dependent_shifts(tmp_path):
     with pytest.raises(Err, match=r"\[sites.A.ppm_by_temperature.warm\]"):
         config_from_dict(minimal(sites={"A": {"ppm": 1.0, "ppm_by_temperature": {"warm": 2}},
                                         "B": {"ppm": 2.0}}))
+    # "263" and "263.0" name one temperature: refused, not one silently replacing the other
+    with pytest.raises(Err, match=r"263 K given twice"):
+        config_from_dict(minimal(sites={
+            "A": {"ppm": 1.0, "T1_s_by_temperature": {"263": 0.4, "263.0": 0.5}},
+            "B": {"ppm": 2.0}}))
 
 
 # ---------------------------------------------------------------- typed options, built once
