@@ -11,8 +11,9 @@ Mixing time and temperature are not in these files: they come from the config, p
 relative to the config, or its file name).
 
 Uncertainty: the file's own (NMRPipe ``DVOL``/``DHEIGHT``) when it has one, else
-``[data] peak_sigma``: a number (in the intensity units of the files, the same for every
-peak) or a percentage ``"2%"`` of the largest absolute volume of each file.
+``[data] peak_sigma``: a number (in the units of the volumes, the same for every peak; for
+heights turned into volumes, height x Hz^2) or a percentage ``"2%"`` of the largest absolute
+volume of each file.
 
 Heights
 -------
