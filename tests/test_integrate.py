@@ -1,9 +1,9 @@
 """Peak volumes and uncertainties from synthetic 2D EXSY spectra with known volumes.
 
 Spectra are rendered with :class:`exsyfit.processing.lineshapes.SimPeak` plus noise made here:
-white,
-correlated (white noise smoothed along both axes, as apodisation and zero filling do) and t1
-noise (streaks along F1 in the columns of the big diagonal peak, proportional to its F2 line).
+white, correlated (white noise smoothed along both axes, as apodisation and zero filling do)
+and t1 noise (streaks along F1 in the columns of the big diagonal peak, proportional to its F2
+line).
 Tolerances derive from the noise: the spread of volumes over independent realisations.
 """
 
