@@ -127,6 +127,20 @@ def test_checkpoint_appends_resumes_and_refuses_other_inputs(tmp_path):
     assert load_result(paths["posterior"], problem).fingerprint == "inputs-v1"
 
 
+def test_resume_from_a_checkpoint_without_steps_starts_afresh(tmp_path):
+    # a run stopped before its first chunk was appended leaves metadata only
+    problem = problem_for(c8_volume_table())
+    settings = SamplerConfig(seed=3, steps=150)
+    with pytest.warns(ConvergenceWarning):
+        fresh = sample_posterior(problem, settings)
+    path = tmp_path / "checkpoint.h5"
+    Checkpoint(path).create(fresh.chain.shape[1], problem.parameter_names, fresh.map_theta)
+    with pytest.warns(ConvergenceWarning):
+        out = sample_posterior(problem, settings, checkpoint=path, resume=True)
+    assert out.resumed_from_step == 0
+    np.testing.assert_array_equal(out.chain, fresh.chain)
+
+
 def test_truncated_checkpoint_and_posterior_name_the_file(tmp_path):
     problem = problem_for(c8_volume_table())
     path = tmp_path / "checkpoint.h5"

@@ -441,6 +441,7 @@ def sample_posterior(
     chain_parts: list[np.ndarray] = []
     lp_parts: list[np.ndarray] = []
     prev_seconds, prev_evals, accepted = 0.0, 0, np.zeros(n_walkers)
+    saved = None
     if resume and store is not None and store.path.exists():
         saved = store.read(n_walkers, problem.parameter_names)
         if fingerprint is not None and saved.fingerprint not in (None, fingerprint):
@@ -448,11 +449,12 @@ def sample_posterior(
                 f"{store.path}: the checkpoint was written for other inputs or another "
                 "configuration (their checksums changed since the interrupted run); start "
                 "afresh (without --resume, or with --force)")
+    # a run stopped before its first chunk was appended left no steps: start afresh
+    if saved is not None and len(saved.chain):
         chain_parts, lp_parts = [saved.chain], [saved.log_prob]
         map_theta = saved.map_theta
         prev_seconds, prev_evals = saved.sampling_seconds, saved.n_log_prob_evaluations
         accepted = saved.accepted.astype(float)
-        rng = np.random.default_rng([settings.seed, len(saved.chain)])
         sampler_seed = [settings.seed, len(saved.chain)]
         log.info("resuming from %s: %d steps already taken", store.path, len(saved.chain))
     else:
