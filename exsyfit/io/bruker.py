@@ -621,10 +621,20 @@ def read_experiments(folders: Sequence[str | Path], *, options: ProcessingOption
     kwargs["prefer"] = "raw"
     if not options.auto_phase:
         return [s for f in folders for s in read_experiment(f, options=options, **kwargs)]
-    first = [s for f in folders for s in read_experiment(f, options=options, **kwargs)]
-    if not first:
-        return first
-    ref = min(first, key=lambda s: s.mixing_time_s if s.mixing_time_s is not None else np.inf)
+    if not folders:
+        return []
+    header = {k: kwargs[k] for k in ("procno", "mixing_time", "rotor_period_s") if k in kwargs}
+
+    def shortest(folder: str | Path) -> float:
+        mix = read_metadata(folder, **header)["mixing_time_s"]
+        mix = [m for m in (mix if isinstance(mix, list) else [mix]) if m is not None]
+        return min(mix, default=np.inf)
+
+    # only the folder with the shortest mixing time is phased (process_planes phases its
+    # shortest plane): the headers give the mixing times without processing every folder
+    ref_folder = min(folders, key=shortest)
+    ref = min(read_experiment(ref_folder, options=options, **kwargs),
+              key=lambda s: s.mixing_time_s if s.mixing_time_s is not None else np.inf)
     p0_2, p1_2, p0_1, p1_1 = ref.metadata["phases_deg"]
     fixed = replace(options, auto_phase=False, p0_f2=p0_2, p1_f2=p1_2, p0_f1=p0_1, p1_f1=p1_1)
     return [s for f in folders for s in read_experiment(f, options=fixed, **kwargs)]
