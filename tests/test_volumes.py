@@ -48,6 +48,15 @@ def test_missing_file(tmp_path):
         read_volume_table(tmp_path / "none.csv")
 
 
+def test_negative_temperature_sigma_is_refused(c8_table):
+    table = c8_table.assign(temperature_sigma_K=1.0)
+    assert validate_volume_table(table)["temperature_sigma_K"].eq(1.0).all()
+    table.loc[2, "temperature_sigma_K"] = -1.0
+    with pytest.raises(VolumeTableError, match=r"column 'temperature_sigma_K', row 3: found -1; "
+                                               r"expected a temperature uncertainty >= 0 K"):
+        validate_volume_table(table)
+
+
 def test_temperature_grouping_is_the_series_rule():
     groups = group_temperatures(np.array([303.2, 263.0, 302.5, 264.1, 343.0]), 2.0)
     np.testing.assert_array_equal(groups, [1, 0, 1, 0, 2])

@@ -80,7 +80,8 @@ def read_volume_table(
     ------
     VolumeTableError
         Missing or unreadable file, a decimal-comma or semicolon-separated file, missing
-        column, non-numeric or non-finite values, negative sigma, implausible values.
+        column, non-numeric or non-finite values, sigma not positive, negative mixing time or
+        temperature uncertainty, implausible values.
     """
     path = Path(path)
     if not path.is_file():
@@ -170,6 +171,8 @@ def validate_volume_table(
         ("temperature_K", "a temperature above 0 K (degrees Celsius? add 273.15)",
          table["temperature_K"] > 0),
         ("mixing_time_s", "a mixing time >= 0 s", table["mixing_time_s"] >= 0),
+        *((("temperature_sigma_K", "a temperature uncertainty >= 0 K",
+            table["temperature_sigma_K"] >= 0),) if "temperature_sigma_K" in table else ()),
     ):
         if not ok.all():
             row = int(np.flatnonzero(~ok.to_numpy())[0])
