@@ -395,6 +395,7 @@ def reporting_blocks(result: FitResult, integration: Any, acquisition: Any) -> l
 def provenance_blocks(result: FitResult, config_text: str | None,
                        config_path: str | Path | None, input_files: Sequence[str | Path],
                        ) -> list[Block]:
+    """Versions, input checksums and the configuration text (as read by the caller)."""
     out: list[Block] = [Heading(2, "Provenance")]
     now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     versions = dependency_versions()
@@ -408,8 +409,6 @@ def provenance_blocks(result: FitResult, config_text: str | None,
         out.append(Table(("input", "SHA-256"), tuple((str(f), file_sha256(f)) for f in files),
                          "Checksums of the inputs (folders: over sorted file names and "
                          "contents)."))
-    if config_text is None and config_path is not None and Path(config_path).is_file():
-        config_text = Path(config_path).read_text(encoding="utf-8")
     out.append(Heading(3, "Configuration as run"))
     out.append(Code(config_text, "toml") if config_text else Para("not given"))
     return out
