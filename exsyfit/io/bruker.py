@@ -489,9 +489,7 @@ def _raw_planes(exp: _Experiment, kind: str) -> tuple[list[np.ndarray], str]:
         else:  # t1 outermost, list inner
             planes = [data[i::td_list] for i in range(td_list)]
     code = int(exp.num("FnMODE", 0, which=t1_dim))
-    fnmode = _FNMODE_CODES.get(code)
-    if code == 0:
-        fnmode = exp.fnmode("acqu2s") if t1_dim == "acqu2s" else None
+    fnmode = exp.fnmode(t1_dim)  # acqu2s FnMODE = 0 falls back on proc2s MC2
     if fnmode is None or fnmode == "QSEQ":
         raise DataFormatError(f"{exp.folder}: F1 quadrature mode not usable ('{t1_dim}' FnMODE ="
                               f" {code}, proc2s MC2 = {exp.num('MC2', None, which='proc2s')}); "
