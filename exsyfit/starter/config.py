@@ -34,14 +34,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from exsyfit.errors import DataFormatError, ExsyfitError, OutputExistsError, SeriesError
 from exsyfit.files import atomic_path
-from exsyfit.io.series import detect_format, experiment_table, group_temperatures
+from exsyfit.io.series import _natural_key, detect_format, experiment_table, group_temperatures
 from exsyfit.io.spectrum import Spectrum2D
 from exsyfit.starter.peakpick import DiagonalPeaks, pick_diagonal_peaks
 from exsyfit.starter.spinning import Spinning, acquisition_of, decide_spinning
@@ -105,12 +104,6 @@ def _rel(path: Path, base: Path) -> str:
         return path.resolve().as_posix()
 
 
-def _natural(name: str) -> list[Any]:
-    import re
-
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
-
-
 def _nested_hint(folder: Path) -> str:
     """A hint naming sub-folders that hold experiments one level deeper."""
     deeper = []
@@ -152,7 +145,7 @@ def find_experiments(data_folder: Path, base_dir: Path) -> Experiments:
     single = detect_format(folder) is not None
     candidates = [folder] if single else sorted(
         (p for p in folder.iterdir() if p.is_dir() and detect_format(p) is not None),
-        key=lambda p: _natural(p.name))
+        key=lambda p: _natural_key(p.name))
     if not candidates:
         raise SeriesError(
             f"{folder}: no experiment found; looked for {_LOOKED_FOR} directly inside it and "
