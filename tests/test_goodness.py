@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exsyfit.config import config_from_dict
-from exsyfit.fit.goodness import goodness_of_fit
+from exsyfit.fit.goodness import goodness_of_fit, mismatch_warning
 from exsyfit.fit.likelihood import problem_from_config
 from exsyfit.fit.options import SamplerConfig
 from exsyfit.fit.results import FitResult
@@ -104,3 +104,15 @@ def test_rate_table_matches_the_summary_and_the_matrix_log_agrees(clean):
     saturated = rated[kt > 8.0]
     assert len(saturated) >= 2 and not saturated["agrees_with_fit"].any()
     assert saturated["fit_disagreement"].str.contains("nearly complete").all()
+
+
+def test_no_degrees_of_freedom_leave_chi_square_undefined():
+    # 4 volumes and 5 fitted parameters: no chi-square, and a warning that says why
+    rng = np.random.default_rng(0)
+    y = np.array([0.8, 0.1, 0.1, 0.05])
+    mu = y + 0.01 * rng.standard_normal((200, 4))
+    gof = goodness_of_fit(y, np.full(4, 0.01), mu, np.full((200, 4), 1e-4),
+                          np.zeros(4, dtype=int), 1, 5, rng)
+    assert gof.dof == -1
+    assert np.isnan(gof.chi2_reduced) and np.isnan(gof.chi2_reduced_by_temperature).all()
+    assert "cannot test the model" in mismatch_warning(gof, np.array([303.0]))

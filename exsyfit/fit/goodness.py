@@ -9,7 +9,8 @@ optional fractional error):
   the intensity scales integrated out analytically (one per temperature).  About 1 when the
   model describes the data within the stated sigma; well above 1 when it does not (or the
   sigmas are too small).  Per temperature, the same sum over that temperature's volumes divided
-  by its share of the degrees of freedom, ``n_T (n_volumes - n_fitted)/n_volumes``.
+  by its share of the degrees of freedom, ``n_T (n_volumes - n_fitted)/n_volumes``.  NaN when
+  no degree of freedom is left (``n_fitted >= n_volumes``): the data cannot test the model.
 * **posterior-predictive p-value** (Gelman, Meng & Stern, Stat. Sin. 6 (1996) 733) of the
   discrepancy ``D(y, theta) = sum_n (y_n - mu_n)^2/v_n``: the fraction of draws for which
   replicated data ``y_rep ~ N(mu_s, v_s)`` are at least as discrepant as the observed volumes.
@@ -75,11 +76,13 @@ def goodness_of_fit(y: np.ndarray, sigma: np.ndarray, mu: np.ndarray, var: np.nd
     with np.errstate(all="ignore"):
         m = np.median(mu, axis=0)
         z = (y - m) / sigma
-        dof = float(max(n - n_fitted, 1))
-        chi2 = float(np.sum(z**2) / dof)
+        dof = float(n - n_fitted)
+        # no degrees of freedom left: the data cannot test the model (chi-square undefined)
+        chi2 = float(np.sum(z**2) / dof) if dof > 0 else float("nan")
         per_t = np.array([np.sum(z[temperature_index == t] ** 2) for t in range(n_temperatures)])
         share = np.bincount(temperature_index, minlength=n_temperatures) * dof / n
-        chi2_t = per_t / np.maximum(share, 1e-300)
+        chi2_t = (per_t / np.maximum(share, 1e-300) if dof > 0
+                  else np.full(n_temperatures, np.nan))
         d_obs = np.sum((y - mu) ** 2 / var, axis=1)
         # replicated data y_rep = mu + sqrt(var) e: the discrepancy is sum e^2 (chi-square n)
         d_rep = np.sum(rng.standard_normal(mu.shape) ** 2, axis=1)
@@ -93,6 +96,12 @@ def goodness_of_fit(y: np.ndarray, sigma: np.ndarray, mu: np.ndarray, var: np.nd
 def mismatch_warning(gof: GoodnessOfFit, temperatures_K: np.ndarray) -> str | None:
     """A plain-words warning when the model does not describe the data, else None."""
     chi2, p = gof.chi2_reduced, gof.posterior_predictive_p
+    if gof.dof <= 0:
+        n = len(gof.standardised_residuals)
+        return (f"The data cannot test the model: it has {n - gof.dof:g} fitted parameters "
+                f"(sampled, plus the intensity scales) for {n} volumes, so chi2_reduced is "
+                "undefined and the bounds and priors shape the posterior as much as the data; "
+                "add mixing times or temperatures, or fix parameters (populations, T1).")
     if not (chi2 > CHI2_LIMIT or p < P_LIMIT or not np.isfinite(chi2)):
         return None
     if not np.isfinite(chi2):
