@@ -319,8 +319,7 @@ def test_goodness_of_fit_per_temperature_and_spectrum(fits, tmp_path):
     per_t = {r[0]: r for r in rows if len(r) == 6 and r[1] == "16"}
     for t, entry in enumerate(summary["temperatures"]):
         row = per_t[fmt(entry["temperature_K"])]
-        if "chi2_reduced" in entry:
-            assert row[2] == fmt(entry["chi2_reduced"])
+        assert row[2] == fmt(entry["chi2_reduced"])
         zt = z[result.problem.table["temperature_index"].to_numpy() == t]
         assert row[4] == fmt(np.mean(zt**2)) and row[5] == fmt(np.max(np.abs(zt)))
     per = residuals_per_spectrum(result)
