@@ -429,6 +429,24 @@ def test_real_27al_31p_2d_ser_processes():
     np.testing.assert_allclose(bruker._read_ser(exp, 147), ser[:147] * 2.0**-6)
 
 
+def test_real_27al_31p_states_tppi_puts_the_peak_at_an_aluminophosphate_shift():
+    """The F1 (States-TPPI) and F2 senses on real data, not only on exsyfit's own writer.
+
+    The sample's correlation is tetrahedral AlO4 (27Al about 40 ppm) with a phosphate of an
+    aluminophosphate (31P about -27 ppm).  A reversed F1 sense would put it at +21 ppm (the
+    mirror about the F1 carrier, -2.9 ppm), dropping the (-1)^k of States-TPPI half a
+    spectral width away, a reversed F2 sense at -46 ppm.
+    """
+    (s,) = bruker.read_experiment(real("lcs-27al-31p-dhmqc-2d") / "1", prefer="raw")
+    i, j = np.unravel_index(np.argmax(s.data), s.shape)
+    assert -32.0 < s.ppm_f1[i] < -22.0 and 30.0 < s.ppm_f2[j] < 50.0
+    opts = ProcessingOptions(fnmode="States")
+    (w,) = bruker.read_experiment(real("lcs-27al-31p-dhmqc-2d") / "1", prefer="raw",
+                                  options=opts)
+    i, _ = np.unravel_index(np.argmax(np.abs(w.data)), w.shape)
+    assert not -32.0 < w.ppm_f1[i] < -22.0
+
+
 def test_real_27al_processed_request_is_refused_with_reason():
     folder = real("lcs-27al-31p-dhmqc-2d") / "1"
     with pytest.raises(DataFormatError, match=r"no processed spectrum: looked for .*pdata/1/2rr "
