@@ -201,12 +201,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if config.data.volumes is not None or config.data.peak_tables:
-        from exsyfit.integrate.volumes import read_volume_table
         from exsyfit.workflow.pipeline import load_volumes
 
-        table = load_volumes(config, Path()) if config.data.peak_tables else read_volume_table(
-            config.data.volumes, sites=config.site_names, skip_checks=config.data.skip_checks,
-            temperature_tolerance_K=config.data.temperature_tolerance_K)
+        # the table as the fit reads it: data.exclude applied (an unknown name is an error)
+        table = load_volumes(config, config.data.volumes or Path())
         overview = table.groupby("temperature_K").agg(
             spectra=("experiment", "nunique"),
             mixing_times_s=("mixing_time_s", lambda s: ", ".join(f"{v:g}" for v in sorted(

@@ -226,3 +226,19 @@ def test_check_marks_the_experiments_left_out_by_exclude(tmp_path, capsys):
     config.write_text(text.replace(f'exclude = ["{first}"]', 'exclude = ["no-such-folder"]'))
     assert main(["check", str(config)]) == 2
     assert "[data.exclude]: found 'no-such-folder'" in capsys.readouterr().err
+
+
+def test_check_applies_exclude_to_a_volume_table(tmp_path, capsys):
+    table = c8_volume_table()
+    config = write_job(tmp_path, table)
+    text = config.read_text()
+    first = str(table["experiment"].iloc[0])
+    spectra = table["experiment"].nunique()
+    config.write_text(text.replace("[data]\n", f'[data]\nexclude = ["{first}"]\n', 1))
+    assert main(["check", str(config)]) == 0
+    out = capsys.readouterr().out
+    shown = sum(int(line.split()[1]) for line in out.splitlines()[3:])
+    assert shown == spectra - 1
+    config.write_text(text.replace("[data]\n", '[data]\nexclude = ["no-such-spectrum"]\n', 1))
+    assert main(["check", str(config)]) == 2
+    assert "[data.exclude]: found 'no-such-spectrum'" in capsys.readouterr().err
