@@ -29,24 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_batch import CONFIG as BATCH_CONFIG
+
 ROOT = Path(__file__).resolve().parents[1]
 
-FIT_CONFIG = """\
-[data]
-volumes = "volumes.csv"
-
-[sites.argyrodite]
-ppm = 1.3
-
-[sites.Li2S]
-ppm = 2.3
-
-[model]
-temperature_model = "arrhenius"
-
-[sampler]
-seed = 1
-"""
+# the volume-table job of bench_batch.py with the default sampler, report and plot options
+FIT_CONFIG = BATCH_CONFIG.format(sampler="", report="", plots="")
 
 TEMPERATURES_K = (253.0, 273.0, 293.0, 313.0, 333.0, 353.0)
 MIXING_TIMES_S = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
