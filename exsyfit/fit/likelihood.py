@@ -591,14 +591,23 @@ class ExsyProblem:
     def _population_sets(self) -> float:
         return 1.0 if self.spec.populations == "per_temperature" else float(self.n_temperatures)
 
+    def variance(self, phys: dict[str, np.ndarray], mu: np.ndarray) -> np.ndarray:
+        """Variance of every volume (W, n_obs): sigma^2 plus the fractional error of ``mu``."""
+        return self.sigma**2 + (phys["frac_error"][:, None] * mu) ** 2
+
     def log_likelihood_pointwise(self, theta: np.ndarray,
-                                 phys: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Gaussian log-likelihood of every volume, shape (W, n_obs)."""
+                                 phys: dict[str, np.ndarray] | None = None,
+                                 mu: np.ndarray | None = None) -> np.ndarray:
+        """Gaussian log-likelihood of every volume, shape (W, n_obs).
+
+        ``mu``: the predicted volumes of ``phys`` when already computed.
+        """
         theta = np.atleast_2d(theta)
         if phys is None:
             phys = self.with_scale(theta)
-        mu = self.predict(theta, phys)
-        var = self.sigma**2 + (phys["frac_error"][:, None] * mu) ** 2
+        if mu is None:
+            mu = self.predict(theta, phys)
+        var = self.variance(phys, mu)
         return -0.5 * ((self.y - mu) ** 2 / var + np.log(var) + _LOG_2PI)
 
     def marginal_log_likelihood(self, phys: dict[str, np.ndarray]) -> np.ndarray:

@@ -158,18 +158,18 @@ class FitResult:
             value = np.asarray(value)
             out[key] = value.reshape((W, D) + value.shape[1:])
         out["T1_s"] = 1.0 / out.pop("r1")
-        loglik = self.problem.log_likelihood_pointwise(flat, phys)
+        mu = self.problem.predict(flat, phys)  # once, for the likelihood and the assessment
+        loglik = self.problem.log_likelihood_pointwise(flat, phys, mu)
         out["log_likelihood"] = loglik.reshape(W, D, -1)
         out.update(self._transport_draws(phys["k_ex"], rng, (W, D)))
-        self._assess(phys, flat, rng)
+        self._assess(phys, mu, rng)
         return out
 
-    def _assess(self, phys: dict[str, np.ndarray], flat: np.ndarray,
+    def _assess(self, phys: dict[str, np.ndarray], mu: np.ndarray,
                 rng: np.random.Generator) -> None:
         """Goodness of fit into ``diagnostics`` and the warnings it (and convergence) imply."""
         prob = self.problem
-        mu = prob.predict(flat, phys)
-        var = prob.sigma**2 + (phys["frac_error"][:, None] * mu) ** 2
+        var = prob.variance(phys, mu)
         n_fitted = prob.n_parameters + (prob.n_temperatures if prob.marginal_scale else 0)
         gof = goodness_of_fit(prob.y, prob.sigma, mu, var, prob.t_index, prob.n_temperatures,
                               n_fitted, rng)
