@@ -56,7 +56,7 @@ def _buildup_data(result: FitResult, t: int, n_draws: int, log_axis: bool,
         grid = np.linspace(0.0, tm.max() * 1.05, 160)
     pred = result.predict_buildup(t, grid, n_draws=n_draws)  # (S, G, N, N)
     band = interval(pred)
-    model_obs = model_median(result, n_draws)[sel]
+    model_obs = model_median(result)[sel]
     resid = (rows["volume"].to_numpy(float) - model_obs) / rows["sigma"].to_numpy(float)
     return {"rows": rows, "grid": grid, "band": band, "resid": resid}
 

@@ -19,29 +19,21 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["model_median", "standardised_residuals", "residuals_per_spectrum"]
 
 
-def model_median(result: FitResult, n_draws: int = 200, seed: int = 0) -> np.ndarray:
+def model_median(result: FitResult) -> np.ndarray:
     """Posterior-median model volume of every row of the fitted volume table.
 
-    Parameters
-    ----------
-    result : FitResult
-    n_draws : int
-        Posterior draws used (chosen at random without replacement, fixed seed).
-    seed : int
-        Seed of the draw selection.
+    The prediction the fit's goodness of fit was computed with
+    (:attr:`FitResult.goodness`, all draws), so figures, report and ``chi2_reduced`` agree.
 
     Returns
     -------
     numpy.ndarray, shape (n_rows,)
         Volumes on the table's scale.
     """
-    flat = result.theta.reshape(-1, result.theta.shape[-1])
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
-    return np.median(result.problem.predict(flat[pick]), axis=0)
+    return np.asarray(result.goodness.predicted_median, dtype=float)
 
 
-def standardised_residuals(result: FitResult, n_draws: int = 200) -> pd.DataFrame:
+def standardised_residuals(result: FitResult) -> pd.DataFrame:
     """The volume table with the median model volume and z = (volume − model)/sigma.
 
     Returns
@@ -50,13 +42,13 @@ def standardised_residuals(result: FitResult, n_draws: int = 200) -> pd.DataFram
         The fitted table's columns plus ``model_volume`` and ``z``.
     """
     table = result.problem.table.copy()
-    model = model_median(result, n_draws)
+    model = model_median(result)
     table["model_volume"] = model
     table["z"] = (table["volume"].to_numpy(float) - model) / table["sigma"].to_numpy(float)
     return table
 
 
-def residuals_per_spectrum(result: FitResult, n_draws: int = 200) -> pd.DataFrame:
+def residuals_per_spectrum(result: FitResult) -> pd.DataFrame:
     """One row per spectrum: number of peaks, chi²/n, rms z and the largest |z| with its peak.
 
     Returns
@@ -66,7 +58,7 @@ def residuals_per_spectrum(result: FitResult, n_draws: int = 200) -> pd.DataFram
         ``n``, ``chi2_per_volume``, ``rms_z``, ``max_abs_z``, ``worst_peak`` (``from→to``),
         sorted by temperature and mixing time.
     """
-    table = standardised_residuals(result, n_draws)
+    table = standardised_residuals(result)
     temps = np.asarray(result.temperatures_K, dtype=float)
     table["temperature_K"] = temps[table["temperature_index"].to_numpy(int)]
     key = ["experiment"] if "experiment" in table else ["temperature_K", "mixing_time_s"]
