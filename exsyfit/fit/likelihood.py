@@ -139,7 +139,7 @@ class ExsyProblem:
         else:
             sig = np.full(n_t, spec.temperature_sigma_K)
         self.temperature_sigma_K = sig
-        self._check_design(table, groups)
+        self._check_design(table)
         self.table = table.assign(temperature_index=groups)
         self.y = table["volume"].to_numpy(float)
         self.sigma = table["sigma"].to_numpy(float)
@@ -164,7 +164,7 @@ class ExsyProblem:
         self._build_parameters(table, groups)
 
     # ------------------------------------------------------------------ set-up
-    def _check_design(self, table: pd.DataFrame, groups: np.ndarray) -> None:
+    def _check_design(self, table: pd.DataFrame) -> None:
         spec = self.spec
         if spec.temperature_model in ("arrhenius", "eyring") and self.n_temperatures < 2:
             raise FitError(
@@ -193,9 +193,6 @@ class ExsyProblem:
                     f"site '{name}' has no peak in the volume table (column 'to_site'); "
                     "every site needs at least its diagonal peak"
                 )
-        for g in range(self.n_temperatures):
-            if len(np.unique(table["mixing_time_s"].to_numpy()[groups == g])) < 1:
-                raise FitError(f"no mixing time at {self.temperatures_K[g]:g} K")
 
     def _resolve_t1_settings(self) -> list[list[float | GaussianPrior | None]]:
         """T1 setting of every site at every temperature: ``sites.*.T1_s_by_temperature``
