@@ -434,8 +434,9 @@ def fit(config: Config, outdir: Path, *, force: bool = False, resume: bool = Fal
     names = ["main", *model_variants(config)]
     ensure_writable(outdir, output_names(names), force or resume)
     path = volume_table_path(config, outdir)
-    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, [path]))
     table_sha256 = file_sha256(path)
+    folder = RunFolder(outdir, job_fingerprint(config.path, config.raw, [path],
+                                               checksums={path: table_sha256}))
     mode = resume_mode(folder, outdir, names, resume, force, table_sha256)
     if mode == "current":
         log.info("resume: the results in %s are complete and current; nothing to do", outdir)
