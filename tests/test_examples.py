@@ -101,7 +101,9 @@ def test_demo_runs_from_any_folder_after_a_wheel_install(tmp_path):
     site = _install_wheel(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    scratch = tmp_path / "tmp"  # the temporary folder of the demo process
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "TMPDIR": str(scratch)}
     env.pop("EXSYFIT_EXAMPLES", None)
     where = subprocess.run([sys.executable, "-c", "import exsyfit; print(exsyfit.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True)
@@ -118,4 +120,4 @@ def test_demo_runs_from_any_folder_after_a_wheel_install(tmp_path):
     for name in ("volumes.csv", "report.html", "report.md", "matrixlog.csv",
                  "figures/arrhenius.png", "figures/qc_263K.png"):
         assert (out / name).exists(), name
-    assert not list(tmp_path.glob("exsyfit-demo-*"))  # the temporary spectra are removed
+    assert not list(scratch.glob("exsyfit-demo-*"))  # the temporary spectra are removed
