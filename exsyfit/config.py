@@ -34,7 +34,7 @@ from exsyfit.integrate.options import IntegrationOptions
 from exsyfit.io.temperature import TemperatureCalibration
 from exsyfit.output.style import PlotStyle
 from exsyfit.processing.transforms import ProcessingOptions
-from exsyfit.settings import Problems, option, parse_table
+from exsyfit.settings import Problems, is_number, option, parse_table
 
 __all__ = ["Config", "DataConfig", "TemperatureConfig", "ReportOptions", "GaussianPrior",
            "DiffusionConfig", "ModelConfig", "PriorConfig", "SamplerConfig", "SiteConfig",
@@ -131,17 +131,17 @@ def _text(value: Any) -> str:
 def _mixing_time(value: Any) -> str | float | dict[str, float]:
     if isinstance(value, str) and value.strip():
         return value
-    if _is_number(value) and 0 < value <= 3600:
+    if is_number(value) and 0 < value <= 3600:
         return float(value)
     if isinstance(value, Mapping) and value and all(
-            _is_number(v) and 0 <= v <= 3600 for v in value.values()):
+            is_number(v) and 0 <= v <= 3600 for v in value.values()):
         return {str(k): float(v) for k, v in value.items()}
     raise ValueError("'auto', 'D8', 'vdlist', 'vclist*rotor', 'param:NAME', seconds "
                      "in (0, 3600], or a table experiment -> seconds (NMRPipe, Sparky)")
 
 
 def _peak_sigma(value: Any) -> float | str:
-    if _is_number(value) and value > 0:
+    if is_number(value) and value > 0:
         return float(value)
     if isinstance(value, str) and value.strip().endswith("%"):
         try:
@@ -292,10 +292,6 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_keys(table: Mapping[str, Any], allowed: list[str], where: str, c: Problems) -> None:
     for key in table:
         if key not in allowed:
@@ -316,7 +312,7 @@ def _get(
 
 
 def _positive(v: Any) -> bool:
-    return _is_number(v) and v > 0
+    return is_number(v) and v > 0
 
 
 def _number(kind: str, low: float, high: float, what: str = "") -> Callable[[Any], Any]:
@@ -324,7 +320,7 @@ def _number(kind: str, low: float, high: float, what: str = "") -> Callable[[Any
 
     def check(v: Any) -> Any:
         integer = isinstance(v, int) and not isinstance(v, bool)
-        if not (_is_number(v) and low <= v <= high) or (kind == "int" and not integer):
+        if not (is_number(v) and low <= v <= high) or (kind == "int" and not integer):
             noun = "an integer" if kind == "int" else "a number"
             raise ValueError(f"{noun} in [{low:g}, {high:g}]{what}")
         return int(v) if kind == "int" else float(v)
@@ -339,7 +335,7 @@ def _fixed_or_prior(
     value: Any, key: str, c: Problems, lower: float, upper: float
 ) -> float | GaussianPrior | None:
     """A number (fixed) or {mean, sd} (prior) within (lower, upper)."""
-    if _is_number(value) and lower < value < upper:
+    if is_number(value) and lower < value < upper:
         return float(value)
     if isinstance(value, dict):
         extra = [k for k in value if k not in ("mean", "sd")]
@@ -347,7 +343,7 @@ def _fixed_or_prior(
             c.unknown(key, extra[0], ["mean", "sd"])
             return None
         mean, sd = value.get("mean"), value.get("sd")
-        if _is_number(mean) and lower < mean < upper and _positive(sd):
+        if is_number(mean) and lower < mean < upper and _positive(sd):
             return GaussianPrior(float(mean), float(sd))
     c.add(key, value, f"a number in ({lower:g}, {upper:g}) to fix it, or a prior "
           "{mean = ..., sd = ...} with sd > 0")
@@ -383,7 +379,7 @@ def _ppm_by_temperature(value: Any, key: str, c: Problems) -> dict[float, float]
     """{"263" = 1.2, ...}: shift (ppm) of a site at given sample temperatures (K)."""
 
     def ppm(item: Any, where: str) -> float | None:
-        if _is_number(item):
+        if is_number(item):
             return float(item)
         c.add(where, item, "a shift in ppm")
         return None
@@ -429,7 +425,7 @@ def _parse_sites(raw: Any, c: Problems) -> tuple[SiteConfig, ...]:
         if "ppm" not in table:
             c.add(f"{where}.ppm", None, "the chemical shift of the site's diagonal peak, ppm")
             continue
-        ppm = _get(table, "ppm", where, float("nan"), lambda v: _is_number(v) and abs(v) <= 1e5,
+        ppm = _get(table, "ppm", where, float("nan"), lambda v: is_number(v) and abs(v) <= 1e5,
                    "a number in [-1e+05, 1e+05] (ppm)", c)
         population = None
         if "population" in table:
@@ -550,7 +546,7 @@ def _prior_bounds(key: str) -> Callable[[Any], tuple[float, float]]:
     floor, ceiling, log_scale = _PRIOR_RANGES[key]
 
     def check(v: Any) -> tuple[float, float]:
-        if not (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+        if not (isinstance(v, list) and len(v) == 2 and all(is_number(x) for x in v)
                 and v[0] < v[1] and floor <= v[0] and v[1] <= ceiling):
             scale = " (log-uniform, so low > 0)" if log_scale else ""
             raise ValueError(f"[low, high] with low < high, within [{floor:g}, {ceiling:g}]"

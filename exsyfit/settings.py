@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from exsyfit.errors import ConfigError
 
-__all__ = ["Rule", "option", "rule_of", "Problems", "parse_table", "check_value",
+__all__ = ["Rule", "option", "rule_of", "Problems", "parse_table", "check_value", "is_number",
            "format_value", "describe_table", "problem_lines"]
 
 T = TypeVar("T")
@@ -161,7 +161,8 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite int or float (not a bool)."""
     return (isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value))
 
@@ -192,7 +193,7 @@ def check_value(rule: Rule, value: Any) -> Any:
             raise ValueError(expected)
         return value
     if rule.kind in ("int", "float"):
-        if not _is_number(value) or (rule.kind == "int" and not isinstance(value, int)):
+        if not is_number(value) or (rule.kind == "int" and not isinstance(value, int)):
             raise ValueError(expected)
         lo, hi = rule.low, rule.high
         if lo is not None and (value < lo or (rule.low_open and value == lo)):
