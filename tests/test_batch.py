@@ -328,3 +328,12 @@ def test_current_results_are_kept_and_a_changed_config_refits(first_run, project
     assert sorted(calls) == ["cycled_config", "pristine_config"]
     forced = pd.read_csv(out / "batch.csv", keep_default_na=False)
     assert list(forced["reused"].astype(str)) == ["False", "False"]
+
+
+def test_comparison_figure_names_are_distinct_for_pairs_that_read_alike() -> None:
+    from exsyfit.workflow.batch import _figure_stems
+
+    stems = _figure_stems(["A-B<->C", "A<->B-C", "A<->C"])
+    assert list(stems) == ["comparison", "comparison_A-B-C", "comparison_A-B-C-2",
+                           "comparison_A-C"]
+    assert list(stems.values()) == [None, "A-B<->C", "A<->B-C", "A<->C"]

@@ -328,8 +328,7 @@ def _write_comparison(items: Sequence[BatchItem], rows: Sequence[dict[str, Any]]
     write_text_atomic(files[0], comparison_table(entries).to_csv(index=False))
     pairs = list(dict.fromkeys(p for s in entries.values() if len(s.get("pairs") or []) > 1
                                for p in s["pairs"]))
-    for stem, pair in [("comparison", None)] + [
-            (f"comparison_{_safe(p)}", p) for p in pairs]:
+    for stem, pair in _figure_stems(pairs).items():
         try:
             fig = plot_arrhenius_comparison(entries, pair=pair)
         except ValueError as exc:  # nothing with per-temperature results to draw
@@ -340,6 +339,20 @@ def _write_comparison(items: Sequence[BatchItem], rows: Sequence[dict[str, Any]]
         finally:
             plt.close(fig)
     return files
+
+
+def _figure_stems(pairs: Sequence[str]) -> dict[str, str | None]:
+    """File stem of each comparison figure: ``comparison`` and one per pair, all distinct.
+
+    'A-B<->C' and 'A<->B-C' give one name once made file-safe: the second is numbered.
+    """
+    stems: dict[str, str | None] = {"comparison": None}
+    for pair in pairs:
+        stem = base = f"comparison_{_safe(pair)}"
+        while stem in stems:
+            stem = f"{base}-{len(stems)}"
+        stems[stem] = pair
+    return stems
 
 
 def _safe(pair: str) -> str:
