@@ -179,9 +179,10 @@ class DataConfig:
         "spectra, relative to the config file")
     peak_tables: tuple[str, ...] = option(
         (), kind="any", parse=_strings("a list of peak-table files or globs (strings)"),
-        help="NMRPipe .tab tables or Sparky peak lists, one file per spectrum, to fit "
-        "instead of reading spectra (mixing time and temperature per file from "
-        "data.mixing_time and temperature.per_experiment)")
+        help="NMRPipe .tab tables, Sparky peak lists or TopSpin peaklist.xml files, one file "
+        "per spectrum, to fit instead of reading spectra (mixing time and temperature per "
+        "file from data.mixing_time and temperature.per_experiment; a peaklist.xml inside "
+        "its <expno>/pdata/<procno> takes them from the experiment where not given)")
     peak_sigma: float | str | None = option(
         None, kind="any", parse=_peak_sigma, help="uncertainty of a peak-table volume when "
         "the file gives none: a number in the files' intensity units, or \"2%\" of each "

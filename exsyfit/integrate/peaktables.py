@@ -8,7 +8,11 @@ does; every site pair must be found exactly once per file.
 Mixing time and temperature are not in these files: they come from the config, per file
 (``[data] mixing_time = {"t10ms.tab" = 0.010, ...}`` and ``[temperature] per_experiment =
 {"t10ms.tab" = 298.0, ...}``, keys as the file is named in ``[data] peak_tables``, as a path
-relative to the config, or its file name).
+relative to the config, or its file name).  A TopSpin ``peaklist.xml`` that still sits in its
+experiment (``<expno>/pdata/<procno>/peaklist.xml``) takes them from the experiment instead,
+where the config gives none (``experiment_of``: mixing time as ``[data] mixing_time`` says, the
+calibrated temperature), and its heights are divided by scans x receiver gain like a spectrum's
+intensities.
 
 Uncertainty: the file's own (NMRPipe ``DVOL``/``DHEIGHT``) when it has one, else
 ``[data] peak_sigma``: a number (in the units of the volumes, the same for every peak; for
@@ -144,13 +148,24 @@ def assign_peaks(peaks: pd.DataFrame, sites_ppm: Mapping[str, float], tolerance_
 
 
 def _file_values(files: list[tuple[str, Path]], values: Any, base_dir: Path, where: str,
-                 what: str, check: Callable[[float], bool]) -> list[float]:
-    """One value per file from a number (every file) or a table file -> value."""
+                 what: str, check: Callable[[float], bool],
+                 own: Sequence[float | None] | None = None) -> list[float]:
+    """One value per file from a number (every file) or a table file -> value.
+
+    ``own`` holds each file's value from its experiment (None where it has none); the config's
+    value wins where both exist.
+    """
+    own = list(own) if own is not None else [None] * len(files)
     if isinstance(values, int | float) and not isinstance(values, bool):
         return [float(values)] * len(files)
     if not isinstance(values, Mapping) or not values:
+        if all(v is not None for v in own):
+            return [float(v) for v in own if v is not None]
+        name = files[[v is None for v in own].index(True)][0]
         raise ConfigError(f"{where}: found {values!r}; expected a table peak-table file -> "
-                          f"{what} for [data] peak_tables (e.g. {{\"{files[0][0]}\" = ...}})")
+                          f"{what} for [data] peak_tables (e.g. {{\"{name}\" = ...}}): "
+                          f"{name!r} is not a TopSpin peaklist.xml in an experiment that "
+                          "records it")
     table = pd.DataFrame({"experiment": [n for n, _ in files],
                           "folder": [str(p) for _, p in files], "element": [None] * len(files)})
     by_name: dict[str, list[int]] = {}
@@ -160,6 +175,7 @@ def _file_values(files: list[tuple[str, Path]], values: Any, base_dir: Path, whe
     rows = {by_name[k][0]: v for k, v in direct.items()}
     rest = {k: v for k, v in values.items() if k not in direct}
     rows.update(per_experiment_rows(table, rest, base_dir, where) if rest else {})
+    rows = {**{i: v for i, v in enumerate(own) if v is not None}, **rows}
     out = []
     for i, (name, _) in enumerate(files):
         if i not in rows:
@@ -220,6 +236,7 @@ def peak_tables_to_volumes(
     mixing_time: Any, temperatures_K: Any, peak_sigma: float | str | None = None,
     tolerance_ppm: float = DEFAULT_TOLERANCE_PPM,
     site_ppm_at: Callable[[str, float], float] | None = None, temperature_sigma_K: float = 0.0,
+    experiment_of: Callable[[Path], Mapping[str, float] | None] | None = None,
 ) -> pd.DataFrame:
     """Read peak tables and return exsyfit's volume table (one row per site pair per file).
 
@@ -243,6 +260,10 @@ def peak_tables_to_volumes(
         ``(site, temperature_K) -> ppm`` for shifts that move with temperature.
     temperature_sigma_K : float
         ``[temperature] sigma_K``: 1-sigma uncertainty of every sample temperature, K.
+    experiment_of : callable, optional
+        ``path -> {"mixing_time_s", "temperature_K", "scale"}`` of the experiment a file
+        belongs to, or None (see the module doc); ``scale`` multiplies the file's volumes and
+        their uncertainties after ``peak_sigma`` is applied in the file's own units.
 
     Returns
     -------
@@ -261,17 +282,22 @@ def peak_tables_to_volumes(
     """
     base = Path(base_dir)
     files = expand_peak_tables(patterns, base)
+    own = [(experiment_of(path) if experiment_of else None) or {} for _, path in files]
     t_m = _file_values(files, mixing_time, base, "[data] mixing_time",
-                       "a mixing time in seconds (0 to 3600)", lambda v: 0 <= v <= 3600)
+                       "a mixing time in seconds (0 to 3600)", lambda v: 0 <= v <= 3600,
+                       [o.get("mixing_time_s") for o in own])
     temps = _file_values(files, temperatures_K, base, "[temperature] per_experiment",
-                         "a sample temperature in K", lambda v: v > 0)
+                         "a sample temperature in K", lambda v: v > 0,
+                         [o.get("temperature_K") for o in own])
     parts = []
-    for (name, path), tm, temp in zip(files, t_m, temps, strict=True):
+    for (name, path), tm, temp, facts in zip(files, t_m, temps, own, strict=True):
         shifts = {s: (site_ppm_at(s, temp) if site_ppm_at else float(p))
                   for s, p in sites_ppm.items()}
         peaks = assign_peaks(read_peak_list(path), shifts, tolerance_ppm, name)
         peaks, kind = _volumes(peaks, name)
         peaks["sigma"] = _sigma(peaks, peak_sigma, name)
+        scale = float(facts.get("scale", 1.0))
+        peaks[["volume", "sigma"]] = peaks[["volume", "sigma"]].to_numpy(float) * scale
         found = set(zip(peaks.from_site, peaks.to_site, strict=True))
         for i in shifts:
             for j in shifts:

@@ -1,4 +1,4 @@
-"""Peak tables written by other programs: NMRPipe ``.tab`` files and Sparky peak lists.
+"""Peak tables written by other programs: NMRPipe ``.tab``, Sparky and TopSpin peak lists.
 
 Every reader returns a tidy :class:`pandas.DataFrame`, one row per peak, with the columns
 
@@ -31,7 +31,14 @@ Sparky peak list (the ``lt`` window saved as text)
     then one peak per line; ``w1`` is F1 and ``w2`` F2 in ppm; the volume may be followed by
     Sparky's two-letter integration method (``ga``, ``lo``, ``bx``, ``el``, ...).
 
-TopSpin's 2D integral lists are not read: their layout is not publicly documented.
+TopSpin peak list (``pdata/<procno>/peaklist.xml``, written by TopSpin's peak picking)
+    ``<PeakList>`` holding ``<PeakList2D>`` with one ``<Peak2D F1=".." F2=".." intensity=".."
+    annotation=".." type=".."/>`` per peak: ``F1``/``F2`` in ppm, ``intensity`` the height
+    (no volume, no widths, no uncertainty), ``annotation`` the label.  A 1D list
+    (``<Peak1D>``) is refused.
+
+TopSpin's 2D integral lists (``int2d``, ``integrals.txt``) are not read: their layout is not
+publicly documented.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import xml.parsers.expat
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +55,7 @@ import pandas as pd
 from exsyfit.errors import ExsyfitError
 
 __all__ = ["PeakListError", "COLUMNS", "read_nmrpipe_table", "read_sparky_list",
-           "read_peak_list", "detect_peak_format"]
+           "read_topspin_peaklist", "read_peak_list", "detect_peak_format"]
 
 #: Columns of every reader's table.
 COLUMNS = ("label", "f1_ppm", "f2_ppm", "volume", "height", "sigma", "lw1_hz", "lw2_hz",
@@ -211,14 +219,70 @@ def read_sparky_list(path: str | os.PathLike) -> pd.DataFrame:
     return _finish(out, path)
 
 
-# ------------------------------------------------------------------------------- any
-def detect_peak_format(path: str | os.PathLike) -> str:
-    """``"nmrpipe"`` or ``"sparky"`` from the first non-blank line of a peak table.
+# ------------------------------------------------------------------------------- TopSpin
+def read_topspin_peaklist(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a TopSpin 2D peak list (``peaklist.xml``).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``peaklist.xml`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`COLUMNS`: ``height`` from ``intensity`` (TopSpin's peak list
+        holds heights only), ``label`` from ``annotation`` (else ``#<n>``); ``volume``,
+        ``sigma`` and the widths are NaN.
 
     Raises
     ------
     PeakListError
-        A file that is neither (TopSpin integral lists included: not readable here).
+        XML that does not parse (with its line), a 1D peak list, no ``<Peak2D>``, or a peak
+        without ``F1``, ``F2`` or ``intensity`` or with a value that is not a number.
+    """
+    path = Path(path)
+    _read_lines(path)  # the same file checks as every reader
+    peaks: list[tuple[int, dict[str, str]]] = []
+    tags: set[str] = set()
+    parser = xml.parsers.expat.ParserCreate()
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tags.add(name)
+        if name == "Peak2D":
+            peaks.append((parser.CurrentLineNumber, attrs))
+
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(path.read_bytes(), True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise PeakListError(f"{path}: line {exc.lineno}: not well-formed XML "
+                            f"({xml.parsers.expat.errors.messages[exc.code]}); expected a "
+                            "TopSpin peaklist.xml") from None
+    if not peaks:
+        found = "a 1D peak list (Peak1D)" if "Peak1D" in tags else "no Peak2D element"
+        raise PeakListError(f"{path}: {found}; expected a TopSpin 2D peak list "
+                            "(<PeakList2D> with <Peak2D F1=.. F2=.. intensity=../>)")
+    out = _empty(len(peaks))
+    for k, (n, attrs) in enumerate(peaks):
+        out.at[k, "line"] = n
+        out.at[k, "label"] = attrs.get("annotation", "").strip() or f"#{k + 1}"
+        for column, name in (("f1_ppm", "F1"), ("f2_ppm", "F2"), ("height", "intensity")):
+            if name not in attrs:
+                raise PeakListError(f"{path}: line {n}: a Peak2D without {name!r}; expected "
+                                    "F1, F2 (ppm) and intensity")
+            out.at[k, column] = _number(attrs[name], path, n, name)
+    return _finish(out, path)
+
+
+# ------------------------------------------------------------------------------- any
+def detect_peak_format(path: str | os.PathLike) -> str:
+    """``"nmrpipe"``, ``"sparky"`` or ``"topspin"`` from the first non-blank line of a file.
+
+    Raises
+    ------
+    PeakListError
+        A file that is none of them (TopSpin integral lists included: not readable here).
     """
     path = Path(path)
     first = next((t.strip() for t in _read_lines(path) if t.strip()), "")
@@ -226,14 +290,18 @@ def detect_peak_format(path: str | os.PathLike) -> str:
         return "nmrpipe"
     if first.startswith("Assignment"):
         return "sparky"
+    if first.startswith(("<?xml", "<PeakList")):
+        return "topspin"
     raise PeakListError(f"{path}: line 1: found {first[:60]!r}; expected an NMRPipe peak "
-                        "table (VARS/FORMAT lines) or a Sparky peak list ('Assignment  w1  w2 "
-                        "...'); TopSpin integral lists are not supported")
+                        "table (VARS/FORMAT lines), a Sparky peak list ('Assignment  w1  w2 "
+                        "...') or a TopSpin peaklist.xml; TopSpin integral lists are not "
+                        "supported")
 
 
 def read_peak_list(path: str | os.PathLike) -> pd.DataFrame:
-    """Read an NMRPipe table or a Sparky list, whichever the file is (see the module doc)."""
-    reader = {"nmrpipe": read_nmrpipe_table, "sparky": read_sparky_list}
+    """Read an NMRPipe table, a Sparky list or a TopSpin peaklist.xml (see the module doc)."""
+    reader = {"nmrpipe": read_nmrpipe_table, "sparky": read_sparky_list,
+              "topspin": read_topspin_peaklist}
     return reader[detect_peak_format(path)](path)
 
 

@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 
 from exsyfit.config import Config
-from exsyfit.errors import ConfigError, ExsyfitError, OutputExistsError
+from exsyfit.errors import ConfigError, DataFormatError, ExsyfitError, OutputExistsError
 from exsyfit.files import write_text_atomic
 from exsyfit.fit.results import FitResult, load_result
 from exsyfit.integrate.volumes import read_volume_table
@@ -136,7 +136,49 @@ def peak_table_volumes(config: Config) -> pd.DataFrame:
         list(config.data.peak_tables), config.base_dir, {s.name: s.ppm for s in config.sites},
         mixing_time=config.data.mixing_time, temperatures_K=config.temperature.per_experiment,
         peak_sigma=config.data.peak_sigma, tolerance_ppm=config.data.peak_tolerance_ppm,
-        site_ppm_at=ppm_at, temperature_sigma_K=config.temperature.sigma_K)
+        site_ppm_at=ppm_at, temperature_sigma_K=config.temperature.sigma_K,
+        experiment_of=lambda path: topspin_peaklist_facts(config, path))
+
+
+def topspin_peaklist_facts(config: Config, path: Path) -> dict[str, float] | None:
+    """Mixing time, sample temperature and intensity scale of a TopSpin ``peaklist.xml``.
+
+    Only for a file that still sits in its experiment, ``<expno>/pdata/<procno>/peaklist.xml``
+    with the experiment's ``acqus``: the mixing time as ``[data] mixing_time`` says (``auto``:
+    D8), the set temperature calibrated as ``[temperature]`` says (without ``per_experiment``,
+    whose keys name the peak-table files and are applied by the caller), and ``scale`` =
+    1/(NS x RG) when ``[data] normalise_intensity``.  Values the experiment does not record
+    are left out; None for any other file.
+    """
+    from exsyfit.io.bruker_metadata import is_bruker_experiment, read_metadata
+    from exsyfit.io.temperature import calibrate_temperatures
+
+    if path.name != "peaklist.xml" or path.parent.parent.name != "pdata" \
+            or not path.parent.name.isdigit() or not is_bruker_experiment(path.parents[2]):
+        return None
+    spec = config.data.mixing_time
+    spec = "D8" if not isinstance(spec, str) or spec == "auto" else spec
+    meta = read_metadata(path.parents[2], procno=int(path.parent.name), mixing_time=spec)
+    facts: dict[str, float] = {}
+    if isinstance(meta["mixing_time_s"], float):
+        facts["mixing_time_s"] = meta["mixing_time_s"]
+    if meta["temperature_K"] is not None and not meta["temperature_error"]:
+        row = pd.DataFrame({"experiment": [str(path)], "folder": [str(path.parents[2])],
+                            "element": [None], "format": ["bruker"],
+                            "set_temperature_K": [float(meta["temperature_K"])]})
+        calibration = {k: v for k, v in config.temperature.as_dict().items()
+                       if k != "per_experiment"}
+        facts["temperature_K"] = float(calibrate_temperatures(
+            row, calibration, config.base_dir)["temperature_K"].iloc[0])
+    if config.data.normalise_intensity:
+        scans, gain = float(meta["scans"]), float(meta["receiver_gain"])
+        if scans <= 0 or gain <= 0:
+            raise DataFormatError(f"{path.parents[2] / 'acqus'}: NS = {scans:g}, RG = {gain:g}; "
+                                  "expected both positive to put the peak heights of "
+                                  f"{path.name} on one scale (or [data] normalise_intensity = "
+                                  "false)")
+        facts["scale"] = 1.0 / (scans * gain)
+    return facts
 
 
 def load_volumes(config: Config, path: Path) -> pd.DataFrame:
