@@ -57,3 +57,27 @@ def test_inside_a_dask_worker_the_fits_run_serially():
             distributed.Client(cluster) as client:
         assert client.submit(can_start_processes).result() is False
     assert can_start_processes()
+
+
+def _figure_with_pid(title: str):
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure(figsize=(2, 2))
+    fig.add_subplot().set_title(f"{title} {os.getpid()}")
+    fig.text(0, 0, str(os.getpid()))
+    return fig
+
+
+def test_figures_render_in_worker_processes_and_keep_their_order(tmp_path):
+    from exsyfit.output.figures import FigureJob, PlotStyle
+    from exsyfit.workflow.parallel import render_figures
+
+    style = PlotStyle(formats=("png", "pdf"), dpi=50)
+    jobs = [FigureJob(tmp_path / f"f{i}", _figure_with_pid, (f"figure {i}",), style=style)
+            for i in range(3)]
+    files = render_figures(jobs, workers=2)
+    assert files == [[tmp_path / f"f{i}.png", tmp_path / f"f{i}.pdf"] for i in range(3)]
+    assert all(p.stat().st_size > 0 for paths in files for p in paths)
+    serial = render_figures([FigureJob(tmp_path / "s", _figure_with_pid, ("s",), style=style)],
+                            workers=1)
+    assert serial == [[tmp_path / "s.png", tmp_path / "s.pdf"]]
