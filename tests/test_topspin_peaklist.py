@@ -13,7 +13,7 @@ from exsyfit.config import config_from_dict
 from exsyfit.errors import ConfigError
 from exsyfit.io.peaklists import PeakListError, read_peak_list
 from exsyfit.simulate import series as sim
-from exsyfit.workflow.pipeline import peak_table_volumes
+from exsyfit.workflow.pipeline import load_volumes, peak_table_volumes
 
 _BASE = sim.example_truth("argyrodite_li2s", noise_rms=0.0, t1_noise=0.0)
 TRUTH = replace(_BASE, sites=(replace(_BASE.sites[0], ppm=-2.0, sidebands=()),
@@ -144,3 +144,13 @@ def test_check_command_lists_the_peak_tables(experiments):
     assert run.returncode == 0, run.stderr
     assert "16 volumes" in run.stdout
     assert "309.0" in run.stdout and "339.6" in run.stdout  # 1.02 T + 3 for 300 and 330 K
+
+
+def test_exclude_names_a_peaklist_by_its_experiment(experiments):
+    config = _config(experiments, data={"exclude": ["11"]})
+    with pytest.warns(UserWarning):
+        table = load_volumes(config, experiments / "unused.csv")
+    assert sorted(set(table.experiment)) == [f"{n}/pdata/1/peaklist.xml" for n in (10, 12, 13)]
+    everything = _config(experiments, data={"exclude": ["10", "11", "12", "13"]})
+    with pytest.warns(UserWarning), pytest.raises(ConfigError, match="leaves no experiment"):
+        load_volumes(everything, experiments / "unused.csv")

@@ -96,9 +96,13 @@ def ensure_writable(outdir: Path, names: Iterable[str], force: bool) -> None:
 
 # ---------------------------------------------------------------------- exclude
 def _matches(name: str, experiment: str) -> bool:
-    """``[data] exclude`` entry ``name`` names ``experiment`` (as given, or its last part)."""
-    given = experiment.rstrip("/")
-    return name.rstrip("/") in (given, Path(given).name)
+    """``[data] exclude`` entry ``name`` names ``experiment`` (as given, or its last part; a
+    TopSpin ``<expno>/pdata/<procno>/peaklist.xml`` also by its experiment folder)."""
+    given = Path(experiment.rstrip("/"))
+    names = {str(given), given.name}
+    if given.name == "peaklist.xml" and given.parent.parent.name == "pdata":
+        names |= {str(given.parents[2]), given.parents[2].name}
+    return name.rstrip("/") in names
 
 
 def excluded_experiments(config: Config, experiments: Iterable[str]) -> set[str]:
@@ -206,6 +210,9 @@ def load_volumes(config: Config, path: Path) -> pd.DataFrame:
         known = list(dict.fromkeys(known + series))
     drop = excluded_experiments(config, known)
     kept = table[~table["experiment"].astype(str).isin(drop)].reset_index(drop=True)
+    if kept.empty:
+        raise ConfigError(f"{config.path}: [data.exclude]: leaves no experiment; expected at "
+                          "least one spectrum to remain")
     if len(kept) < len(table):
         log.info("left out %d experiment(s) named in [data] exclude: %s",
                  table.loc[table["experiment"].astype(str).isin(drop), "experiment"].nunique(),
