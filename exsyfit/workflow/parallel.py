@@ -1,4 +1,4 @@
-"""Independent fits of one job, run concurrently: one process per core by default.
+"""Independent fits (and figures) of one job, run concurrently: one process per core by default.
 
 A job holds several fits that do not depend on each other: the main model, the free-rate
 points, comparison variants (spin diffusion, transport) and the robustness variants.  They run
@@ -6,6 +6,8 @@ as tasks on Dask's multiprocessing scheduler (``dask.compute(..., scheduler="pro
 fresh worker processes, nothing to start beforehand), each task a picklable call of a
 module-level function.  Each task is seeded by the config alone, so the results are identical
 to a serial run.
+The figures of a run are drawn and written the same way, one task per figure
+(:func:`render_figures`).
 
 Workers are processes, not threads: the log-probability is numpy code that holds the GIL for
 short kernels.  On Linux they are forked from a single-threaded parent, so they start without
