@@ -5,9 +5,8 @@ points, comparison variants (spin diffusion, transport) and the robustness varia
 as tasks on Dask's multiprocessing scheduler (``dask.compute(..., scheduler="processes")``:
 fresh worker processes, nothing to start beforehand), each task a picklable call of a
 module-level function.  Each task is seeded by the config alone, so the results are identical
-to a serial run.
-The figures of a run are drawn and written the same way, one task per figure
-(:func:`render_figures`).
+to a serial run.  The figures of a run are drawn and written the same way, one task per
+figure (:func:`render_figures`).
 
 Workers are processes, not threads: the log-probability is numpy code that holds the GIL for
 short kernels.  On Linux they are forked from a single-threaded parent, so they start without
