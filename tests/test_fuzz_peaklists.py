@@ -8,15 +8,15 @@ table (or a volume table) or an :class:`exsyfit.errors.ExsyfitError`.
 
 from __future__ import annotations
 
-import warnings
 from xml.sax.saxutils import quoteattr
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exsyfit.errors import ExsyfitError
 from exsyfit.integrate.peaktables import peak_tables_to_volumes
 from exsyfit.io.peaklists import read_peak_list
+
+from conftest import only_exsyfit_errors
 
 CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(str),
@@ -99,27 +99,18 @@ ANY_TEXT = st.one_of(nmrpipe_text(), sparky_text(), topspin_text(),
                      st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80))
 
 
-def _only_exsyfit_errors(call) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            call()
-        except ExsyfitError:
-            pass
-
-
 @FUZZ
 @given(text=ANY_TEXT)
-def test_reading_random_peak_tables_raises_only_exsyfit_errors(tmp_path, text):
+def test_reading_random_peak_tables_raisesonly_exsyfit_errors(tmp_path, text):
     path = tmp_path / "peaks.txt"
     path.write_text(text, encoding="utf-8")
-    _only_exsyfit_errors(lambda: read_peak_list(path))
+    only_exsyfit_errors(lambda: read_peak_list(path))
 
 
 @FUZZ
 @given(text=ANY_TEXT, sigma=st.sampled_from([None, 1.0, "2%"]))
-def test_converting_random_peak_tables_raises_only_exsyfit_errors(tmp_path, text, sigma):
+def test_converting_random_peak_tables_raisesonly_exsyfit_errors(tmp_path, text, sigma):
     (tmp_path / "peaks.txt").write_text(text, encoding="utf-8")
-    _only_exsyfit_errors(lambda: peak_tables_to_volumes(
+    only_exsyfit_errors(lambda: peak_tables_to_volumes(
         ["peaks.txt"], tmp_path, {"A": 1.3, "B": 2.3}, mixing_time=0.1,
         temperatures_K={"peaks.txt": 300.0}, peak_sigma=sigma))

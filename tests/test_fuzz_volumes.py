@@ -7,13 +7,10 @@ data frames; every outcome must be a cleaned table or an :class:`exsyfit.errors.
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exsyfit.errors import ExsyfitError
 from exsyfit.integrate.volumes import (
     PLAUSIBILITY_CHECKS,
     REQUIRED_COLUMNS,
@@ -21,6 +18,8 @@ from exsyfit.integrate.volumes import (
     read_volume_table,
     validate_volume_table,
 )
+
+from conftest import only_exsyfit_errors
 
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -74,28 +73,19 @@ def plausible_frame(draw):
     return pd.DataFrame(rows)
 
 
-def _only_exsyfit_errors(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            call()
-        except ExsyfitError:
-            pass
-
-
 @FUZZ
 @given(text=csv_text(), skip=st.lists(st.sampled_from(PLAUSIBILITY_CHECKS), max_size=2))
-def test_reading_random_csv_raises_only_exsyfit_errors(tmp_path, text, skip):
+def test_reading_random_csv_raisesonly_exsyfit_errors(tmp_path, text, skip):
     path = tmp_path / "volumes.csv"
     path.write_text(text, encoding="utf-8")
-    _only_exsyfit_errors(lambda: read_volume_table(path, sites=["A", "B"], skip_checks=skip))
+    only_exsyfit_errors(lambda: read_volume_table(path, sites=["A", "B"], skip_checks=skip))
 
 
 @FUZZ
 @given(frame=plausible_frame())
-def test_validating_random_tables_raises_only_exsyfit_errors(frame):
+def test_validating_random_tables_raisesonly_exsyfit_errors(frame):
     def call():
         table = validate_volume_table(frame, sites=["A", "B"])
         check_plausibility(table)
 
-    _only_exsyfit_errors(call)
+    only_exsyfit_errors(call)
