@@ -63,8 +63,6 @@ class FigureJob:
         Its keyword arguments.
     style : PlotStyle
         Formats and resolution of the files.
-    cost : float
-        Relative expected rendering time (the dearest are started first).
     """
 
     stem: Path
@@ -72,7 +70,6 @@ class FigureJob:
     args: tuple = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     style: PlotStyle = field(default_factory=PlotStyle)
-    cost: float = 1.0
 
 
 def render_figure(job: FigureJob) -> list[Path]:

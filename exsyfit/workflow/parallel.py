@@ -206,6 +206,6 @@ def render_figures(jobs: Sequence[Any], workers: int | None = None) -> list[list
     """
     from exsyfit.output.figures import render_figure
 
-    tasks = [Task(str(job.stem), render_figure, (job,), cost=job.cost) for job in jobs]
+    tasks = [Task(str(job.stem), render_figure, (job,)) for job in jobs]
     results, _ = run_tasks(tasks, workers, what="figures")
     return [results[str(job.stem)] for job in jobs]
